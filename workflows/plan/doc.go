@@ -1,0 +1,9 @@
+// Package plan is the pure model of a project-type deal: templates and their
+// validation, the milestone state machine, deadlines and escalations, the
+// buyer's decision process, and the metrics derived from a deal's state.
+//
+// It imports neither Temporal nor SQL. Every transition takes "now" as an
+// argument, so the deal workflow can drive it with workflow time and tests can
+// drive it with any clock. The workflow package wires this model to Temporal;
+// it never decides a transition itself.
+package plan

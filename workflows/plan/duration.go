@@ -1,0 +1,178 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Day is the unit plans are written in. Deals are measured in calendar days:
+// a milestone due in 10d is due 240 hours after it becomes active.
+const Day = 24 * time.Hour
+
+// Duration is a signed span written the way PMOs write it: "10d", "36h",
+// "90s", "1d12h", "-2d", "+3d" or "0". Weeks ("2w") are accepted too.
+type Duration time.Duration
+
+var durationUnits = []struct {
+	suffix byte
+	unit   time.Duration
+}{{'w', 7 * Day}, {'d', Day}, {'h', time.Hour}, {'m', time.Minute}, {'s', time.Second}}
+
+// ParseDuration parses the plan duration syntax described on Duration.
+func ParseDuration(s string) (Duration, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return 0, fmt.Errorf("empty duration: write it like 10d, 36h or 90s")
+	}
+	sign := time.Duration(1)
+	switch in[0] {
+	case '-':
+		sign, in = -1, in[1:]
+	case '+':
+		in = in[1:]
+	}
+	if in == "0" {
+		return 0, nil
+	}
+	var total time.Duration
+	for in != "" {
+		i := 0
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+		}
+		if i == 0 || i == len(in) {
+			return 0, fmt.Errorf("bad duration %q: write a number followed by a unit (w, d, h, m, s), e.g. 10d, 36h, 90s", s)
+		}
+		n, err := strconv.ParseInt(in[:i], 10, 64)
+		if err != nil || n > 100000 {
+			return 0, fmt.Errorf("bad duration %q: number out of range", s)
+		}
+		unit := time.Duration(0)
+		for _, u := range durationUnits {
+			if in[i] == u.suffix {
+				unit = u.unit
+			}
+		}
+		if unit == 0 {
+			return 0, fmt.Errorf("bad duration %q: unknown unit %q (use w, d, h, m or s)", s, in[i])
+		}
+		total += time.Duration(n) * unit
+		in = in[i+1:]
+	}
+	return Duration(sign * total), nil
+}
+
+// Std returns the duration as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// String formats the duration in the plan syntax, largest units first.
+func (d Duration) String() string {
+	v := time.Duration(d)
+	if v == 0 {
+		return "0"
+	}
+	var b strings.Builder
+	if v < 0 {
+		b.WriteByte('-')
+		v = -v
+	}
+	for _, u := range durationUnits[1:] { // weeks are read, days are written
+		if n := v / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%c", n, u.suffix)
+			v -= n * u.unit
+		}
+	}
+	if v > 0 { // sub-second remainders only arise from pauses; keep them exact
+		fmt.Fprintf(&b, "%dms", v/time.Millisecond)
+	}
+	return b.String()
+}
+
+// MarshalJSON writes the duration as its plan string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a plan string ("10d") or, for convenience, a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs int64
+		if json.Unmarshal(b, &secs) != nil {
+			return fmt.Errorf("bad duration %s: write it as a string like \"10d\"", b)
+		}
+		*d = Duration(time.Duration(secs) * time.Second)
+		return nil
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// Due is when a milestone falls due: either a span after it becomes active
+// ("10d") or an absolute instant (RFC 3339, "2027-03-31T18:00:00+08:00").
+type Due struct {
+	After Duration
+	At    time.Time
+}
+
+// IsZero reports whether no due time was given.
+func (d Due) IsZero() bool { return d.After == 0 && d.At.IsZero() }
+
+// From returns the due instant for a milestone that became active at activated.
+func (d Due) From(activated time.Time) time.Time {
+	if !d.At.IsZero() {
+		return d.At
+	}
+	return activated.Add(d.After.Std())
+}
+
+// String formats the due time as it is written in a plan.
+func (d Due) String() string {
+	if !d.At.IsZero() {
+		return d.At.Format(time.RFC3339)
+	}
+	return d.After.String()
+}
+
+// ParseDue parses a span or an RFC 3339 instant.
+func ParseDue(s string) (Due, error) {
+	if t, err := time.Parse(time.RFC3339, strings.TrimSpace(s)); err == nil {
+		return Due{At: t}, nil
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		return Due{}, fmt.Errorf("bad due %q: write a span after activation (10d, 36h) or an RFC 3339 time (2027-03-31T18:00:00+08:00)", s)
+	}
+	return Due{After: d}, nil
+}
+
+// MarshalJSON writes the due time as its plan string.
+func (d Due) MarshalJSON() ([]byte, error) {
+	if d.IsZero() {
+		return []byte(`""`), nil
+	}
+	return json.Marshal(d.String())
+}
+
+// UnmarshalJSON reads a span or an RFC 3339 instant.
+func (d *Due) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("bad due %s: write it as a string like \"10d\" or an RFC 3339 time", b)
+	}
+	if s == "" {
+		*d = Due{}
+		return nil
+	}
+	v, err := ParseDue(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}

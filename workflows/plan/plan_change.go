@@ -1,0 +1,171 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// PlanOpKind names one kind of plan change.
+type PlanOpKind string
+
+// Plan change operations.
+const (
+	OpAdd      PlanOpKind = "add"
+	OpRedate   PlanOpKind = "redate"
+	OpReassign PlanOpKind = "reassign"
+	OpSkip     PlanOpKind = "skip"
+)
+
+// PlanOp is one change to the plan. Which fields apply depends on Op:
+// add takes Milestone; redate takes Key and Due (a span counts from the
+// milestone's activation); reassign takes Key and Owner; skip takes Key and
+// Reason.
+type PlanOp struct {
+	Op        PlanOpKind     `json:"op"`
+	Key       string         `json:"key,omitempty"`
+	Milestone *MilestoneSpec `json:"milestone,omitempty"`
+	Due       *Due           `json:"due,omitempty"`
+	Owner     string         `json:"owner,omitempty"`
+	Reason    string         `json:"reason,omitempty"`
+}
+
+// PlanChange applies several operations as one: all of them or none.
+type PlanChange struct {
+	Acting
+	Ops []PlanOp `json:"ops"`
+}
+
+// MaxPlanOps bounds one change.
+const MaxPlanOps = 100
+
+func (a PlanChange) check(d *Deal, now time.Time) error {
+	if err := d.requirePMO(a.Actor, "change the plan"); err != nil {
+		return err
+	}
+	if err := d.requireOpen(); err != nil {
+		return err
+	}
+	if len(a.Ops) == 0 {
+		return refuse(CodeInvalid, "ops is empty: give at least one of add, redate, reassign, skip")
+	}
+	if len(a.Ops) > MaxPlanOps {
+		return refuse(CodeInvalid, "at most %d operations per change, got %d", MaxPlanOps, len(a.Ops))
+	}
+	// Try the change on a copy: the only sure way to know that the plan as a
+	// whole stays valid (no cycles, every milestone staffed).
+	var evs []Event
+	return a.try(d.clone(), now, &evs)
+}
+
+func (a PlanChange) apply(d *Deal, now time.Time, evs *[]Event) {
+	if err := a.try(d, now, evs); err != nil {
+		panic(fmt.Sprintf("plan change passed its check but failed to apply: %v", err))
+	}
+	d.activateReady(evs, now)
+	d.completeIfPlanDone(evs, now)
+}
+
+// try applies every op to d in order, stopping at the first error.
+func (a PlanChange) try(d *Deal, now time.Time, evs *[]Event) error {
+	for i, op := range a.Ops {
+		if err := op.apply(d, now, a.Actor, evs); err != nil {
+			ae := err.(*ActionError)
+			return refuse(ae.Code, "ops[%d] (%s): %s", i, op.Op, ae.Message)
+		}
+	}
+	specs := make([]MilestoneSpec, len(d.Milestones))
+	for i, m := range d.Milestones {
+		specs[i] = m.MilestoneSpec
+	}
+	if cycle := findCycle(specs); cycle != nil {
+		return refuse(CodeInvalid, "the change creates a dependency cycle: %s", strings.Join(cycle, " → "))
+	}
+	return nil
+}
+
+func (op PlanOp) apply(d *Deal, now time.Time, actor string, evs *[]Event) error {
+	if op.Op == OpAdd {
+		return op.add(d, now, actor, evs)
+	}
+	m, err := d.findMilestone(op.Key)
+	if err != nil {
+		return err
+	}
+	if m.State.Closed() {
+		return refuse(CodeConflict, "%s is %s; only milestones not yet done can change", m.Key, m.State)
+	}
+	switch op.Op {
+	case OpRedate:
+		return op.redate(d, m, now, actor, evs)
+	case OpReassign:
+		if strings.TrimSpace(op.Owner) == "" {
+			return refuse(CodeInvalid, "owner is required to reassign %s", m.Key)
+		}
+		from := d.owner(m)
+		m.Owner = op.Owner
+		d.emit(evs, now, Event{Kind: EventMilestoneReassign, Actor: actor, Milestone: m.Key, Notify: []string{op.Owner},
+			Data:    map[string]string{"from": from, "to": op.Owner},
+			Message: fmt.Sprintf("%s reassigned from %s to %s", m.Title, from, op.Owner)})
+	case OpSkip:
+		if strings.TrimSpace(op.Reason) == "" {
+			return refuse(CodeInvalid, "reason is required to skip %s", m.Key)
+		}
+		m.State, m.DoneAt, m.SkipReason = StateSkipped, now, op.Reason
+		d.emit(evs, now, Event{Kind: EventMilestoneSkipped, Actor: actor, Milestone: m.Key,
+			Data: map[string]string{"reason": op.Reason}, Message: fmt.Sprintf("%s skipped: %s", m.Title, op.Reason)})
+	default:
+		return refuse(CodeInvalid, "unknown op %q: use add, redate, reassign or skip", op.Op)
+	}
+	return nil
+}
+
+func (op PlanOp) add(d *Deal, now time.Time, actor string, evs *[]Event) error {
+	if op.Milestone == nil {
+		return refuse(CodeInvalid, "milestone is required to add a milestone")
+	}
+	spec := *op.Milestone
+	var ps problems
+	checkSpec(&ps, "milestone", spec)
+	if d.Milestone(spec.Key) != nil {
+		ps.add("milestone.key", "duplicate key %q: the deal already has it", spec.Key)
+	}
+	for _, dep := range spec.DependsOn {
+		if d.Milestone(dep) == nil {
+			ps.add("milestone.depends_on", "unknown milestone %q", dep)
+		}
+	}
+	m := d.newMilestone(spec)
+	d.checkMilestoneStaffing(&ps, m)
+	if len(ps) > 0 {
+		return refuse(CodeInvalid, "%s", ps.err().Error())
+	}
+	if len(d.Milestones) >= MaxMilestones {
+		return refuse(CodeInvalid, "a plan has at most %d milestones", MaxMilestones)
+	}
+	d.Milestones = append(d.Milestones, m)
+	d.emit(evs, now, Event{Kind: EventMilestoneAdded, Actor: actor, Milestone: m.Key,
+		Message: fmt.Sprintf("milestone %s added (due %s)", m.Title, m.Due)})
+	return nil
+}
+
+func (op PlanOp) redate(d *Deal, m *Milestone, now time.Time, actor string, evs *[]Event) error {
+	if op.Due == nil || op.Due.IsZero() {
+		return refuse(CodeInvalid, "due is required to re-date %s", m.Key)
+	}
+	if op.Due.At.IsZero() && op.Due.After <= 0 {
+		return refuse(CodeInvalid, "due %s must be a positive span", op.Due.After)
+	}
+	m.Due = *op.Due
+	if m.State.Open() {
+		m.DueAt = m.Due.From(m.ActivatedAt)
+		if !m.DueAt.After(now) {
+			return refuse(CodeInvalid, "the new due time %s for %s is already past", m.DueAt.Format(time.RFC3339), m.Key)
+		}
+		m.resetAlarms(now)
+	}
+	d.emit(evs, now, Event{Kind: EventMilestoneRedated, Actor: actor, Milestone: m.Key,
+		Data:    map[string]string{"due": m.Due.String()},
+		Message: fmt.Sprintf("%s re-dated to %s", m.Title, m.Due)})
+	return nil
+}
