@@ -1,0 +1,88 @@
+package workflows
+
+import (
+	"strings"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"dealflow/workflows/plan"
+)
+
+// DefaultTaskQueue is where workers poll for deal workflows and activities.
+const DefaultTaskQueue = "dealflow"
+
+// DealWorkflowName is the registered name of DealWorkflow.
+const DealWorkflowName = "Deal"
+
+const dealIDPrefix = "deal/"
+
+// DealWorkflowID returns the workflow ID of a deal: one deal, one workflow.
+func DealWorkflowID(dealID string) string { return dealIDPrefix + dealID }
+
+// DealIDFromWorkflowID is the inverse of DealWorkflowID.
+func DealIDFromWorkflowID(workflowID string) (string, bool) {
+	return strings.CutPrefix(workflowID, dealIDPrefix)
+}
+
+// Update names: one per human action. Each takes the action type named
+// beside it and returns the deal state (plan.Deal) after the action.
+const (
+	UpdateSubmit     = "submit"      // plan.Submit
+	UpdateReview     = "review"      // plan.ReviewAction
+	UpdatePlan       = "change-plan" // plan.PlanChange
+	UpdatePause      = "pause"       // plan.PauseAction
+	UpdateResume     = "resume"      // plan.ResumeAction
+	UpdateBuyerStage = "buyer-stage" // plan.BuyerStageAction
+	UpdateClose      = "close"       // plan.CloseAction
+)
+
+// QueryState returns the whole deal (plan.Deal).
+const QueryState = "state"
+
+// DealInput starts a deal workflow. A new deal has Spec; a run continued as
+// new has Resume instead.
+type DealInput struct {
+	Spec   *plan.DealSpec `json:"spec,omitempty"`
+	Resume *Carried       `json:"resume,omitempty"`
+}
+
+// Carried is the state one run hands to the next on continue-as-new.
+type Carried struct {
+	Deal plan.Deal `json:"deal"`
+	// Updates are the IDs of recently applied updates, so a client retrying
+	// an update across runs does not apply it twice.
+	Updates []string `json:"updates,omitempty"`
+}
+
+// ActionErrorType prefixes the application-error type of a refused update;
+// the suffix is the plan.ErrorCode ("DealAction:forbidden").
+const ActionErrorType = "DealAction:"
+
+// ActionErrorCode extracts the plan error code from an update failure, if the
+// failure is a refused action.
+func ActionErrorCode(err *temporal.ApplicationError) (plan.ErrorCode, bool) {
+	code, ok := strings.CutPrefix(err.Type(), ActionErrorType)
+	return plan.ErrorCode(code), ok
+}
+
+// StartOptions are the options every deal is started with: its ID, a static
+// summary for the UI, the search attributes known at start, and a policy
+// that refuses a second deal with the same ID even after the first closed.
+func StartOptions(spec plan.DealSpec, taskQueue string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       DealWorkflowID(spec.ID),
+		TaskQueue:                taskQueue,
+		StaticSummary:            spec.Name + " — " + spec.Customer,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			AttrDealID.ValueSet(spec.ID),
+			AttrCustomer.ValueSet(spec.Customer),
+			AttrPMO.ValueSet(spec.Team.PMO),
+			AttrAmount.ValueSet(spec.Amount),
+			AttrStatus.ValueSet(string(plan.DealActive)),
+		),
+	}
+}

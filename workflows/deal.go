@@ -1,0 +1,196 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"dealflow/activities"
+	"dealflow/workflows/plan"
+)
+
+// DealWorkflow runs one project-type deal from start to close. Human actions
+// arrive as updates, each checked by a validator before it enters history;
+// one timer waits for the earliest pending deadline; every change is
+// recorded (projection, audit trail, notifications) by one activity.
+func DealWorkflow(ctx workflow.Context, in DealInput) (*plan.Deal, error) {
+	r, err := newDealRun(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.registerHandlers(ctx); err != nil {
+		return nil, err
+	}
+	return r.run(ctx)
+}
+
+// dealRun is the state of one workflow run: the deal itself plus what the
+// run needs to wire it to Temporal.
+type dealRun struct {
+	deal *plan.Deal
+	// pending holds events not yet recorded; dirty says the snapshot changed
+	// since it was last recorded.
+	pending []plan.Event
+	dirty   bool
+	// updates are recently applied update IDs (see Carried.Updates).
+	updates  []string
+	searched *searchState
+	logger   log.Logger
+}
+
+// maxRememberedUpdates bounds the update IDs carried across runs: enough to
+// cover any client's retry window, small enough to keep the input light.
+const maxRememberedUpdates = 256
+
+func newDealRun(ctx workflow.Context, in DealInput) (*dealRun, error) {
+	r := &dealRun{logger: workflow.GetLogger(ctx)}
+	switch {
+	case in.Resume != nil:
+		r.deal, r.updates = &in.Resume.Deal, in.Resume.Updates
+		r.dirty = false
+	case in.Spec != nil:
+		deal, evs, err := plan.NewDeal(*in.Spec, workflow.Now(ctx))
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("invalid deal: "+err.Error(), ActionErrorType+string(plan.CodeInvalid), err)
+		}
+		r.deal = deal
+		r.commit(evs)
+	default:
+		return nil, temporal.NewNonRetryableApplicationError("deal input has neither spec nor resume", ActionErrorType+string(plan.CodeInvalid), nil)
+	}
+	return r, nil
+}
+
+// commit queues events (and the changed snapshot) for recording.
+func (r *dealRun) commit(evs []plan.Event) {
+	r.pending = append(r.pending, evs...)
+	r.dirty = true
+}
+
+// run is the deal's main loop: record what changed, keep the search
+// attributes and the one timer current, wait for an update or the timer.
+func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
+	var (
+		timer       workflow.Future
+		timerAt     time.Time
+		cancelTimer workflow.CancelFunc
+	)
+	for {
+		if err := r.flush(ctx); err != nil {
+			return nil, err
+		}
+		if r.deal.Status.Final() {
+			break
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return nil, r.continueAsNew(ctx)
+		}
+		next := r.deal.Next
+		if timer != nil && (next == nil || !next.At.Equal(timerAt)) {
+			cancelTimer()
+			timer = nil
+		}
+		if timer == nil && next != nil {
+			wait := next.At.Sub(workflow.Now(ctx))
+			if wait <= 0 {
+				r.advance(ctx)
+				continue
+			}
+			timerCtx, cancel := workflow.WithCancel(ctx)
+			timer, timerAt, cancelTimer = workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: next.Summary}), next.At, cancel
+		}
+		if err := workflow.Await(ctx, func() bool { return r.dirty || (timer != nil && timer.IsReady()) }); err != nil {
+			return nil, err
+		}
+		if timer != nil && timer.IsReady() {
+			timer = nil
+			r.advance(ctx)
+		}
+	}
+	// Let in-flight updates finish, so none is lost when the workflow
+	// completes, then record what they changed.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return nil, err
+	}
+	if err := r.flush(ctx); err != nil {
+		return nil, err
+	}
+	return r.deal, nil
+}
+
+// advance fires every deadline that is due.
+func (r *dealRun) advance(ctx workflow.Context) {
+	if evs := r.deal.Advance(workflow.Now(ctx)); len(evs) > 0 {
+		r.commit(evs)
+	}
+}
+
+// recordOptions: recording must eventually succeed, however long Postgres is
+// down, so retries are unlimited; the deal's state is safe in Temporal
+// meanwhile and updates keep working.
+var recordOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		NonRetryableErrorTypes: []string{"InvalidChange"},
+	},
+}
+
+var acts *activities.Activities
+
+// flush records everything that changed since the last flush, in one
+// activity. Updates that arrive while it runs are batched into the next.
+func (r *dealRun) flush(ctx workflow.Context) error {
+	if err := r.upsertSearchAttributes(ctx); err != nil {
+		return err
+	}
+	workflow.SetCurrentDetails(ctx, r.details())
+	if !r.dirty {
+		return nil
+	}
+	change := activities.Change{Deal: *r.deal, Events: r.pending}
+	r.pending, r.dirty = nil, false
+	opts := recordOptions
+	opts.Summary = fmt.Sprintf("record v%d: %d events", change.Deal.Version, len(change.Events))
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.RecordChange, change).Get(ctx, nil)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		// A change the store can never accept must not stop the deal; the
+		// workflow history still holds it for operators.
+		r.logger.Error("change not recorded", "version", change.Deal.Version, "error", err)
+		return nil
+	}
+	return err
+}
+
+// continueAsNew hands the deal to a fresh run once the history grows long.
+func (r *dealRun) continueAsNew(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	r.logger.Info("continuing as new", "version", r.deal.Version)
+	return workflow.NewContinueAsNewError(ctx, DealWorkflowName, DealInput{Resume: &Carried{Deal: *r.deal, Updates: r.updates}})
+}
+
+// details is the markdown the Temporal UI shows as the workflow's current
+// details.
+func (r *dealRun) details() string {
+	d := r.deal
+	s := fmt.Sprintf("**%s** — %s · %s", d.Name, d.Customer, d.Status)
+	if keys := d.ActiveKeys(); len(keys) > 0 {
+		s += fmt.Sprintf("\n\nactive: %v", keys)
+	}
+	if d.Next != nil {
+		s += fmt.Sprintf("\n\nnext: %s at %s", d.Next.Summary, d.Next.At.Format(time.RFC3339))
+	}
+	return s
+}

@@ -1,0 +1,219 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"dealflow/activities"
+	"dealflow/workflows/plan"
+)
+
+// start is the simulated instant every test deal starts at.
+var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+var team = plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann", "abe"}, Director: "dina"}
+
+// recorder is a fake ChangeRecorder that keeps every recorded change and
+// checks the invariants the real store relies on.
+type recorder struct {
+	mu      sync.Mutex
+	changes []activities.Change
+	events  []plan.Event
+}
+
+func (r *recorder) RecordChange(_ context.Context, d *plan.Deal, evs []plan.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.changes = append(r.changes, activities.Change{Deal: *d, Events: evs})
+	r.events = append(r.events, evs...)
+	return nil
+}
+
+func (r *recorder) kinds() []plan.EventKind {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]plan.EventKind, len(r.events))
+	for i, e := range r.events {
+		out[i] = e.Kind
+	}
+	return out
+}
+
+// updateIDs numbers updates uniquely across harnesses, as real clients'
+// random IDs are.
+var updateIDs atomic.Int64
+
+// harness drives one deal workflow in the time-skipping test environment.
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+	rec *recorder
+	// outstanding counts updates sent whose outcome has not been checked.
+	outstanding int
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), rec: &recorder{}}
+	h.env.SetStartTime(start)
+	Register(h.env, &activities.Activities{Recorder: h.rec})
+	return h
+}
+
+func spec(t *testing.T, tmpl string) plan.DealSpec {
+	t.Helper()
+	p, ok := plan.Builtin(tmpl)
+	if !ok {
+		t.Fatalf("no built-in template %q", tmpl)
+	}
+	return plan.DealSpec{ID: "acme-erp", Name: "ACME ERP rollout", Customer: "ACME", Amount: 1_200_000, Currency: "CNY", Team: team, Plan: p}
+}
+
+// at runs f when the simulated clock reaches start+offset.
+func (h *harness) at(offset time.Duration, f func()) {
+	h.env.RegisterDelayedCallback(f, offset)
+}
+
+// run starts the workflow and returns its final state.
+func (h *harness) run(s plan.DealSpec) *plan.Deal {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(DealWorkflowName, DealInput{Spec: &s})
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("workflow failed: %v", err)
+	}
+	var d plan.Deal
+	if err := h.env.GetWorkflowResult(&d); err != nil {
+		h.t.Fatal(err)
+	}
+	if h.outstanding != 0 {
+		h.t.Errorf("%d updates never completed", h.outstanding)
+	}
+	h.checkRecorded(&d)
+	return &d
+}
+
+// update sends an action as an update; check runs when it completes or is
+// rejected, with the new state or the refusal, as a client would see them.
+// rejected says whether the validator refused it (leaving no history).
+func (h *harness) update(name string, a any, check func(d *plan.Deal, err error, rejected bool)) {
+	h.outstanding++
+	finish := func(d *plan.Deal, err error, rejected bool) {
+		h.outstanding--
+		check(d, err, rejected)
+	}
+	h.env.UpdateWorkflow(name, fmt.Sprintf("update-%d", updateIDs.Add(1)), &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(e error) { finish(nil, e, true) },
+		OnComplete: func(res any, e error) {
+			d, _ := res.(*plan.Deal)
+			if d != nil {
+				c := *d
+				d = &c
+			}
+			finish(d, e, false)
+		},
+	}, a)
+}
+
+// do sends an action that must succeed, then runs the checks on the state it
+// returns.
+func (h *harness) do(name string, a any, checks ...func(d *plan.Deal)) {
+	at := h.env.Now().Sub(start)
+	h.update(name, a, func(d *plan.Deal, err error, _ bool) {
+		if err != nil || d == nil {
+			h.t.Errorf("%s at %s: %v", name, at, err)
+			return
+		}
+		for _, c := range checks {
+			c(d)
+		}
+	})
+}
+
+// refused sends an action the validator must reject with the given code and
+// a message containing want.
+func (h *harness) refused(name string, a any, code plan.ErrorCode, want string) {
+	h.update(name, a, func(_ *plan.Deal, err error, rejected bool) {
+		var appErr *temporal.ApplicationError
+		if !rejected || !errors.As(err, &appErr) {
+			h.t.Errorf("%s: want a validator rejection (%s), got rejected=%v err=%v", name, code, rejected, err)
+			return
+		}
+		if got, _ := ActionErrorCode(appErr); got != code {
+			h.t.Errorf("%s: code %q, want %q (%v)", name, got, code, err)
+		}
+		if !containsFold(appErr.Error(), want) {
+			h.t.Errorf("%s: message %q does not mention %q", name, appErr.Error(), want)
+		}
+	})
+}
+
+func (h *harness) state() *plan.Deal {
+	h.t.Helper()
+	v, err := h.env.QueryWorkflow(QueryState)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var d plan.Deal
+	if err := v.Get(&d); err != nil {
+		h.t.Fatal(err)
+	}
+	return &d
+}
+
+// checkRecorded asserts what the store relies on: versions increase, event
+// sequence numbers are contiguous from 1, the last snapshot is the final state.
+func (h *harness) checkRecorded(final *plan.Deal) {
+	h.t.Helper()
+	var lastVersion int64
+	for _, c := range h.rec.changes {
+		if c.Deal.Version <= lastVersion {
+			h.t.Errorf("recorded version %d after %d", c.Deal.Version, lastVersion)
+		}
+		lastVersion = c.Deal.Version
+	}
+	for i, e := range h.rec.events {
+		if e.Seq != int64(i+1) {
+			h.t.Fatalf("event %d has seq %d: recorded events must be contiguous", i, e.Seq)
+		}
+	}
+	if lastVersion != final.Version || int64(len(h.rec.events)) != final.Seq {
+		h.t.Errorf("last recorded version %d / %d events, final state version %d / seq %d", lastVersion, len(h.rec.events), final.Version, final.Seq)
+	}
+}
+
+// submit confirms every checklist item of the milestone, as a diligent owner does.
+func submit(actor, key string, d *plan.Deal) plan.Submit {
+	a := plan.Submit{Acting: plan.Acting{Actor: actor}, Milestone: key}
+	if m := d.Milestone(key); m != nil {
+		a.Checklist = m.Checklist
+	}
+	return a
+}
+
+func review(actor, key string, dec plan.ReviewDecision, comment string) plan.ReviewAction {
+	return plan.ReviewAction{Acting: plan.Acting{Actor: actor}, Milestone: key, Decision: dec, Comment: comment}
+}
+
+func closeDeal(outcome plan.DealStatus) plan.CloseAction {
+	return plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: outcome, Reason: "test over"}
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+const day = plan.Day

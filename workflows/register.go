@@ -1,0 +1,14 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"dealflow/activities"
+)
+
+// Register registers the deal workflow and its activities on a worker.
+func Register(w worker.Registry, a *activities.Activities) {
+	w.RegisterWorkflowWithOptions(DealWorkflow, workflow.RegisterOptions{Name: DealWorkflowName})
+	w.RegisterActivity(a)
+}

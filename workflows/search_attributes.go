@@ -1,0 +1,112 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"dealflow/workflows/plan"
+)
+
+// Search attributes make deals findable in the Temporal UI and CLI, e.g.
+// `DealOverdue = true AND DealPMO = "pat"`. The set fits the SQL visibility
+// limits of a namespace (at most 10 Keyword and 3 each of the other types):
+// 6 Keyword, 1 KeywordList, 1 Double, 1 Bool, 1 Datetime.
+var (
+	AttrDealID       = temporal.NewSearchAttributeKeyKeyword("DealId")
+	AttrCustomer     = temporal.NewSearchAttributeKeyKeyword("DealCustomer")
+	AttrStatus       = temporal.NewSearchAttributeKeyKeyword("DealStatus")
+	AttrStage        = temporal.NewSearchAttributeKeyKeywordList("DealStage")
+	AttrPMO          = temporal.NewSearchAttributeKeyKeyword("DealPMO")
+	AttrAmount       = temporal.NewSearchAttributeKeyFloat64("DealAmount")
+	AttrOverdue      = temporal.NewSearchAttributeKeyBool("DealOverdue")
+	AttrBuyerStage   = temporal.NewSearchAttributeKeyKeyword("DealBuyerStage")
+	AttrNextDeadline = temporal.NewSearchAttributeKeyTime("DealNextDeadline")
+	AttrTemplate     = temporal.NewSearchAttributeKeyKeyword("DealTemplate")
+)
+
+// SearchAttributes maps each attribute's name to its type name as the
+// Temporal CLI and operator API spell it, for registration.
+func SearchAttributes() map[string]string {
+	return map[string]string{
+		AttrDealID.GetName():       "Keyword",
+		AttrCustomer.GetName():     "Keyword",
+		AttrStatus.GetName():       "Keyword",
+		AttrStage.GetName():        "KeywordList",
+		AttrPMO.GetName():          "Keyword",
+		AttrAmount.GetName():       "Double",
+		AttrOverdue.GetName():      "Bool",
+		AttrBuyerStage.GetName():   "Keyword",
+		AttrNextDeadline.GetName(): "Datetime",
+		AttrTemplate.GetName():     "Keyword",
+	}
+}
+
+// searchState is the subset of the deal that the search attributes show.
+// Comparing it with what was last upserted avoids an upsert (a history
+// event) when nothing visible changed.
+type searchState struct {
+	Status     string
+	Stage      []string
+	PMO        string
+	Customer   string
+	Amount     float64
+	Overdue    bool
+	BuyerStage string
+	Next       int64 // unix nanoseconds; 0 = none
+	Template   string
+}
+
+func searchStateOf(d *plan.Deal) searchState {
+	s := searchState{
+		Status: string(d.Status), Stage: d.ActiveKeys(), PMO: d.Team.PMO, Customer: d.Customer,
+		Amount: d.Amount, Overdue: d.Overdue(), BuyerStage: string(d.BuyerStage), Template: d.Template,
+	}
+	if d.Next != nil {
+		s.Next = d.Next.At.UnixNano()
+	}
+	return s
+}
+
+func (s searchState) equal(o searchState) bool {
+	if len(s.Stage) != len(o.Stage) {
+		return false
+	}
+	for i := range s.Stage {
+		if s.Stage[i] != o.Stage[i] {
+			return false
+		}
+	}
+	s.Stage, o.Stage = nil, nil
+	return s.Status == o.Status && s.PMO == o.PMO && s.Customer == o.Customer && s.Amount == o.Amount &&
+		s.Overdue == o.Overdue && s.BuyerStage == o.BuyerStage && s.Next == o.Next && s.Template == o.Template
+}
+
+// upsertSearchAttributes writes the deal's search attributes if they
+// changed since the last call.
+func (r *dealRun) upsertSearchAttributes(ctx workflow.Context) error {
+	now := searchStateOf(r.deal)
+	if r.searched != nil && r.searched.equal(now) {
+		return nil
+	}
+	next := AttrNextDeadline.ValueUnset()
+	if r.deal.Next != nil {
+		next = AttrNextDeadline.ValueSet(r.deal.Next.At)
+	}
+	err := workflow.UpsertTypedSearchAttributes(ctx,
+		AttrDealID.ValueSet(r.deal.ID),
+		AttrCustomer.ValueSet(now.Customer),
+		AttrStatus.ValueSet(now.Status),
+		AttrStage.ValueSet(now.Stage),
+		AttrPMO.ValueSet(now.PMO),
+		AttrAmount.ValueSet(now.Amount),
+		AttrOverdue.ValueSet(now.Overdue),
+		AttrBuyerStage.ValueSet(now.BuyerStage),
+		AttrTemplate.ValueSet(now.Template),
+		next,
+	)
+	if err != nil {
+		return err
+	}
+	r.searched = &now
+	return nil
+}
