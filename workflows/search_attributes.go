@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"slices"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -68,17 +70,9 @@ func searchStateOf(d *plan.Deal) searchState {
 }
 
 func (s searchState) equal(o searchState) bool {
-	if len(s.Stage) != len(o.Stage) {
-		return false
-	}
-	for i := range s.Stage {
-		if s.Stage[i] != o.Stage[i] {
-			return false
-		}
-	}
-	s.Stage, o.Stage = nil, nil
-	return s.Status == o.Status && s.PMO == o.PMO && s.Customer == o.Customer && s.Amount == o.Amount &&
-		s.Overdue == o.Overdue && s.BuyerStage == o.BuyerStage && s.Next == o.Next && s.Template == o.Template
+	return slices.Equal(s.Stage, o.Stage) && s.Status == o.Status && s.PMO == o.PMO &&
+		s.Customer == o.Customer && s.Amount == o.Amount && s.Overdue == o.Overdue &&
+		s.BuyerStage == o.BuyerStage && s.Next == o.Next && s.Template == o.Template
 }
 
 // upsertSearchAttributes writes the deal's search attributes if they
