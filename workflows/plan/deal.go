@@ -239,13 +239,22 @@ func NewDeal(spec DealSpec, now time.Time) (*Deal, []Event, error) {
 var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // newMilestone fills a spec's defaults for this deal.
+// The spec's slices and review gate are copied, so the caller's template (or
+// plan change) is never modified.
 func (d *Deal) newMilestone(s MilestoneSpec) *Milestone {
 	if len(s.Escalations) == 0 {
-		s.Escalations = slices.Clone(d.Escalations)
+		s.Escalations = d.Escalations
 	}
+	s.Escalations = slices.Clone(s.Escalations)
+	s.DependsOn, s.Checklist = slices.Clone(s.DependsOn), slices.Clone(s.Checklist)
 	slices.SortStableFunc(s.Escalations, func(a, b EscalationStep) int { return cmp.Compare(a.Offset, b.Offset) })
-	if s.Review != nil && s.Review.Policy == "" {
-		s.Review.Policy = PolicyAny
+	if s.Review != nil {
+		r := *s.Review
+		r.Reviewers = slices.Clone(r.Reviewers)
+		if r.Policy == "" {
+			r.Policy = PolicyAny
+		}
+		s.Review = &r
 	}
 	return &Milestone{MilestoneSpec: s, State: StateBlocked}
 }

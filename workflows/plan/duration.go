@@ -16,10 +16,16 @@ const Day = 24 * time.Hour
 // "90s", "1d12h", "-2d", "+3d" or "0". Weeks ("2w") are accepted too.
 type Duration time.Duration
 
+// Sub-second units are not part of the plan syntax users write, but String
+// emits them for spans measured by the clock (pauses, cycle times, means), so
+// they are parsed too: every Duration survives a JSON round trip exactly.
 var durationUnits = []struct {
-	suffix byte
+	suffix string
 	unit   time.Duration
-}{{'w', 7 * Day}, {'d', Day}, {'h', time.Hour}, {'m', time.Minute}, {'s', time.Second}}
+}{
+	{"w", 7 * Day}, {"d", Day}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second},
+	{"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", time.Nanosecond},
+}
 
 // ParseDuration parses the plan duration syntax described on Duration.
 func ParseDuration(s string) (Duration, error) {
@@ -37,6 +43,9 @@ func ParseDuration(s string) (Duration, error) {
 	if in == "0" {
 		return 0, nil
 	}
+	if in == "" {
+		return 0, fmt.Errorf("bad duration %q: a sign needs a number and a unit after it, e.g. -2d", s)
+	}
 	var total time.Duration
 	for in != "" {
 		i := 0
@@ -50,17 +59,17 @@ func ParseDuration(s string) (Duration, error) {
 		if err != nil || n > 100000 {
 			return 0, fmt.Errorf("bad duration %q: number out of range", s)
 		}
-		unit := time.Duration(0)
-		for _, u := range durationUnits {
-			if in[i] == u.suffix {
-				unit = u.unit
+		unit, width := time.Duration(0), 0
+		for _, u := range durationUnits { // the longest matching suffix: "ms" before "m"
+			if strings.HasPrefix(in[i:], u.suffix) && len(u.suffix) > width {
+				unit, width = u.unit, len(u.suffix)
 			}
 		}
 		if unit == 0 {
 			return 0, fmt.Errorf("bad duration %q: unknown unit %q (use w, d, h, m or s)", s, in[i])
 		}
 		total += time.Duration(n) * unit
-		in = in[i+1:]
+		in = in[i+width:]
 	}
 	return Duration(sign * total), nil
 }
@@ -79,14 +88,13 @@ func (d Duration) String() string {
 		b.WriteByte('-')
 		v = -v
 	}
-	for _, u := range durationUnits[1:] { // weeks are read, days are written
+	// Weeks are read, days are written. Sub-second remainders arise from
+	// clock-measured spans (pauses, means); they are written exactly.
+	for _, u := range durationUnits[1:] {
 		if n := v / u.unit; n > 0 {
-			fmt.Fprintf(&b, "%d%c", n, u.suffix)
+			fmt.Fprintf(&b, "%d%s", n, u.suffix)
 			v -= n * u.unit
 		}
-	}
-	if v > 0 { // sub-second remainders only arise from pauses; keep them exact
-		fmt.Fprintf(&b, "%dms", v/time.Millisecond)
 	}
 	return b.String()
 }
@@ -134,7 +142,7 @@ func (d Due) From(activated time.Time) time.Time {
 // String formats the due time as it is written in a plan.
 func (d Due) String() string {
 	if !d.At.IsZero() {
-		return d.At.Format(time.RFC3339)
+		return d.At.Format(time.RFC3339Nano) // as RFC 3339 for whole seconds; exact otherwise
 	}
 	return d.After.String()
 }

@@ -135,6 +135,9 @@ func (op PlanOp) add(d *Deal, now time.Time, actor string, evs *[]Event) error {
 			ps.add("milestone.depends_on", "unknown milestone %q", dep)
 		}
 	}
+	if !spec.Due.At.IsZero() && !spec.Due.At.After(now) {
+		ps.add("milestone.due", "due %s is already past", spec.Due)
+	}
 	m := d.newMilestone(spec)
 	d.checkMilestoneStaffing(&ps, m)
 	if len(ps) > 0 {
@@ -155,6 +158,9 @@ func (op PlanOp) redate(d *Deal, m *Milestone, now time.Time, actor string, evs 
 	}
 	if op.Due.At.IsZero() && op.Due.After <= 0 {
 		return refuse(CodeInvalid, "due %s must be a positive span", op.Due.After)
+	}
+	if !op.Due.At.IsZero() && !op.Due.At.After(now) {
+		return refuse(CodeInvalid, "the new due time %s for %s is already past", op.Due, m.Key)
 	}
 	m.Due = *op.Due
 	if m.State.Open() {

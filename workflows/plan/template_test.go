@@ -1,0 +1,358 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestBuiltinsAreValid is the test Builtins' panic message refers to.
+func TestBuiltinsAreValid(t *testing.T) {
+	all := Builtins()
+	var names []string
+	for _, tmpl := range all {
+		names = append(names, tmpl.Name)
+		if err := tmpl.Validate(); err != nil {
+			t.Errorf("%s: %v", tmpl.Name, err)
+		}
+		if strings.TrimSpace(tmpl.Title) == "" || strings.TrimSpace(tmpl.Description) == "" {
+			t.Errorf("%s needs a title and a description", tmpl.Name)
+		}
+		// Each can start a deal with the standard team.
+		if _, _, err := NewDeal(spec(tmpl), t0); err != nil {
+			t.Errorf("NewDeal with %s: %v", tmpl.Name, err)
+		}
+		got, ok := Builtin(tmpl.Name)
+		if !ok || got.Name != tmpl.Name || len(got.Milestones) != len(tmpl.Milestones) {
+			t.Errorf("Builtin(%q) = %v, %v", tmpl.Name, got.Name, ok)
+		}
+	}
+	if want := []string{"key-account", "project", "solution"}; !slices.Equal(names, want) {
+		t.Errorf("built-in templates %v, want %v (sorted by name)", names, want)
+	}
+	if _, ok := Builtin("nope"); ok {
+		t.Error(`Builtin("nope") found a template`)
+	}
+}
+
+func TestProjectTemplate(t *testing.T) {
+	tmpl, _ := Builtin("project")
+	var keys []string
+	for _, m := range tmpl.Milestones {
+		keys = append(keys, m.Key)
+	}
+	want := []string{"prospect", "needs-analysis", "solution-design", "solution-submission", "quotation", "contract"}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("project milestones %v, want %v", keys, want)
+	}
+	for i, m := range tmpl.Milestones {
+		if i > 0 && !slices.Equal(m.DependsOn, []string{want[i-1]}) {
+			t.Errorf("%s depends on %v, want [%s]", m.Key, m.DependsOn, want[i-1])
+		}
+		if len(m.Checklist) == 0 {
+			t.Errorf("%s has no output standard", m.Key)
+		}
+		if gated := m.Review != nil; gated != (m.Key == "solution-design") {
+			t.Errorf("%s review gate = %v; only solution-design is reviewed", m.Key, m.Review)
+		}
+	}
+	sd, ok := tmpl.Milestone("solution-design")
+	if !ok || sd.Role != RoleSolution || !slices.Equal(sd.Review.Reviewers, []Party{PartyApprovers}) || sd.Review.Policy != PolicyAny {
+		t.Errorf("solution-design = %+v, want a solution milestone reviewed by any approver", sd)
+	}
+	if sd.Due.After != Duration(14*Day) {
+		t.Errorf("solution-design due %s, want 14d", sd.Due)
+	}
+	if _, ok := tmpl.Milestone("nope"); ok {
+		t.Error(`Milestone("nope") found a milestone`)
+	}
+}
+
+func TestParseTemplateJSON(t *testing.T) {
+	tmpl, err := ParseTemplate([]byte(`{"name":"tiny","milestones":[{"key":"a","title":"A","role":"pmo","due":"36h"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := tmpl.Milestones[0]; m.Due.After != Duration(36*3600e9) || m.Role != RolePMO {
+		t.Errorf("parsed %+v", m)
+	}
+}
+
+// TestValidateProblems has one case per validation message. Each YAML plan
+// is valid but for the problem under test.
+func TestValidateProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []Problem
+	}{
+		{
+			name: "unknown dependency",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d}
+  - {key: b, title: B, role: pmo, due: 1d, depends_on: [a, zz]}`,
+			want: []Problem{{"milestones[b].depends_on", `unknown milestone "zz"`}},
+		},
+		{
+			name: "cycle",
+			yaml: `
+name: t
+milestones:
+  - {key: start, title: Start, role: pmo, due: 1d}
+  - {key: a, title: A, role: pmo, due: 1d, depends_on: [start, b]}
+  - {key: b, title: B, role: pmo, due: 1d, depends_on: [c]}
+  - {key: c, title: C, role: pmo, due: 1d, depends_on: [a]}`,
+			want: []Problem{{"milestones", "dependency cycle: a → b → c → a"}},
+		},
+		{
+			name: "self dependency",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, depends_on: [a]}`,
+			want: []Problem{
+				{"milestones[a].depends_on", "a milestone cannot depend on itself"},
+				{"milestones", "dependency cycle: a → a"},
+			},
+		},
+		{
+			name: "duplicate key",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d}
+  - {key: a, title: A again, role: pmo, due: 2d}`,
+			want: []Problem{{"milestones[a].key", `duplicate key "a"`}},
+		},
+		{
+			name: "bad due duration",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 10x}`,
+			want: []Problem{{"template", `bad due "10x"`}},
+		},
+		{
+			name: "bad escalation offset",
+			yaml: `
+name: t
+escalations: [{offset: 1.5d, target: pmo}]
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d}`,
+			want: []Problem{{"template", `bad duration "1.5d": unknown unit '.'`}},
+		},
+		{
+			name: "missing due",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo}`,
+			want: []Problem{{"milestones[a].due", "a milestone needs a due time"}},
+		},
+		{
+			name: "non-positive due",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: -1d}`,
+			want: []Problem{{"milestones[a].due", "due -1d must be a positive span after activation"}},
+		},
+		{
+			name: "unknown role",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: sales, due: 1d}`,
+			want: []Problem{{"milestones[a].role", `unknown role "sales": use pmo, commercial or solution`}},
+		},
+		{
+			name: "review gate without reviewers",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: []}}`,
+			want: []Problem{{"milestones[a].review.reviewers", "a review gate needs at least one reviewer"}},
+		},
+		{
+			name: "owner as reviewer",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: [approvers, owner]}}`,
+			want: []Problem{{"milestones[a].review.reviewers", "the owner cannot review their own milestone"}},
+		},
+		{
+			name: "unknown reviewer",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: [boss]}}`,
+			want: []Problem{{"milestones[a].review.reviewers", `unknown party "boss"`}},
+		},
+		{
+			name: "reviewer naming no user",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: ["user: "]}}`,
+			want: []Problem{{"milestones[a].review.reviewers", `"user: " names no user`}},
+		},
+		{
+			name: "unknown review policy",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: [approvers], policy: most}}`,
+			want: []Problem{{"milestones[a].review.policy", `unknown review policy "most": use any or all`}},
+		},
+		{
+			name: "unknown escalation target on a milestone",
+			yaml: `
+name: t
+milestones:
+  - key: a
+    title: A
+    role: pmo
+    due: 1d
+    escalations: [{offset: "0", target: pmo}, {offset: 1d, target: ceo}]`,
+			want: []Problem{{"milestones[a].escalations[1].target", `unknown escalation target: unknown party "ceo"`}},
+		},
+		{
+			name: "unknown escalation target on the plan",
+			yaml: `
+name: t
+escalations: [{offset: 1d, target: "user:"}]
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d}`,
+			want: []Problem{{"escalations[0].target", `unknown escalation target: "user:" names no user`}},
+		},
+		{
+			name: "unknown buyer stage",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, buyer_stage: signed}`,
+			want: []Problem{{"milestones[a].buyer_stage", `unknown buyer stage "signed": use one of contact_added, met_non_decision_maker`}},
+		},
+		{
+			name: "bad key",
+			yaml: `
+name: t
+milestones:
+  - {key: Bad Key, title: A, role: pmo, due: 1d}`,
+			want: []Problem{{"milestones[Bad Key].key", `key "Bad Key" must be lowercase letters`}},
+		},
+		{
+			name: "missing key",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d}
+  - {title: B, role: pmo, due: 1d}`,
+			want: []Problem{{"milestones[1].key", `key "" must be lowercase letters`}},
+		},
+		{
+			name: "missing title",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: " ", role: pmo, due: 1d}`,
+			want: []Problem{{"milestones[a].title", "a milestone needs a title"}},
+		},
+		{
+			name: "empty checklist item",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, checklist: [one, ""]}`,
+			want: []Problem{{"milestones[a].checklist[1]", "checklist items cannot be empty"}},
+		},
+		{
+			name: "duplicate checklist item",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, checklist: [one, two, one]}`,
+			want: []Problem{{"milestones[a].checklist", `duplicate checklist item "one"`}},
+		},
+		{
+			name: "bad template name",
+			yaml: `
+name: My Plan
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d}`,
+			want: []Problem{{"name", `template name "My Plan" must be lowercase`}},
+		},
+		{
+			name: "unknown field on a milestone",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d, deadline: 2d}`,
+			want: []Problem{{"template", `unknown field "deadline"`}},
+		},
+		{
+			name: "unknown field on the plan",
+			yaml: `
+name: t
+owner: pat
+milestones:
+  - {key: a, title: A, role: pmo, due: 1d}`,
+			want: []Problem{{"template", `unknown field "owner"`}},
+		},
+		{
+			name: "not YAML",
+			yaml: "name: [t\n",
+			want: []Problem{{"template", "yaml"}},
+		},
+		{
+			name: "empty plan",
+			yaml: "name: t\nmilestones: []\n",
+			want: []Problem{{"milestones", "a plan needs at least one milestone"}},
+		},
+		{
+			name: "several problems together",
+			yaml: `
+name: t
+milestones:
+  - {key: a, title: A, role: sales}
+  - {key: b, title: B, role: pmo, due: 1d, depends_on: [nope], review: {reviewers: [owner], policy: most}}`,
+			want: []Problem{
+				{"milestones[a].role", `unknown role "sales"`},
+				{"milestones[a].due", "needs a due time"},
+				{"milestones[b].review.reviewers", "the owner cannot review"},
+				{"milestones[b].review.policy", `unknown review policy "most"`},
+				{"milestones[b].depends_on", `unknown milestone "nope"`},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTemplate([]byte(tt.yaml))
+			wantProblems(t, err, tt.want...)
+		})
+	}
+}
+
+func TestValidationErrorMessage(t *testing.T) {
+	_, err := ParseTemplate([]byte("name: t\nmilestones:\n  - {key: a, title: A, role: sales, due: -1d}\n"))
+	want := `milestones[a].role: unknown role "sales": use pmo, commercial or solution; milestones[a].due: due -1d must be a positive span after activation`
+	if err == nil || err.Error() != want {
+		t.Errorf("Error() = %v\nwant      %s", err, want)
+	}
+}
+
+func TestValidateTooManyMilestones(t *testing.T) {
+	tmpl := Template{Name: "big"}
+	for i := range MaxMilestones + 1 {
+		tmpl.Milestones = append(tmpl.Milestones, MilestoneSpec{Key: fmt.Sprintf("m%d", i), Title: "M", Role: RolePMO, Due: Due{After: Duration(Day)}})
+	}
+	wantProblems(t, tmpl.Validate(), Problem{"milestones", "a plan has at most 500 milestones, this one has 501"})
+	tmpl.Milestones = tmpl.Milestones[:MaxMilestones]
+	if err := tmpl.Validate(); err != nil {
+		t.Errorf("%d milestones: %v", MaxMilestones, err)
+	}
+}
