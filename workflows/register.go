@@ -9,6 +9,11 @@ import (
 
 // Register registers the deal workflow and its activities on a worker.
 func Register(w worker.Registry, a *activities.Activities) {
-	w.RegisterWorkflowWithOptions(DealWorkflow, workflow.RegisterOptions{Name: DealWorkflowName})
+	RegisterWorkflows(w)
 	w.RegisterActivity(a)
+}
+
+// RegisterWorkflows registers the workflows alone, as a replayer needs them.
+func RegisterWorkflows(w worker.WorkflowRegistry) {
+	w.RegisterWorkflowWithOptions(DealWorkflow, workflow.RegisterOptions{Name: DealWorkflowName})
 }

@@ -1,0 +1,232 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"dealflow/activities"
+	"dealflow/deploy/localstack/testenv"
+	"dealflow/workflows/plan"
+)
+
+// -update-histories rewrites workflows/testdata from a real run. Do it when
+// the workflow changes on purpose, after guarding the change with
+// workflow.GetVersion so the old histories still replay.
+var updateHistories = flag.Bool("update-histories", false, "record fresh histories into testdata/")
+
+// liveDeal drives one deal on a real Temporal server.
+type liveDeal struct {
+	t  *testing.T
+	c  client.Client
+	id string
+}
+
+func (l *liveDeal) act(update string, a any) *plan.Deal {
+	l.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	h, err := l.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: DealWorkflowID(l.id), UpdateName: update, Args: []any{a},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		l.t.Fatalf("%s: %v", update, err)
+	}
+	var d plan.Deal
+	if err := h.Get(ctx, &d); err != nil {
+		l.t.Fatalf("%s: %v", update, err)
+	}
+	return &d
+}
+
+func (l *liveDeal) state() *plan.Deal {
+	l.t.Helper()
+	v, err := l.c.QueryWorkflow(context.Background(), DealWorkflowID(l.id), "", QueryState)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	var d plan.Deal
+	if err := v.Get(&d); err != nil {
+		l.t.Fatal(err)
+	}
+	return &d
+}
+
+func (l *liveDeal) result() *plan.Deal {
+	l.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var d plan.Deal
+	if err := l.c.GetWorkflow(ctx, DealWorkflowID(l.id), "").Get(ctx, &d); err != nil {
+		l.t.Fatal(err)
+	}
+	return &d
+}
+
+// shortPlan is a two-milestone plan with an escalation chain measured in
+// seconds, so a real server fires it within a test.
+func shortPlan() plan.Template {
+	steps := []plan.EscalationStep{
+		{Offset: plan.Duration(-time.Second), Target: plan.PartyOwner, Message: "due in a second"},
+		{Offset: 0, Target: plan.PartyPMO, Message: "due now"},
+		{Offset: plan.Duration(time.Second), Target: plan.PartyDirector, Message: "late"},
+	}
+	return plan.Template{Name: "short", Escalations: steps, Milestones: []plan.MilestoneSpec{
+		{Key: "qualify", Title: "Qualify", Role: plan.RoleCommercial, Due: plan.Due{After: plan.Duration(3 * time.Second)}, Checklist: []string{"Budget confirmed"}},
+		{Key: "design", Title: "Design", Role: plan.RoleSolution, DependsOn: []string{"qualify"}, Due: plan.Due{After: plan.Duration(time.Hour)},
+			Review: &plan.ReviewGate{Reviewers: []plan.Party{plan.PartyApprovers}, Policy: plan.PolicyAll}},
+	}}
+}
+
+// scenarios are the paths whose histories are kept for replay.
+var scenarios = []struct {
+	name string
+	plan func(t *testing.T) plan.Template
+	run  func(l *liveDeal)
+	want plan.DealStatus
+}{
+	{"won-with-rework", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
+		for _, step := range []struct{ who, key string }{{"cora", "prospect"}, {"cora", "needs-analysis"}, {"sol", "solution-design"}} {
+			l.act(UpdateSubmit, submit(step.who, step.key, l.state()))
+		}
+		l.act(UpdateReview, review("ann", "solution-design", plan.Reject, "add integration costs"))
+		l.act(UpdateSubmit, submit("sol", "solution-design", l.state()))
+		l.act(UpdateReview, review("abe", "solution-design", plan.Approve, ""))
+		l.act(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerNegotiating})
+		for _, step := range []struct{ who, key string }{{"sol", "solution-submission"}, {"cora", "quotation"}, {"pat", "contract"}} {
+			l.act(UpdateSubmit, submit(step.who, step.key, l.state()))
+		}
+	}, plan.DealWon},
+	{"lost", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
+		l.act(UpdateSubmit, submit("cora", "prospect", l.state()))
+		l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealLost, Reason: "budget cut"})
+	}, plan.DealLost},
+	{"escalated", func(*testing.T) plan.Template { return shortPlan() }, func(l *liveDeal) {
+		deadline := time.Now().Add(20 * time.Second)
+		for l.state().Milestone("qualify").Escalation < 3 {
+			if time.Now().After(deadline) {
+				l.t.Fatalf("escalations did not fire: %+v", l.state().Milestone("qualify"))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		l.act(UpdateSubmit, submit("cora", "qualify", l.state()))
+		l.act(UpdateSubmit, submit("sol", "design", l.state()))
+		l.act(UpdateReview, review("ann", "design", plan.Approve, ""))
+		l.act(UpdateReview, review("abe", "design", plan.Approve, ""))
+	}, plan.DealWon},
+	{"paused-and-replanned", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
+		l.act(UpdatePause, plan.PauseAction{Acting: plan.Acting{Actor: "pat"}, Reason: "customer reorganisation"})
+		l.act(UpdateResume, plan.ResumeAction{Acting: plan.Acting{Actor: "pat"}})
+		l.act(UpdatePlan, plan.PlanChange{Acting: plan.Acting{Actor: "pat"}, Ops: []plan.PlanOp{
+			{Op: plan.OpReassign, Key: "prospect", Owner: "carl"},
+			{Op: plan.OpSkip, Key: "quotation", Reason: "framework price"},
+		}})
+		l.act(UpdateSubmit, submit("carl", "prospect", l.state()))
+		l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealCancelled, Reason: "merged into another deal"})
+	}, plan.DealCancelled},
+}
+
+// TestRealServerHistoriesReplay runs every scenario on a real Temporal dev
+// server, checks its outcome, and replays the history it produced. With
+// -update-histories it also stores the histories in testdata/.
+func TestRealServerHistoriesReplay(t *testing.T) {
+	hostPort := testenv.Temporal(t, SearchAttributes())
+	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	queue := fmt.Sprintf("history-test-%d", time.Now().UnixNano())
+	w := worker.New(c, queue, worker.Options{})
+	Register(w, &activities.Activities{Recorder: &recorder{}})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			s := spec(t, "project")
+			s.ID = fmt.Sprintf("%s-%d", sc.name, time.Now().UnixNano())
+			s.Plan = sc.plan(t)
+			if _, err := c.ExecuteWorkflow(context.Background(), StartOptions(s, queue), DealWorkflowName, DealInput{Spec: &s}); err != nil {
+				t.Fatal(err)
+			}
+			l := &liveDeal{t: t, c: c, id: s.ID}
+			sc.run(l)
+			if got := l.result(); got.Status != sc.want {
+				t.Fatalf("ended %s, want %s", got.Status, sc.want)
+			}
+			hist := fetchHistory(t, c, DealWorkflowID(s.ID))
+			replayer := newReplayer()
+			if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+				t.Fatalf("fresh history does not replay: %v", err)
+			}
+			if *updateHistories {
+				b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join("testdata", sc.name+".json"), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestReplayRecordedHistories replays the histories kept in testdata/: a
+// change to the workflow that would break a running deal fails here.
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < len(scenarios) {
+		t.Fatalf("found %d recorded histories, want one per scenario (%d): run go test ./workflows -run TestRealServerHistoriesReplay -update-histories", len(files), len(scenarios))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if err := newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func newReplayer() worker.WorkflowReplayer {
+	r := worker.NewWorkflowReplayer()
+	RegisterWorkflows(r)
+	return r
+}
+
+func fetchHistory(t *testing.T, c client.Client, workflowID string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	if len(h.Events) == 0 {
+		t.Fatal(errors.New("empty history"))
+	}
+	return h
+}
