@@ -1,0 +1,4 @@
+package store
+
+// LoadMigrations exposes the migration loader to tests of file naming.
+var LoadMigrations = loadMigrations
