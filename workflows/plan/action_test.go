@@ -212,6 +212,8 @@ func TestRefusedActions(t *testing.T) {
 			s.Evidence = []string{" "}
 			return s
 		}, CodeInvalid, []string{"evidence links cannot be empty"}},
+		{"done milestone", design, func(d *Deal) Action { return submission(d, "prospect", "cora") },
+			CodeConflict, []string{"prospect is done; only an active milestone can be submitted"}},
 		{"review without a gate", fresh, func(d *Deal) Action { return approve("prospect", "ann") },
 			CodeConflict, []string{"prospect has no review gate"}},
 		{"review before submission", func(t *testing.T) *Deal {

@@ -69,6 +69,20 @@ func TestProjectTemplate(t *testing.T) {
 	}
 }
 
+// TestReviewByNamedUser: a review gate may name people instead of a role;
+// they review even when they hold no role on the deal.
+func TestReviewByNamedUser(t *testing.T) {
+	tmpl := mustTemplate(t, `
+name: t
+milestones:
+  - {key: a, title: A, role: solution, due: 5d, review: {reviewers: ["user:lee", approvers], policy: all}}`)
+	d := startDeal(t, spec(tmpl))
+	mustApply(t, d, submission(d, "a", "sol"), at("1d"))
+	if got := d.Milestone("a").Reviewers; !slices.Equal(got, []string{"lee", "ann", "abe"}) {
+		t.Errorf("reviewers %v", got)
+	}
+}
+
 func TestParseTemplateJSON(t *testing.T) {
 	tmpl, err := ParseTemplate([]byte(`{"name":"tiny","milestones":[{"key":"a","title":"A","role":"pmo","due":"36h"}]}`))
 	if err != nil {
