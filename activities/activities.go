@@ -9,10 +9,11 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"dealflow/activities/store"
 	"dealflow/workflows/plan"
 )
 
-// ChangeRecorder persists one change of a deal in a single transaction: the
+// ChangeRecorder (the Postgres store; a fake in workflow tests) persists one change of a deal in a single transaction: the
 // read-model projection (ignored when an equal or newer version is stored),
 // the audit events (unique per deal and sequence) and, for events that name
 // recipients, notification rows in the outbox.
@@ -35,16 +36,12 @@ type Change struct {
 	Events []plan.Event `json:"events"`
 }
 
-// ErrInvalidChange marks a change the store can never accept; retrying it
-// would not help.
-var ErrInvalidChange = errors.New("invalid change")
-
 // RecordChange projects the deal, appends its audit events and queues its
 // notifications. Notifications are delivered from the outbox by the relay
 // the worker runs, so a slow chat robot never holds up a deal.
 func (a *Activities) RecordChange(ctx context.Context, c Change) error {
 	err := a.Recorder.RecordChange(ctx, &c.Deal, c.Events)
-	if errors.Is(err, ErrInvalidChange) {
+	if errors.Is(err, store.ErrInvalidChange) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidChange", err)
 	}
 	return err

@@ -77,6 +77,8 @@ func StartOptions(spec plan.DealSpec, taskQueue string) client.StartWorkflowOpti
 		StaticSummary:            spec.Name + " — " + spec.Customer,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without this the SDK quietly returns the running deal's handle.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			AttrDealID.ValueSet(spec.ID),
 			AttrCustomer.ValueSet(spec.Customer),

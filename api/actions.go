@@ -1,0 +1,125 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"dealflow/workflows"
+	"dealflow/workflows/plan"
+)
+
+// IdempotencyKeyHeader names the header that makes a retried action apply
+// once: the same key on the same deal returns the first outcome.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+const maxIdempotencyKey = 200
+
+// actionHandler serves one deal action: decode the body into the action
+// (the actor always comes from the token), send it as an update, answer
+// with the new state. The workflow's validator has the last word on whether
+// this user may act on this deal.
+func (s *Server) actionHandler(update string, decode func(c echo.Context, actor plan.Acting) (plan.Action, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key := c.Request().Header.Get(IdempotencyKeyHeader)
+		if len(key) > maxIdempotencyKey {
+			return apiError(http.StatusBadRequest, codeBadRequest, "%s is longer than %d characters", IdempotencyKeyHeader, maxIdempotencyKey)
+		}
+		a, err := decode(c, plan.Acting{Actor: currentUser(c).ID})
+		if err != nil {
+			return err
+		}
+		d, err := s.act(c.Request().Context(), c.Param("id"), update, key, a)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, s.dealView(d))
+	}
+}
+
+type submitRequest struct {
+	Checklist []string `json:"checklist"`
+	Evidence  []string `json:"evidence"`
+	Note      string   `json:"note"`
+}
+
+type reviewRequest struct {
+	Decision plan.ReviewDecision `json:"decision"`
+	Comment  string              `json:"comment"`
+}
+
+type planRequest struct {
+	Ops []plan.PlanOp `json:"ops"`
+}
+
+type pauseRequest struct {
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason"`
+}
+
+type buyerStageRequest struct {
+	Stage plan.BuyerStage `json:"stage"`
+	Note  string          `json:"note"`
+}
+
+type closeRequest struct {
+	Outcome plan.DealStatus `json:"outcome"`
+	Reason  string          `json:"reason"`
+}
+
+// actionRoutes maps each action route to its update and its decoder.
+func (s *Server) actionRoutes(g *echo.Group) {
+	g.POST("/deals/:id/milestones/:key/submit", s.actionHandler(workflows.UpdateSubmit, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+		var r submitRequest
+		err := s.bind(c, &r)
+		return plan.Submit{Acting: who, Milestone: c.Param("key"), Checklist: r.Checklist, Evidence: r.Evidence, Note: r.Note}, err
+	}))
+	g.POST("/deals/:id/milestones/:key/review", s.actionHandler(workflows.UpdateReview, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+		var r reviewRequest
+		err := s.bind(c, &r)
+		return plan.ReviewAction{Acting: who, Milestone: c.Param("key"), Decision: r.Decision, Comment: r.Comment}, err
+	}))
+	g.POST("/deals/:id/plan", s.actionHandler(workflows.UpdatePlan, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+		var r planRequest
+		if err := s.bind(c, &r); err != nil {
+			return nil, err
+		}
+		var users []string
+		for _, op := range r.Ops {
+			if op.Owner != "" {
+				users = append(users, op.Owner)
+			}
+			if op.Milestone != nil {
+				users = append(users, milestoneUsers(*op.Milestone)...)
+			}
+		}
+		return plan.PlanChange{Acting: who, Ops: r.Ops}, s.requireUsers(c, users)
+	}))
+	g.POST("/deals/:id/pause", s.actionHandler(workflows.UpdatePause, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+		var r pauseRequest
+		err := s.bind(c, &r)
+		return plan.PauseAction{Acting: who, Until: r.Until, Reason: r.Reason}, err
+	}))
+	g.POST("/deals/:id/resume", s.actionHandler(workflows.UpdateResume, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+		return plan.ResumeAction{Acting: who}, s.bindOptional(c, &struct{}{})
+	}))
+	g.POST("/deals/:id/buyer-stage", s.actionHandler(workflows.UpdateBuyerStage, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+		var r buyerStageRequest
+		err := s.bind(c, &r)
+		return plan.BuyerStageAction{Acting: who, Stage: r.Stage, Note: r.Note}, err
+	}))
+	g.POST("/deals/:id/close", s.actionHandler(workflows.UpdateClose, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+		var r closeRequest
+		err := s.bind(c, &r)
+		return plan.CloseAction{Acting: who, Outcome: r.Outcome, Reason: r.Reason}, err
+	}))
+}
+
+// bindOptional decodes a body when there is one.
+func (s *Server) bindOptional(c echo.Context, v any) error {
+	if c.Request().ContentLength == 0 {
+		return nil
+	}
+	return s.bind(c, v)
+}

@@ -1,0 +1,220 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+
+	"dealflow/activities/store"
+	"dealflow/workflows/plan"
+)
+
+// startDealRequest is the body of POST /v1/deals. Exactly one of Template
+// (a built-in or saved template's name) and Plan (an explicit plan) is given.
+type startDealRequest struct {
+	ID       string         `json:"id"`
+	Name     string         `json:"name"`
+	Customer string         `json:"customer"`
+	Amount   float64        `json:"amount"`
+	Currency string         `json:"currency"`
+	Team     plan.Team      `json:"team"`
+	Template string         `json:"template"`
+	Plan     *plan.Template `json:"plan"`
+}
+
+func (s *Server) createDeal(c echo.Context) error {
+	ctx := c.Request().Context()
+	var req startDealRequest
+	if err := s.bind(c, &req); err != nil {
+		return err
+	}
+	if req.Team.PMO == "" {
+		req.Team.PMO = currentUser(c).ID
+	}
+	tmpl, err := s.resolvePlan(c, req.Template, req.Plan)
+	if err != nil {
+		return err
+	}
+	spec := plan.DealSpec{ID: req.ID, Name: req.Name, Customer: req.Customer, Amount: req.Amount, Currency: req.Currency, Team: req.Team, Plan: tmpl}
+	// Validate here, with the same model the workflow uses, so a bad plan is
+	// a 422 now and never a failed workflow.
+	if _, _, err := plan.NewDeal(spec, time.Now()); err != nil {
+		return err
+	}
+	if err := s.requireUsers(c, dealUsers(spec)); err != nil {
+		return err
+	}
+	if err := s.startDeal(ctx, spec); err != nil {
+		return err
+	}
+	d, err := s.liveState(ctx, spec.ID)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/deals/"+spec.ID)
+	return c.JSON(http.StatusCreated, s.dealView(d))
+}
+
+// resolvePlan returns the plan a new deal starts from.
+func (s *Server) resolvePlan(c echo.Context, name string, explicit *plan.Template) (plan.Template, error) {
+	switch {
+	case name != "" && explicit != nil:
+		return plan.Template{}, apiError(http.StatusBadRequest, codeBadRequest, "give either template or plan, not both")
+	case explicit != nil:
+		if explicit.Name == "" {
+			explicit.Name = "custom"
+		}
+		return *explicit, nil
+	case name == "":
+		return plan.Template{}, apiError(http.StatusBadRequest, codeBadRequest, "template is required (project, solution, key-account or a saved template), or give an explicit plan")
+	}
+	return s.template(c, name)
+}
+
+// dealUsers lists every user a deal names: its team and explicit owners and
+// reviewers.
+func dealUsers(spec plan.DealSpec) []string {
+	users := spec.Team.Members()
+	for _, m := range spec.Plan.Milestones {
+		users = append(users, milestoneUsers(m)...)
+	}
+	return users
+}
+
+func milestoneUsers(m plan.MilestoneSpec) []string {
+	var users []string
+	if m.Owner != "" {
+		users = append(users, m.Owner)
+	}
+	if m.Review != nil {
+		for _, p := range m.Review.Reviewers {
+			if id, ok := strings.CutPrefix(string(p), "user:"); ok {
+				users = append(users, id)
+			}
+		}
+	}
+	return users
+}
+
+// requireUsers answers 422 naming every id that is not an active user.
+func (s *Server) requireUsers(c echo.Context, ids []string) error {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	missing, err := s.store.MissingUsers(c.Request().Context(), ids)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return apiError(http.StatusUnprocessableEntity, string(plan.CodeInvalid), "unknown or disabled users: %s; create them first (POST /v1/users)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (s *Server) listDeals(c echo.Context) error {
+	q := c.QueryParams()
+	f := store.DealFilter{
+		Status: q.Get("status"), Stage: q.Get("stage"), PMO: q.Get("pmo"), Customer: q.Get("customer"),
+		Text: q.Get("q"), Sort: q.Get("sort"), Cursor: q.Get("cursor"),
+	}
+	if v := q.Get("overdue"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return apiError(http.StatusBadRequest, codeBadRequest, "overdue must be true or false, not %q", v)
+		}
+		f.Overdue = &b
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return apiError(http.StatusBadRequest, codeBadRequest, "limit must be a positive whole number, not %q", v)
+		}
+		f.Limit = n
+	}
+	page, err := s.store.ListDeals(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+// dealResponse is a deal's state plus where to watch it.
+type dealResponse struct {
+	*plan.Deal
+	TemporalURL string `json:"temporal_url"`
+	// Source is "workflow" for live state, "read-model" for the projection
+	// (closed deals, or while Temporal is unreachable).
+	Source string `json:"source"`
+}
+
+func (s *Server) dealView(d *plan.Deal) dealResponse {
+	return dealResponse{Deal: d, TemporalURL: s.temporalURL(d.ID), Source: "workflow"}
+}
+
+func (s *Server) getDeal(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	stored, storeErr := s.store.GetDeal(ctx, id)
+	if storeErr == nil && stored.Status.Final() {
+		return c.JSON(http.StatusOK, dealResponse{Deal: stored, TemporalURL: s.temporalURL(id), Source: "read-model"})
+	}
+	live, err := s.liveState(ctx, id)
+	if err == nil {
+		return c.JSON(http.StatusOK, s.dealView(live))
+	}
+	var notFound *serviceerror.NotFound
+	switch {
+	case storeErr == nil && (unavailable(err) || errors.As(err, &notFound)):
+		return c.JSON(http.StatusOK, dealResponse{Deal: stored, TemporalURL: s.temporalURL(id), Source: "read-model"})
+	case errors.As(err, &notFound):
+		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no deal with id %q", id)
+	}
+	return err
+}
+
+func (s *Server) dealEvents(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	after, err := intParam(c, "after", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(c, "limit", 200)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.GetDeal(ctx, id); errors.Is(err, store.ErrNotFound) {
+		// Not projected yet, or no such deal: the workflow knows which.
+		if _, err := s.liveState(ctx, id); err != nil {
+			return s.missingDeal(ctx, id)
+		}
+	} else if err != nil {
+		return err
+	}
+	evs, err := s.store.ListEvents(ctx, id, int64(after), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"events": evs})
+}
+
+func intParam(c echo.Context, name string, def int) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, apiError(http.StatusBadRequest, codeBadRequest, "%s must be a whole number ≥ 0, not %q", name, v)
+	}
+	return n, nil
+}
+
+func (s *Server) temporalURL(dealID string) string {
+	return strings.TrimRight(s.cfg.TemporalUIURL, "/") + "/namespaces/" + s.cfg.Namespace + "/workflows/deal%2F" + dealID
+}

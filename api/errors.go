@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"dealflow/activities/store"
+	"dealflow/workflows"
+	"dealflow/workflows/plan"
+)
+
+// Error is the one JSON shape of every error response:
+// {"error": {"code": "...", "message": "...", "problems": [...]}}.
+type Error struct {
+	Status   int            `json:"-"`
+	Code     string         `json:"code"`
+	Message  string         `json:"message"`
+	Problems []plan.Problem `json:"problems,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+type errorBody struct {
+	Error *Error `json:"error"`
+}
+
+// Error codes that are not plan.ErrorCode values.
+const (
+	codeBadRequest      = "bad_request"
+	codeUnauthenticated = "unauthenticated"
+	codeUnavailable     = "unavailable"
+	codeInternal        = "internal"
+	codeTooLarge        = "too_large"
+	codeUnsupportedType = "unsupported_media_type"
+	codeMethod          = "method_not_allowed"
+)
+
+func apiError(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+var actionStatus = map[plan.ErrorCode]int{
+	plan.CodeInvalid:   http.StatusUnprocessableEntity,
+	plan.CodeForbidden: http.StatusForbidden,
+	plan.CodeConflict:  http.StatusConflict,
+	plan.CodeNotFound:  http.StatusNotFound,
+}
+
+// toError maps any error a handler returns to the response it deserves.
+// Internal details never reach the client: they are logged instead.
+func toError(err error) (*Error, bool) {
+	var (
+		e        *Error
+		he       *echo.HTTPError
+		ve       *plan.ValidationError
+		ae       *plan.ActionError
+		ie       *store.InputError
+		appErr   *temporal.ApplicationError
+		notFound *serviceerror.NotFound
+	)
+	switch {
+	case errors.As(err, &e):
+		return e, false
+	case errors.As(err, &ve):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: string(plan.CodeInvalid), Message: ve.Error(), Problems: ve.Problems}, false
+	case errors.As(err, &ae):
+		return &Error{Status: actionStatus[ae.Code], Code: string(ae.Code), Message: ae.Message}, false
+	case errors.As(err, &appErr):
+		if code, ok := workflows.ActionErrorCode(appErr); ok && actionStatus[code] != 0 {
+			return &Error{Status: actionStatus[code], Code: string(code), Message: appErr.Message()}, false
+		}
+	case errors.As(err, &ie):
+		return &Error{Status: http.StatusBadRequest, Code: codeBadRequest, Message: ie.Error()}, false
+	case errors.Is(err, store.ErrNotFound), errors.As(err, &notFound):
+		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "not found"), false
+	case errors.Is(err, store.ErrDuplicate):
+		return apiError(http.StatusConflict, string(plan.CodeConflict), "already exists"), false
+	case errors.As(err, &he):
+		return fromEcho(he), false
+	}
+	if unavailable(err) {
+		return apiError(http.StatusServiceUnavailable, codeUnavailable, "a backing service (Postgres or Temporal) is unavailable; retry shortly"), true
+	}
+	return apiError(http.StatusInternalServerError, codeInternal, "internal error; see the server log"), true
+}
+
+// unavailable reports whether err means Postgres or Temporal is down or too
+// slow, as opposed to a bug.
+func unavailable(err error) bool {
+	var (
+		unav     *serviceerror.Unavailable
+		deadline *serviceerror.DeadlineExceeded
+		canceled *serviceerror.Canceled
+		busy     *serviceerror.ResourceExhausted
+	)
+	return store.IsUnavailable(err) || errors.As(err, &unav) || errors.As(err, &deadline) ||
+		errors.As(err, &canceled) || errors.As(err, &busy) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func fromEcho(he *echo.HTTPError) *Error {
+	msg := fmt.Sprint(he.Message)
+	switch he.Code {
+	case http.StatusNotFound:
+		return apiError(he.Code, string(plan.CodeNotFound), "no such route; see /openapi.yaml")
+	case http.StatusMethodNotAllowed:
+		return apiError(he.Code, codeMethod, "method not allowed on this route; see /openapi.yaml")
+	case http.StatusRequestEntityTooLarge:
+		return apiError(he.Code, codeTooLarge, "request body too large")
+	case http.StatusUnauthorized:
+		return apiError(he.Code, codeUnauthenticated, "%s", msg)
+	}
+	return apiError(he.Code, codeBadRequest, "%s", msg)
+}
+
+// handleError is Echo's error handler: one place that writes errors.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	e, internal := toError(err)
+	if internal {
+		s.log.ErrorContext(c.Request().Context(), "request failed", "error", err, "status", e.Status,
+			"method", c.Request().Method, "path", c.Path(), "request_id", requestID(c))
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(e.Status)
+		return
+	}
+	_ = c.JSON(e.Status, errorBody{Error: e})
+}

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"dealflow/workflows"
+	"dealflow/workflows/plan"
+)
+
+// temporalTimeout bounds every call to Temporal, so a missing worker or a
+// slow server turns into a 503 rather than a hung request.
+const temporalTimeout = 10 * time.Second
+
+// startDeal starts the deal's workflow; an existing deal ID is a conflict,
+// even when that deal has closed.
+func (s *Server) startDeal(ctx context.Context, spec plan.DealSpec) error {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	_, err := s.temporal.ExecuteWorkflow(ctx, workflows.StartOptions(spec, s.cfg.TaskQueue), workflows.DealWorkflowName, workflows.DealInput{Spec: &spec})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return apiError(http.StatusConflict, string(plan.CodeConflict), "a deal with id %q already exists; choose another id", spec.ID)
+	}
+	return err
+}
+
+// act sends one human action to the deal's workflow as an update and waits
+// for the new state. key, when set, makes retries of the same action apply
+// it once (it becomes the update ID).
+func (s *Server) act(ctx context.Context, dealID, update, key string, action plan.Action) (*plan.Deal, error) {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		UpdateID:     key,
+		WorkflowID:   workflows.DealWorkflowID(dealID),
+		UpdateName:   update,
+		Args:         []any{action},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var d plan.Deal
+		if err = h.Get(ctx, &d); err == nil {
+			return &d, nil
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return nil, s.missingDeal(ctx, dealID)
+	}
+	return nil, err
+}
+
+// missingDeal explains why a deal's workflow is not running: it closed, or
+// it never existed.
+func (s *Server) missingDeal(ctx context.Context, dealID string) error {
+	if d, err := s.store.GetDeal(ctx, dealID); err == nil && d.Status.Final() {
+		return apiError(http.StatusConflict, string(plan.CodeConflict), "deal %q is closed (%s); nothing can change", dealID, d.Status)
+	}
+	return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no deal with id %q", dealID)
+}
+
+// liveState queries the running workflow for the deal's whole state.
+func (s *Server) liveState(ctx context.Context, dealID string) (*plan.Deal, error) {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	v, err := s.temporal.QueryWorkflow(ctx, workflows.DealWorkflowID(dealID), "", workflows.QueryState)
+	if err != nil {
+		return nil, err
+	}
+	var d plan.Deal
+	if err := v.Get(&d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
