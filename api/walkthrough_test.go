@@ -131,7 +131,7 @@ func TestWalkthrough(t *testing.T) {
 	// An escalation, with a saved template measured in seconds.
 	fast := map[string]any{"name": "fast", "title": "Fast demo plan",
 		"escalations": []map[string]any{{"offset": "0", "target": "pmo", "message": "due now"}, {"offset": "2s", "target": "director", "message": "late: analyse the cause"}},
-		"milestones": []map[string]any{{"key": "qualify", "title": "Qualify", "role": "commercial", "due": "2s", "checklist": []string{"Budget confirmed"}}}}
+		"milestones":  []map[string]any{{"key": "qualify", "title": "Qualify", "role": "commercial", "due": "2s", "checklist": []string{"Budget confirmed"}}}}
 	s.must("pat", "POST", "/v1/templates", fast, http.StatusCreated, nil)
 	s.must("pat", "POST", "/v1/deals", map[string]any{"id": "globex-pilot", "name": "Globex pilot", "customer": "Globex", "template": "fast",
 		"team": map[string]any{"pmo": "pat", "commercial": "cora", "director": "dina"}}, http.StatusCreated, nil)
