@@ -54,8 +54,20 @@ type planRequest struct {
 }
 
 type pauseRequest struct {
-	Until  time.Time `json:"until"`
-	Reason string    `json:"reason"`
+	Until  string `json:"until"`
+	Reason string `json:"reason"`
+}
+
+// until parses the optional end of a pause.
+func (r pauseRequest) until() (time.Time, error) {
+	if r.Until == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, r.Until)
+	if err != nil {
+		return time.Time{}, apiError(http.StatusBadRequest, codeBadRequest, "until %q is not an RFC 3339 time such as 2027-03-31T18:00:00+08:00", r.Until)
+	}
+	return t, nil
 }
 
 type buyerStageRequest struct {
@@ -98,8 +110,11 @@ func (s *Server) actionRoutes(g *echo.Group) {
 	}))
 	g.POST("/deals/:id/pause", s.actionHandler(workflows.UpdatePause, func(c echo.Context, who plan.Acting) (plan.Action, error) {
 		var r pauseRequest
-		err := s.bind(c, &r)
-		return plan.PauseAction{Acting: who, Until: r.Until, Reason: r.Reason}, err
+		if err := s.bind(c, &r); err != nil {
+			return nil, err
+		}
+		until, err := r.until()
+		return plan.PauseAction{Acting: who, Until: until, Reason: r.Reason}, err
 	}))
 	g.POST("/deals/:id/resume", s.actionHandler(workflows.UpdateResume, func(c echo.Context, who plan.Acting) (plan.Action, error) {
 		return plan.ResumeAction{Acting: who}, s.bindOptional(c, &struct{}{})

@@ -60,7 +60,7 @@ func decodeError(err error, limit int64) error {
 	case strings.HasPrefix(err.Error(), badFields):
 		return apiError(http.StatusBadRequest, codeBadRequest, "unknown field %s: see /openapi.yaml for the accepted fields", strings.TrimPrefix(err.Error(), badFields))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return apiError(http.StatusBadRequest, codeBadRequest, "the JSON body ends too early")
+		return apiError(http.StatusBadRequest, codeBadRequest, "malformed JSON: the body ends too early")
 	}
 	// Errors from our own UnmarshalJSON methods (a bad duration, say) speak
 	// to the user already.

@@ -92,6 +92,12 @@ func (s *stack) user(id string, roles ...string) {
 // call sends a request as user ("" for none) and returns the status and raw body.
 func (s *stack) call(as, method, path string, body any) (int, []byte) {
 	s.t.Helper()
+	return s.callWithType(as, method, path, "application/json", body)
+}
+
+// callWithType is call with a chosen content type.
+func (s *stack) callWithType(as, method, path, contentType string, body any) (int, []byte) {
+	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -109,7 +115,7 @@ func (s *stack) call(as, method, path string, body any) (int, []byte) {
 		s.t.Fatal(err)
 	}
 	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if as != "" {
 		req.Header.Set("Authorization", "Bearer "+s.tokens[as])

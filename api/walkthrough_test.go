@@ -15,11 +15,11 @@ type dealResp struct {
 	Source      string `json:"source"`
 }
 
-func (s *stack) deal(as, id string) dealResp {
+func (s *stack) deal(as, id string) *dealResp {
 	s.t.Helper()
 	var d dealResp
 	s.must(as, "GET", "/v1/deals/"+id, nil, http.StatusOK, &d)
-	return d
+	return &d
 }
 
 // act posts an action on a deal and returns the new state.
@@ -139,7 +139,7 @@ func TestWalkthrough(t *testing.T) {
 		s.must("dina", "GET", "/v1/inbox", nil, http.StatusOK, &inbox)
 		return len(inbox.Escalations) == 1 && inbox.Escalations[0].DealID == "globex-pilot"
 	})
-	d = s.deal("pat", "globex-pilot")
+	d = *s.deal("pat", "globex-pilot")
 	if m := d.Milestone("qualify"); !m.Overdue || m.Escalation != 2 {
 		t.Errorf("qualify overdue %v level %d", m.Overdue, m.Escalation)
 	}
