@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"golang.org/x/sync/errgroup"
+
+	"dealflow/activities"
+	"dealflow/activities/store"
+	"dealflow/workflows"
+)
+
+func runWorker(ctx context.Context, args []string, env lookupEnvFunc, _, stderr io.Writer) error {
+	b := newFlagSet("worker", "[flags]",
+		"Runs the deal workflows and their activities from the task queue, and delivers\n"+
+			"queued notifications (the outbox relay). Run as many as you like on one task queue.\n"+
+			"Serves /metrics, /healthz and /readyz on -worker-listen.",
+		stderr, "database-url", "temporal-address", "namespace", "task-queue", "notify", "worker-listen",
+		"shutdown-timeout", "log-level", "log-format")
+	cfg, err := b.parse(args, env)
+	if err != nil {
+		return err
+	}
+	if err := cfg.requireDatabaseURL(); err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	// Bind the metrics port first: a busy port is reported before anything
+	// connects anywhere.
+	var ln net.Listener
+	if cfg.WorkerListen != "" {
+		if ln, err = listen(cfg.WorkerListen, "worker metrics", "DEALFLOW_WORKER_LISTEN"); err != nil {
+			return err
+		}
+		defer ln.Close()
+	}
+	m := newMetrics(log)
+	defer m.Close()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tc, err := dialTemporal(ctx, cfg, log, m)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	g, gctx := errgroup.WithContext(ctx)
+	if ln != nil {
+		srv := newHTTPServer(workerHTTPHandler(m, st, tc), log)
+		serveHTTP(gctx, g, srv, ln, "worker metrics", cfg.ShutdownTimeout, log)
+	}
+	serveWorker(gctx, g, cfg, tc, st, log)
+	return g.Wait()
+}
+
+// serveWorker runs the Temporal worker and the notification relay until
+// ctx ends. Stopping the worker waits up to cfg.ShutdownTimeout for the
+// activities in flight; workflow tasks are short and simply finish.
+func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.Client, st *store.Store, log *slog.Logger) {
+	g.Go(func() error {
+		fatal := make(chan error, 1)
+		w := worker.New(tc, cfg.TaskQueue, worker.Options{
+			WorkerStopTimeout: cfg.ShutdownTimeout,
+			OnFatalError: func(err error) {
+				select {
+				case fatal <- err:
+				default:
+				}
+			},
+		})
+		workflows.Register(w, &activities.Activities{Recorder: st, Logger: log.With("component", "activities")})
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("starting the worker on task queue %q of namespace %q: %w", cfg.TaskQueue, cfg.Namespace, err)
+		}
+		log.Info("worker started", "task_queue", cfg.TaskQueue, "namespace", cfg.Namespace)
+		select {
+		case <-ctx.Done():
+		case err := <-fatal:
+			w.Stop()
+			return fmt.Errorf("worker stopped: %w", err)
+		}
+		log.Info("stopping worker", "timeout", cfg.ShutdownTimeout)
+		start := time.Now()
+		w.Stop()
+		log.Info("worker stopped", "took", time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+	g.Go(func() error {
+		return runRelay(ctx, cfg, st, log.With("component", "notify"))
+	})
+}
+
+// workerHTTPHandler serves the worker's metrics and health checks.
+func workerHTTPHandler(m *metrics, st *store.Store, tc client.Client) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		status, body := http.StatusOK, `{"postgres":"ok","temporal":"ok"}`
+		if err := st.Ping(ctx); err != nil {
+			status, body = http.StatusServiceUnavailable, `{"postgres":"unavailable"}`
+		} else if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			status, body = http.StatusServiceUnavailable, `{"temporal":"unavailable"}`
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body+"\n")
+	})
+	return mux
+}
