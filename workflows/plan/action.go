@@ -266,11 +266,11 @@ func (a ReviewAction) apply(d *Deal, now time.Time, evs *[]Event) {
 	d.markDone(evs, now, m, a.Actor)
 }
 
-// approvals returns who approved the current round.
+// approvals returns which of the current round's reviewers approved it.
 func (m *Milestone) approvals() []string {
 	var out []string
 	for _, r := range m.Reviews {
-		if r.Round == m.Round && r.Decision == Approve {
+		if r.Round == m.Round && r.Decision == Approve && slices.Contains(m.Reviewers, r.By) {
 			out = append(out, r.By)
 		}
 	}

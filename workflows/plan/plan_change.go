@@ -104,6 +104,11 @@ func (op PlanOp) apply(d *Deal, now time.Time, actor string, evs *[]Event) error
 		}
 		from := d.owner(m)
 		m.Owner = op.Owner
+		if m.Submission != nil && m.Reviewers != nil {
+			// Nobody reviews their own work: a round under review drops its
+			// new owner from the reviewers when others remain.
+			m.Reviewers = d.roundReviewers(m, m.Submission.By)
+		}
 		d.emit(evs, now, Event{Kind: EventMilestoneReassign, Actor: actor, Milestone: m.Key, Notify: []string{op.Owner},
 			Data:    map[string]string{"from": from, "to": op.Owner},
 			Message: fmt.Sprintf("%s reassigned from %s to %s", m.Title, from, op.Owner)})

@@ -298,3 +298,22 @@ func TestPlanChangeRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestReassignDuringReviewDropsNewOwnerFromReviewers: handing a milestone
+// under review to one of its reviewers must not let them approve their own
+// work.
+func TestReassignDuringReviewDropsNewOwnerFromReviewers(t *testing.T) {
+	d := projectDeal(t)
+	now := t0
+	for _, step := range []struct{ who, key string }{{"cora", "prospect"}, {"cora", "needs-analysis"}, {"sol", "solution-design"}} {
+		mustApply(t, d, submission(d, step.key, step.who), now)
+	}
+	if got := d.Milestone("solution-design").Reviewers; !slices.Equal(got, []string{"ann", "abe"}) {
+		t.Fatalf("reviewers %v", got)
+	}
+	mustApply(t, d, PlanChange{Acting: Acting{Actor: "pat"}, Ops: []PlanOp{{Op: OpReassign, Key: "solution-design", Owner: "ann"}}}, now)
+	if got := d.Milestone("solution-design").Reviewers; !slices.Equal(got, []string{"abe"}) {
+		t.Errorf("reviewers after reassigning to ann: %v", got)
+	}
+	wantRefused(t, d, approve("solution-design", "ann"), now, CodeForbidden, "not a reviewer")
+}
