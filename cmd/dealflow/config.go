@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"dealflow/activities/notify"
 	"dealflow/workflows"
 )
 
@@ -31,6 +32,8 @@ type Config struct {
 	Listen          string // the API's address
 	WorkerListen    string // the worker's /metrics and /healthz; "" disables
 	NotifyChannels  string
+	notify          notify.Config // NotifyChannels parsed
+	LinkBase        string
 	ShutdownTimeout time.Duration
 
 	// dev only
@@ -147,9 +150,21 @@ var settings = []setting{
 		},
 	},
 	{
-		flag: "notify", env: "NOTIFY_CHANNELS", def: "log", arg: "LIST", scope: "worker, dev",
+		flag: "notify", env: notify.EnvChannels, def: notify.DefaultChannels, arg: "LIST", scope: "worker, dev",
 		usage: "notification channels, comma-separated: log, webhook=URL, wecom=URL, feishu=URL, slack=URL",
 		set:   setNotifyChannels,
+	},
+	{
+		flag: "link-base", env: "DEALFLOW_LINK_BASE", arg: "URL", scope: "worker, dev",
+		usage: "base URL that notifications link deals under (URL/deals/ID); empty: no links",
+		set: func(c *Config, v string) error {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errors.New("want an http:// or https:// URL")
+			}
+			c.LinkBase = strings.TrimRight(v, "/")
+			return nil
+		},
 	},
 	{
 		flag: "shutdown-timeout", env: "DEALFLOW_SHUTDOWN_TIMEOUT", def: "30s", arg: "DURATION", scope: "worker, api, dev",

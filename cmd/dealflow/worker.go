@@ -23,7 +23,7 @@ func runWorker(ctx context.Context, args []string, env lookupEnvFunc, _, stderr 
 		"Runs the deal workflows and their activities from the task queue, and delivers\n"+
 			"queued notifications (the outbox relay). Run as many as you like on one task queue.\n"+
 			"Serves /metrics, /healthz and /readyz on -worker-listen.",
-		stderr, "database-url", "temporal-address", "namespace", "task-queue", "notify", "worker-listen",
+		stderr, "database-url", "temporal-address", "namespace", "task-queue", "notify", "link-base", "worker-listen",
 		"shutdown-timeout", "log-level", "log-format")
 	cfg, err := b.parse(args, env)
 	if err != nil {
@@ -98,7 +98,7 @@ func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.
 		return nil
 	})
 	g.Go(func() error {
-		return runRelay(ctx, cfg, st, log.With("component", "notify"))
+		return runRelay(ctx, cfg, st, log)
 	})
 }
 
