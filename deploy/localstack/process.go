@@ -129,10 +129,6 @@ func (c *child) exitErr(sig syscall.Signal) error {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == sig {
 			return nil
 		}
-		if ee.ExitCode() == 0 || ee.ExitCode() == 1 && c.name == "temporal" {
-			// The temporal CLI exits 1 after a clean interrupt on some versions.
-			return nil
-		}
 	}
 	return fmt.Errorf("localstack: %s exited: %w", c.name, c.err)
 }
