@@ -102,6 +102,9 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	if n < len("…") {
+		return ""
+	}
 	s = s[:n-len("…")]
 	for len(s) > 0 && !validTail(s) {
 		s = s[:len(s)-1]
