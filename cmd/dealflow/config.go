@@ -65,7 +65,10 @@ type setting struct {
 	scope string
 	// allowEmpty: an empty value (VAR= or -flag "") is a value, not "unset".
 	allowEmpty bool
-	set        func(c *Config, v string) error
+	// secret: the value may hold a password or a robot's key, so errors
+	// do not repeat it.
+	secret bool
+	set    func(c *Config, v string) error
 }
 
 // settings is the single list of configuration values. Keep the README's
@@ -91,7 +94,7 @@ var settings = []setting{
 		},
 	},
 	{
-		flag: "database-url", env: "DATABASE_URL", arg: "URL", scope: "worker, api, migrate, users, dev",
+		flag: "database-url", env: "DATABASE_URL", arg: "URL", scope: "worker, api, migrate, users, dev", secret: true,
 		usage: "Postgres URL, e.g. postgres://user:pass@host:5432/dealflow?sslmode=disable " +
 			"(required; dev starts a local Postgres when unset)",
 		set: func(c *Config, v string) error {
@@ -150,7 +153,7 @@ var settings = []setting{
 		},
 	},
 	{
-		flag: "notify", env: notify.EnvChannels, def: notify.DefaultChannels, arg: "LIST", scope: "worker, dev",
+		flag: "notify", env: notify.EnvChannels, def: notify.DefaultChannels, arg: "LIST", scope: "worker, dev", secret: true,
 		usage: "notification channels, comma-separated: log, webhook=URL, wecom=URL, feishu=URL, slack=URL",
 		set:   setNotifyChannels,
 	},
@@ -342,7 +345,13 @@ func (b *binding) parse(args []string, env lookupEnvFunc) (*Config, error) {
 			continue
 		}
 		if err := s.set(c, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", source, v, err))
+			if s.secret {
+				// The error names the part that is wrong; the value may
+				// hold a password.
+				errs = append(errs, fmt.Errorf("%s: %w", source, err))
+			} else {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", source, v, err))
+			}
 			continue
 		}
 		c.explicit[s.env] = true

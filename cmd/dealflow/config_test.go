@@ -142,6 +142,7 @@ func TestConfigBadValues(t *testing.T) {
 		{"database url", nil, envMap{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
 		{"notify channel", nil, envMap{"NOTIFY_CHANNELS": "log,sms=https://x"}, "sms"},
 		{"notify without url", nil, envMap{"NOTIFY_CHANNELS": "wecom"}, "wecom"},
+		{"notify nothing", []string{"-notify", ","}, nil, "no channels"},
 		{"unknown flag", []string{"-nope"}, nil, "nope"},
 	}
 	for _, tc := range cases {
@@ -195,7 +196,7 @@ func TestRunUsageAndExitCodes(t *testing.T) {
 		{args: []string{"frobnicate"}, code: 2, err: `unknown subcommand "frobnicate"`},
 		{args: []string{"help"}, code: 0, out: "DEALFLOW_POSTGRES_PORT"},
 		{args: []string{"worker", "-h"}, code: 0, err: "$NOTIFY_CHANNELS, default log"},
-		{args: []string{"help", "api"}, code: 0, err: "$DEALFLOW_LISTEN, default 127.0.0.1:8080"},
+		{args: []string{"help", "api"}, code: 0, out: "$DEALFLOW_LISTEN, default 127.0.0.1:8080"},
 		{args: []string{"worker"}, code: 2, err: "DATABASE_URL is not set"},
 		{args: []string{"api"}, env: envMap{"DATABASE_URL": "postgres://x/y", "DEALFLOW_LISTEN": "nope"}, code: 2, err: "DEALFLOW_LISTEN"},
 		{args: []string{"migrate", "extra"}, env: envMap{"DATABASE_URL": "postgres://x/y"}, code: 2, err: "no arguments"},
@@ -238,5 +239,23 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 	if errors.Is(run(context.Background(), []string{"dev", "-h"}, envMap{}.lookup, io.Discard, io.Discard), flag.ErrHelp) == false {
 		t.Error("dev -h should return flag.ErrHelp")
+	}
+}
+
+// Values that may hold a password or a robot's key are not repeated in
+// errors.
+func TestConfigErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
+	_, err := parseWorker(t, nil, envMap{
+		"DATABASE_URL":    "mysql://u:hunter2@db/x",
+		"NOTIFY_CHANNELS": "wecom=https://qyapi.example/send?key=SECRETKEY,sms",
+	})
+	if err == nil {
+		t.Fatal("bad values accepted")
+	}
+	for _, secret := range []string{"hunter2", "SECRETKEY"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows %q: %v", secret, err)
+		}
 	}
 }

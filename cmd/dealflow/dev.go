@@ -43,10 +43,15 @@ func runDev(ctx context.Context, args []string, env lookupEnvFunc, stdout, stder
 	if b.fs.NArg() > 0 {
 		return usageErrorf("dev takes no arguments, got %q", b.fs.Args())
 	}
-	err = dev(ctx, cfg, newLogger(cfg, stderr), stdout)
+	log := newLogger(cfg, stderr)
+	err = dev(ctx, cfg, log, stdout)
 	if err != nil && ctx.Err() != nil {
 		// Ctrl-C while starting up is a normal way to stop.
+		log.Info("interrupted during startup; stopped", "cause", err)
 		return nil
+	}
+	if err == nil {
+		log.Info("dealflow dev stopped")
 	}
 	return err
 }
@@ -145,8 +150,7 @@ func checkDevPorts(cfg *Config, startPG, startTemporal bool) (net.Listener, erro
 	busy := func(port int, what, envVar string) {
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: port %d is already in use (another `dealflow dev`?); "+
-				"set %s to a free port", what, port, envVar))
+			errs = append(errs, fmt.Errorf("%s: port %d is already in use; set %s to a free port", what, port, envVar))
 			return
 		}
 		l.Close()
@@ -166,7 +170,11 @@ func checkDevPorts(cfg *Config, startPG, startTemporal bool) (net.Listener, erro
 		if ln != nil {
 			ln.Close()
 		}
-		return nil, errors.Join(errs...)
+		msg := "cannot start: ports are taken (is another `dealflow dev` running?):"
+		for _, e := range errs {
+			msg += "\n  " + e.Error()
+		}
+		return nil, errors.New(msg)
 	}
 	return ln, nil
 }

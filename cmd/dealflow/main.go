@@ -64,8 +64,9 @@ func run(ctx context.Context, args []string, env lookupEnvFunc, stdout, stderr i
 	switch name {
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 && rest[0] != "help" {
-			// Each subcommand prints its own help for -h.
-			return run(ctx, []string{rest[0], "-h"}, env, stdout, stderr)
+			// Each subcommand prints its own help for -h; asked for, it
+			// goes to stdout.
+			return run(ctx, []string{rest[0], "-h"}, env, stdout, stdout)
 		}
 		printUsage(stdout)
 		return nil

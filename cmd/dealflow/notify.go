@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 
 	"dealflow/activities/notify"
 	"dealflow/activities/store"
@@ -13,7 +15,11 @@ import (
 func setNotifyChannels(c *Config, v string) error {
 	nc, err := notify.ParseConfig(v)
 	if err != nil {
-		return err
+		// ParseConfig names the variable itself; we name the source.
+		return errors.New(strings.TrimPrefix(err.Error(), notify.EnvChannels+": "))
+	}
+	if len(nc.Channels) == 0 {
+		return errors.New("no channels; use log to only log notifications")
 	}
 	c.NotifyChannels, c.notify = v, nc
 	return nil
