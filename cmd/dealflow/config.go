@@ -159,7 +159,7 @@ var settings = []setting{
 	},
 	{
 		flag: "link-base", env: "DEALFLOW_LINK_BASE", arg: "URL", scope: "worker, dev",
-		usage: "base URL that notifications link deals under (URL/deals/ID); empty: no links",
+		usage: "base URL that notifications link deals under (URL/deals/ID); none: no links (dev: the API's /v1)",
 		set: func(c *Config, v string) error {
 			u, err := url.Parse(v)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -86,6 +86,10 @@ func dev(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) e
 
 	var stack devStack
 	stack.api = apiBaseURL(ln)
+	if !cfg.IsSet("DEALFLOW_LINK_BASE") {
+		// Notifications link to the deal in this API.
+		cfg.LinkBase = stack.api + "/v1"
+	}
 	// The servers are stopped after everything that uses them (defers run
 	// last-in first-out); Stop is a no-op on a server that never started.
 	defer func() { _ = stack.pg.Stop(context.Background()) }()
@@ -134,10 +138,16 @@ func dev(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) e
 		<-apiStopped
 		stopWorker()
 	}()
-	serveWorker(wctx, g, cfg, tc, st, log)
+	workerStarted := serveWorker(wctx, g, cfg, tc, st, log)
 
-	printDevBanner(stdout, cfg, &stack, dataDir, tokenFile)
-	log.Info("dealflow dev ready; Ctrl-C stops it", "api", stack.api)
+	// The banner comes last, below the start-up logs, and only once the
+	// stack works.
+	select {
+	case <-workerStarted:
+		printDevBanner(stdout, cfg, &stack, dataDir, tokenFile)
+		log.Info("dealflow dev ready; Ctrl-C stops it", "api", stack.api)
+	case <-gctx.Done():
+	}
 	err = g.Wait()
 	log.Info("stopping temporal and postgres")
 	return err

@@ -67,8 +67,10 @@ func runWorker(ctx context.Context, args []string, env lookupEnvFunc, _, stderr 
 
 // serveWorker runs the Temporal worker and the notification relay until
 // ctx ends. Stopping the worker waits up to cfg.ShutdownTimeout for the
-// activities in flight; workflow tasks are short and simply finish.
-func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.Client, st *store.Store, log *slog.Logger) {
+// activities in flight; workflow tasks are short and simply finish. The
+// returned channel is closed once the worker polls.
+func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.Client, st *store.Store, log *slog.Logger) <-chan struct{} {
+	started := make(chan struct{})
 	g.Go(func() error {
 		fatal := make(chan error, 1)
 		w := worker.New(tc, cfg.TaskQueue, worker.Options{
@@ -85,6 +87,7 @@ func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.
 			return fmt.Errorf("starting the worker on task queue %q of namespace %q: %w", cfg.TaskQueue, cfg.Namespace, err)
 		}
 		log.Info("worker started", "task_queue", cfg.TaskQueue, "namespace", cfg.Namespace)
+		close(started)
 		select {
 		case <-ctx.Done():
 		case err := <-fatal:
@@ -100,6 +103,7 @@ func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.
 	g.Go(func() error {
 		return runRelay(ctx, cfg, st, log)
 	})
+	return started
 }
 
 // workerHTTPHandler serves the worker's metrics and health checks.
