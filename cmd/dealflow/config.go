@@ -265,9 +265,10 @@ type binding struct {
 	vals  map[string]*string
 }
 
-// newFlagSet returns a flag set for subcommand name whose help lists the
-// environment variable and default of every bound setting. synopsis is the
-// usage line after "dealflow name", about a sentence of what it does.
+// newFlagSet returns a flag set for subcommand name, with the settings named
+// bound to flags, whose help lists each one's environment variable and
+// default. synopsis follows "dealflow name" in the usage line; about says
+// what the subcommand does.
 func newFlagSet(name, synopsis, about string, stderr io.Writer, settingNames ...string) *binding {
 	fs := flag.NewFlagSet("dealflow "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
