@@ -83,7 +83,7 @@ func ParseConfig(s string) (Config, error) {
 			}
 		} else {
 			if !hasURL || raw == "" {
-				errs = append(errs, fmt.Errorf("%s: %s needs a URL: %s=https://...", where, kind, kind))
+				errs = append(errs, fmt.Errorf("%s: %s needs a URL, written %s=<https URL>", where, kind, kind))
 				continue
 			}
 			u, secret, err := parseURL(kind, raw)
