@@ -242,6 +242,9 @@ var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 // The spec's slices and review gate are copied, so the caller's template (or
 // plan change) is never modified.
 func (d *Deal) newMilestone(s MilestoneSpec) *Milestone {
+	if s.Owner == "" { // resolved now, so the state always names the owner
+		s.Owner = d.Team.Holder(s.Role)
+	}
 	if len(s.Escalations) == 0 {
 		s.Escalations = d.Escalations
 	}
@@ -284,13 +287,8 @@ func (d *Deal) checkMilestoneStaffing(ps *problems, m *Milestone) {
 	}
 }
 
-// owner returns who owns m: its named owner, else the holder of its role.
-func (d *Deal) owner(m *Milestone) string {
-	if m.Owner != "" {
-		return m.Owner
-	}
-	return d.Team.Holder(m.Role)
-}
+// owner returns who owns m (resolved from the team when m joined the deal).
+func (d *Deal) owner(m *Milestone) string { return m.Owner }
 
 // Milestone returns the milestone with the given key, or nil.
 func (d *Deal) Milestone(key string) *Milestone {
