@@ -40,9 +40,18 @@ type Change struct {
 // notifications. Notifications are delivered from the outbox by the relay
 // the worker runs, so a slow chat robot never holds up a deal.
 func (a *Activities) RecordChange(ctx context.Context, c Change) error {
-	err := a.Recorder.RecordChange(ctx, &c.Deal, c.Events)
+	return permanentIfInvalid(a.Recorder.RecordChange(ctx, &c.Deal, c.Events))
+}
+
+// InvalidChangeType is the application-error type of a write the store can
+// never accept; workflows do not retry it.
+const InvalidChangeType = "InvalidChange"
+
+// permanentIfInvalid stops retries of writes that can never succeed; every
+// other error (Postgres down, say) stays retryable.
+func permanentIfInvalid(err error) error {
 	if errors.Is(err, store.ErrInvalidChange) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidChange", err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), InvalidChangeType, err)
 	}
 	return err
 }

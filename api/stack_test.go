@@ -73,7 +73,7 @@ func newStack(t *testing.T) *stack {
 
 func (s *stack) startWorker() {
 	s.worker = worker.New(s.temporal, s.queue, worker.Options{})
-	workflows.Register(s.worker, &activities.Activities{Recorder: s.store, Logger: quiet})
+	workflows.Register(s.worker, &activities.Activities{Recorder: s.store, Logger: quiet}, &activities.Reports{Store: s.store, Logger: quiet})
 	if err := s.worker.Start(); err != nil {
 		s.t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ var recordOptions = workflow.ActivityOptions{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{"InvalidChange"},
+		NonRetryableErrorTypes: []string{activities.InvalidChangeType},
 	},
 }
 

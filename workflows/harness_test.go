@@ -66,7 +66,7 @@ func newHarness(t *testing.T) *harness {
 	var suite testsuite.WorkflowTestSuite
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), rec: &recorder{}}
 	h.env.SetStartTime(start)
-	Register(h.env, &activities.Activities{Recorder: h.rec})
+	Register(h.env, &activities.Activities{Recorder: h.rec}, &activities.Reports{})
 	return h
 }
 

@@ -152,7 +152,7 @@ func TestRealServerHistoriesReplay(t *testing.T) {
 	defer c.Close()
 	queue := fmt.Sprintf("history-test-%d", time.Now().UnixNano())
 	w := worker.New(c, queue, worker.Options{})
-	Register(w, &activities.Activities{Recorder: &recorder{}})
+	Register(w, &activities.Activities{Recorder: &recorder{}}, &activities.Reports{})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

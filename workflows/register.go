@@ -7,10 +7,11 @@ import (
 	"dealflow/activities"
 )
 
-// Register registers the deal workflow and its activities on a worker.
-func Register(w worker.Registry, a *activities.Activities) {
+// Register registers every workflow and activity on a worker.
+func Register(w worker.Registry, deals *activities.Activities, reports *activities.Reports) {
 	RegisterWorkflows(w)
-	w.RegisterActivity(a)
+	w.RegisterActivity(deals)
+	w.RegisterActivity(reports)
 }
 
 // RegisterWorkflows registers the workflows alone, as a replayer needs them.

@@ -229,7 +229,9 @@ func (r *Relay) deliver(ctx context.Context, n store.Notification) {
 func (r *Relay) message(n store.Notification) Message {
 	m := Message{Recipient: n.Recipient, DealID: n.DealID, DealName: n.Payload.DealName,
 		Customer: n.Payload.Customer, Milestone: n.Payload.Milestone, Kind: n.Kind, Text: n.Message, At: n.Payload.At}
-	if r.cfg.LinkBase != "" {
+	if r.cfg.LinkBase != "" && n.Payload.Link != "" {
+		m.Link = r.cfg.LinkBase + n.Payload.Link
+	} else if r.cfg.LinkBase != "" {
 		m.Link = r.cfg.LinkBase + "/deals/" + url.PathEscape(n.DealID)
 	}
 	return m

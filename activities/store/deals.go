@@ -234,6 +234,9 @@ type NotificationPayload struct {
 	Actor     string            `json:"actor,omitempty"`
 	At        time.Time         `json:"at"`
 	Data      map[string]string `json:"data,omitempty"`
+	// Link, when set, is the API path the message points to (relative to
+	// the relay's link base); deal events link to their deal.
+	Link string `json:"link,omitempty"`
 }
 
 func insertOutbox(ctx context.Context, q sqlx.ExtContext, d *plan.Deal, events []plan.Event) error {

@@ -82,7 +82,9 @@ func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.
 				}
 			},
 		})
-		workflows.Register(w, &activities.Activities{Recorder: st, Logger: log.With("component", "activities")})
+		workflows.Register(w,
+			&activities.Activities{Recorder: st, Logger: log.With("component", "activities")},
+			&activities.Reports{Store: st, Logger: log.With("component", "reports")})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting the worker on task queue %q of namespace %q: %w", cfg.TaskQueue, cfg.Namespace, err)
 		}
