@@ -22,11 +22,13 @@ func (s *stack) deal(as, id string) *dealResp {
 	return &d
 }
 
-// act posts an action on a deal and returns the new state.
+// act posts an action on a deal and returns the new state, once the read
+// model and the audit trail have caught up with it and agree.
 func (s *stack) act(as, id, path string, body any) dealResp {
 	s.t.Helper()
 	var d dealResp
 	s.must(as, "POST", "/v1/deals/"+id+path, body, http.StatusOK, &d)
+	s.projected(id)
 	return d
 }
 
