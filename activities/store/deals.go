@@ -89,6 +89,9 @@ func (s *Store) RecordChange(ctx context.Context, deal *plan.Deal, events []plan
 		if err := insertOutbox(ctx, tx, deal, events); err != nil {
 			return fmt.Errorf("writing outbox: %w", err)
 		}
+		if err := recordProgramReviews(ctx, tx, deal, events); err != nil {
+			return fmt.Errorf("counting reviews for coverage programs: %w", err)
+		}
 		return nil
 	})
 	if err == nil {

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// CoverageAccount is one named account on a program. Owner, when set, is
+// the user who answers for it.
+type CoverageAccount struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Industry string `json:"industry,omitempty"`
+	Region   string `json:"region,omitempty"`
+	Owner    string `json:"owner,omitempty"`
+}
+
+// CoverageImportError rejects a whole import of accounts or events: Index
+// is the position (from 0) of the offending item in the batch, which the
+// API turns into a CSV line or a JSON item; Field names the bad value.
+type CoverageImportError struct {
+	Index   int
+	Field   string
+	Message string
+}
+
+func (e *CoverageImportError) Error() string {
+	return fmt.Sprintf("item %d, field %s: %s", e.Index, e.Field, e.Message)
+}
+
+func importErr(index int, field, format string, args ...any) error {
+	return &CoverageImportError{Index: index, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// AccountImport says what an import did: accounts created, accounts whose
+// details changed, and accounts sent again unchanged.
+type AccountImport struct {
+	Received  int `json:"received"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+// clientIDPattern bounds client-chosen ids (accounts and events). No '/',
+// which keeps event ids apart from the ids of events taken from deals.
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
+
+const maxAccountText = 200
+
+const (
+	sqlLockProgram      = `SELECT id FROM coverage_programs WHERE id = $1 FOR SHARE`
+	sqlExistingAccounts = `
+SELECT count(*) FROM coverage_accounts WHERE program_id = $1 AND id = ANY($2)`
+	// Another account of the program already holding one of these names.
+	sqlAccountNameTaken = `
+SELECT a.id, lower(a.name) AS name FROM coverage_accounts a
+WHERE a.program_id = $1 AND lower(a.name) = ANY($2) AND NOT a.id = ANY($3)`
+	// An account sent again with the same details is left alone, so the
+	// affected-row count tells created and changed accounts from the rest.
+	sqlUpsertAccounts = `
+INSERT INTO coverage_accounts (program_id, id, name, industry, region, owner)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+ON CONFLICT (program_id, id) DO UPDATE SET
+	name = EXCLUDED.name, industry = EXCLUDED.industry, region = EXCLUDED.region,
+	owner = EXCLUDED.owner, updated_at = now()
+WHERE (coverage_accounts.name, coverage_accounts.industry, coverage_accounts.region, coverage_accounts.owner)
+	IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.industry, EXCLUDED.region, EXCLUDED.owner)`
+)
+
+// ImportAccounts adds accounts to a program, or updates those it already
+// lists (by id). It is all or nothing: the first bad account (a missing
+// name, an id twice, a name another account has, an owner who is not a
+// user) returns a *CoverageImportError and nothing is stored. An unknown
+// program returns ErrNotFound.
+func (s *Store) ImportAccounts(ctx context.Context, programID string, accounts []CoverageAccount) (*AccountImport, error) {
+	if err := checkAccounts(accounts); err != nil {
+		return nil, err
+	}
+	out := &AccountImport{Received: len(accounts)}
+	cols := make([]pq.StringArray, 5)
+	for _, a := range accounts {
+		for i, v := range []string{a.ID, a.Name, a.Industry, a.Region, a.Owner} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	ids, names := cols[0], make(pq.StringArray, len(accounts))
+	for i, a := range accounts {
+		names[i] = strings.ToLower(a.Name)
+	}
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockProgram(ctx, tx, programID); err != nil {
+			return err
+		}
+		if err := checkOwners(ctx, tx, accounts); err != nil {
+			return err
+		}
+		if err := checkNamesFree(ctx, tx, programID, accounts, names, ids); err != nil {
+			return err
+		}
+		var existing int
+		if err := tx.QueryRowxContext(ctx, sqlExistingAccounts, programID, ids).Scan(&existing); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, sqlUpsertAccounts, programID, cols[0], cols[1], cols[2], cols[3], cols[4])
+		if err != nil {
+			return fmt.Errorf("store: importing accounts: %w", err)
+		}
+		written, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		out.Created = len(accounts) - existing
+		out.Updated = int(written) - out.Created
+		out.Unchanged = existing - out.Updated
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkAccounts checks each account on its own and against the others.
+func checkAccounts(accounts []CoverageAccount) error {
+	ids := make(map[string]int, len(accounts))
+	names := make(map[string]int, len(accounts))
+	for i := range accounts {
+		a := &accounts[i]
+		a.ID, a.Name = strings.TrimSpace(a.ID), strings.TrimSpace(a.Name)
+		a.Industry, a.Region, a.Owner = strings.TrimSpace(a.Industry), strings.TrimSpace(a.Region), strings.TrimSpace(a.Owner)
+		switch {
+		case !clientIDPattern.MatchString(a.ID):
+			return importErr(i, "id", "account id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", a.ID)
+		case a.Name == "":
+			return importErr(i, "name", "account %s needs a name", a.ID)
+		}
+		for _, f := range [...]struct{ field, v string }{{"name", a.Name}, {"industry", a.Industry}, {"region", a.Region}, {"owner", a.Owner}} {
+			if len(f.v) > maxAccountText {
+				return importErr(i, f.field, "at most %d characters", maxAccountText)
+			}
+		}
+		if j, dup := ids[a.ID]; dup {
+			return importErr(i, "id", "account %s appears twice in this import (also item %d)", a.ID, j)
+		}
+		ids[a.ID] = i
+		if j, dup := names[strings.ToLower(a.Name)]; dup {
+			return importErr(i, "name", "name %q is also given to account %s; deals are matched to accounts by name, so names must differ", a.Name, accounts[j].ID)
+		}
+		names[strings.ToLower(a.Name)] = i
+	}
+	return nil
+}
+
+func lockProgram(ctx context.Context, tx *sqlx.Tx, programID string) error {
+	var id string
+	return mapErr(tx.QueryRowxContext(ctx, sqlLockProgram, programID).Scan(&id), "program "+programID)
+}
+
+// checkOwners names the first account whose owner is not an active user.
+func checkOwners(ctx context.Context, tx *sqlx.Tx, accounts []CoverageAccount) error {
+	var owners pq.StringArray
+	for _, a := range accounts {
+		if a.Owner != "" {
+			owners = append(owners, a.Owner)
+		}
+	}
+	if len(owners) == 0 {
+		return nil
+	}
+	var known []string
+	if err := sqlx.SelectContext(ctx, tx, &known, sqlKnownUsers, owners); err != nil {
+		return err
+	}
+	set := make(map[string]bool, len(known))
+	for _, k := range known {
+		set[k] = true
+	}
+	for i, a := range accounts {
+		if a.Owner != "" && !set[a.Owner] {
+			return importErr(i, "owner", "%q is not an active user; create it first (POST /v1/users) or leave owner empty", a.Owner)
+		}
+	}
+	return nil
+}
+
+// checkNamesFree names the first account whose name another account of the
+// program (one not in this import) already has.
+func checkNamesFree(ctx context.Context, tx *sqlx.Tx, programID string, accounts []CoverageAccount, names, ids pq.StringArray) error {
+	var taken []struct {
+		ID   string `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := sqlx.SelectContext(ctx, tx, &taken, sqlAccountNameTaken, programID, names, ids); err != nil {
+		return err
+	}
+	for _, t := range taken {
+		for i, a := range accounts {
+			if strings.ToLower(a.Name) == t.Name {
+				return importErr(i, "name", "account %s on this program is already named %q; deals are matched to accounts by name, so names must differ", t.ID, a.Name)
+			}
+		}
+	}
+	return nil
+}

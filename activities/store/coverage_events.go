@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// CoverageEventKind is what a team did on an account.
+type CoverageEventKind string
+
+// Event kinds, each recorded by one team (see TeamOf).
+const (
+	EventSDRTouch          CoverageEventKind = "sdr_touch"          // SDR: a touch at some stage
+	EventBDVisit           CoverageEventKind = "bd_visit"           // BD: a visit
+	EventBDSigning         CoverageEventKind = "bd_signing"         // BD: the account signed
+	EventSolutionSubmitted CoverageEventKind = "solution_submitted" // presales: a solution handed in for review
+	EventSolutionReviewed  CoverageEventKind = "solution_reviewed"  // presales: a review's result
+)
+
+// CoverageEventKinds lists the kinds in the order the API documents them.
+var CoverageEventKinds = []CoverageEventKind{EventSDRTouch, EventBDVisit, EventBDSigning, EventSolutionSubmitted, EventSolutionReviewed}
+
+// TeamOf is the team that records events of kind k.
+func TeamOf(k CoverageEventKind) CoverageTeam {
+	switch k {
+	case EventSDRTouch:
+		return TeamSDR
+	case EventBDVisit, EventBDSigning:
+		return TeamBD
+	}
+	return TeamPresales
+}
+
+// SDR touch stages, in the order an account goes through them; reaching
+// value_confirmed makes the account a qualified lead.
+const (
+	StageContactEstablished = "contact_established"
+	StageNeedsProbed        = "needs_probed"
+	StageValueConfirmed     = "value_confirmed"
+)
+
+// TouchStages lists the stages of an SDR touch.
+var TouchStages = []string{StageContactEstablished, StageNeedsProbed, StageValueConfirmed}
+
+// Review results.
+const (
+	ReviewApproved = "approved"
+	ReviewRejected = "rejected"
+)
+
+// CoverageEvent is one thing a team did on one of a program's accounts. ID
+// is the client's: sending an event again with the same ID records it once.
+type CoverageEvent struct {
+	ID      string            `json:"id"`
+	Account string            `json:"account"`
+	Kind    CoverageEventKind `json:"kind"`
+	By      string            `json:"by"`
+	// At is when it happened; zero means now.
+	At time.Time `json:"at,omitzero"`
+	// Stage is an SDR touch's stage.
+	Stage string `json:"stage,omitempty"`
+	// Solution names a presales solution (per account); Round counts its
+	// submissions from 1; Result is a review's approved or rejected.
+	Solution string `json:"solution,omitempty"`
+	Round    int    `json:"round,omitempty"`
+	Result   string `json:"result,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// EventIngest says what an ingestion did: events recorded now, and events
+// already recorded under the same id (sent again, and left as they were).
+type EventIngest struct {
+	Received   int `json:"received"`
+	Recorded   int `json:"recorded"`
+	Duplicates int `json:"duplicates"`
+}
+
+const (
+	maxEventText = 2000
+
+	sqlProgramAccountsIn    = `SELECT id FROM coverage_accounts WHERE program_id = $1 AND id = ANY($2)`
+	sqlInsertCoverageEvents = `
+INSERT INTO coverage_events (program_id, id, account_id, kind, actor, at, stage, solution, round, result, note)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+	$7::text[], $8::text[], $9::int[], $10::text[], $11::text[])
+ON CONFLICT (program_id, id) DO NOTHING`
+)
+
+// RecordCoverageEvents stores a batch of a program's events, all or nothing.
+// The first bad event (unknown kind or stage, missing field, an id twice, an
+// account not on the program, a user not on the team that records its
+// kind) returns a *CoverageImportError and nothing is stored. Events whose
+// id is already recorded are counted as duplicates and left unchanged. An
+// unknown program returns ErrNotFound.
+func (s *Store) RecordCoverageEvents(ctx context.Context, programID string, events []CoverageEvent) (*EventIngest, error) {
+	now := time.Now().UTC()
+	if err := checkEvents(events, now); err != nil {
+		return nil, err
+	}
+	out := &EventIngest{Received: len(events)}
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockProgram(ctx, tx, programID); err != nil {
+			return err
+		}
+		p, err := getProgram(ctx, tx, programID)
+		if err != nil {
+			return err
+		}
+		if err := checkEventAccounts(ctx, tx, programID, events); err != nil {
+			return err
+		}
+		if err := checkEventTeams(p, events); err != nil {
+			return err
+		}
+		var ids, accounts, kinds, actors, stages, solutions, results, notes pq.StringArray
+		var ats []time.Time
+		var rounds pq.Int64Array
+		for _, e := range events {
+			ids, accounts, kinds, actors = append(ids, e.ID), append(accounts, e.Account), append(kinds, string(e.Kind)), append(actors, e.By)
+			ats, stages, solutions = append(ats, e.At), append(stages, e.Stage), append(solutions, e.Solution)
+			rounds, results, notes = append(rounds, int64(e.Round)), append(results, e.Result), append(notes, e.Note)
+		}
+		res, err := tx.ExecContext(ctx, sqlInsertCoverageEvents, programID, ids, accounts, kinds, actors,
+			pq.Array(ats), stages, solutions, rounds, results, notes)
+		if err != nil {
+			return fmt.Errorf("store: recording coverage events: %w", err)
+		}
+		n, err := res.RowsAffected()
+		out.Recorded, out.Duplicates = int(n), len(events)-int(n)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkEvents checks each event on its own and the batch's ids.
+func checkEvents(events []CoverageEvent, now time.Time) error {
+	seen := make(map[string]int, len(events))
+	for i := range events {
+		e := &events[i]
+		e.ID, e.Account, e.By = strings.TrimSpace(e.ID), strings.TrimSpace(e.Account), strings.TrimSpace(e.By)
+		e.Stage, e.Solution, e.Result = strings.TrimSpace(e.Stage), strings.TrimSpace(e.Solution), strings.TrimSpace(e.Result)
+		if err := checkEvent(i, e); err != nil {
+			return err
+		}
+		if e.At.IsZero() {
+			e.At = now
+		}
+		e.At = e.At.UTC()
+		if j, dup := seen[e.ID]; dup {
+			return importErr(i, "id", "event id %s appears twice in this batch (also item %d)", e.ID, j)
+		}
+		seen[e.ID] = i
+	}
+	return nil
+}
+
+// checkEvent checks the fields of event i for its kind.
+func checkEvent(i int, e *CoverageEvent) error {
+	switch {
+	case !clientIDPattern.MatchString(e.ID):
+		return importErr(i, "id", "event id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", e.ID)
+	case e.Account == "":
+		return importErr(i, "account", "the account's id is required")
+	case !slices.Contains(CoverageEventKinds, e.Kind):
+		return importErr(i, "kind", "%q is not an event kind: use %s", e.Kind, joinKinds())
+	case e.By == "":
+		return importErr(i, "by", "the id of the user who did it is required")
+	case len(e.Note) > maxEventText || len(e.Solution) > maxAccountText:
+		return importErr(i, "note", "at most %d characters (solution at most %d)", maxEventText, maxAccountText)
+	}
+	if e.Kind == EventSDRTouch {
+		if !slices.Contains(TouchStages, e.Stage) {
+			return importErr(i, "stage", "an SDR touch has a stage: %s, not %q", strings.Join(TouchStages, ", "), e.Stage)
+		}
+	} else if e.Stage != "" {
+		return importErr(i, "stage", "only an sdr_touch has a stage")
+	}
+	isSolution := e.Kind == EventSolutionSubmitted || e.Kind == EventSolutionReviewed
+	switch {
+	case isSolution && e.Solution == "":
+		return importErr(i, "solution", "%s names the solution (e.g. erp-proposal)", e.Kind)
+	case isSolution && e.Round < 1:
+		return importErr(i, "round", "%s has a round from 1 (the first submission), not %d", e.Kind, e.Round)
+	case !isSolution && (e.Solution != "" || e.Round != 0):
+		return importErr(i, "solution", "only solution events have a solution and a round")
+	case e.Kind == EventSolutionReviewed && e.Result != ReviewApproved && e.Result != ReviewRejected:
+		return importErr(i, "result", "a review's result is approved or rejected, not %q", e.Result)
+	case e.Kind != EventSolutionReviewed && e.Result != "":
+		return importErr(i, "result", "only a solution_reviewed event has a result")
+	}
+	return nil
+}
+
+func joinKinds() string {
+	names := make([]string, len(CoverageEventKinds))
+	for i, k := range CoverageEventKinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkEventAccounts names the first event whose account is not on the
+// program.
+func checkEventAccounts(ctx context.Context, tx *sqlx.Tx, programID string, events []CoverageEvent) error {
+	var wanted pq.StringArray
+	for _, e := range events {
+		wanted = append(wanted, e.Account)
+	}
+	var found []string
+	if err := sqlx.SelectContext(ctx, tx, &found, sqlProgramAccountsIn, programID, wanted); err != nil {
+		return err
+	}
+	on := make(map[string]bool, len(found))
+	for _, id := range found {
+		on[id] = true
+	}
+	for i, e := range events {
+		if !on[e.Account] {
+			return importErr(i, "account", "account %q is not on program %s; import it first", e.Account, programID)
+		}
+	}
+	return nil
+}
+
+// checkEventTeams names the first event recorded by someone who is not on
+// the team its kind belongs to.
+func checkEventTeams(p *Program, events []CoverageEvent) error {
+	for i, e := range events {
+		team := TeamOf(e.Kind)
+		if !slices.Contains(p.Teams.Get(team).Members, e.By) {
+			return importErr(i, "by", "%q is not on program %s's %s team, which records %s events", e.By, p.ID, team, e.Kind)
+		}
+	}
+	return nil
+}
