@@ -1,0 +1,43 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// MaxFunnelReportsPage bounds one page of report history.
+const MaxFunnelReportsPage = 200
+
+const (
+	sqlGetFunnelReport = `SELECT ` + sqlFunnelReportColumns + ` FROM funnel_reports WHERE id = $1`
+	// Newest first; $1 '' means every target, $2 0 means from the newest.
+	sqlListFunnelReports = `SELECT ` + sqlFunnelReportColumns + ` FROM funnel_reports
+WHERE ($1 = '' OR target_id = $1) AND ($2 = 0 OR id < $2)
+ORDER BY id DESC LIMIT $3`
+)
+
+// GetFunnelReport returns a report, or ErrNotFound.
+func (s *Store) GetFunnelReport(ctx context.Context, id int64) (*FunnelReport, error) {
+	var r FunnelReport
+	if err := s.db.QueryRowxContext(ctx, sqlGetFunnelReport, id).StructScan(&r); err != nil {
+		return nil, mapErr(err, "funnel report "+strconv.FormatInt(id, 10))
+	}
+	return &r, nil
+}
+
+// ListFunnelReports returns up to limit reports, newest first: of one
+// target (or of all when targetID is ""), older than the report before
+// (or from the newest when before is 0).
+func (s *Store) ListFunnelReports(ctx context.Context, targetID string, before int64, limit int) ([]FunnelReport, error) {
+	if limit <= 0 || limit > MaxFunnelReportsPage {
+		return nil, inputErr("limit", "must be 1 to %d, not %d", MaxFunnelReportsPage, limit)
+	}
+	out := []FunnelReport{}
+	if err := sqlx.SelectContext(ctx, s.db, &out, sqlListFunnelReports, targetID, before, limit); err != nil {
+		return nil, fmt.Errorf("store: listing funnel reports: %w", err)
+	}
+	return out, nil
+}

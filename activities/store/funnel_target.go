@@ -1,0 +1,299 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"dealflow/workflows/plan"
+)
+
+// FunnelTarget is a revenue target for a team or a rep over a period (the
+// probability paradigm), with the funnel assumptions that turn it into the
+// leads and the activities per working day it needs:
+//
+//	leads needed        = revenue target ÷ average deal size ÷ conversion rate
+//	activities needed   = leads needed ÷ leads per activity
+//	activities per day  = activities needed ÷ working days in the period
+//
+// Each rep is expected to do an equal share of the activities.
+type FunnelTarget struct {
+	ID               string         `json:"id"`
+	Name             string         `json:"name"`
+	Scope            string         `json:"scope"`
+	Manager          string         `json:"manager"`
+	Reps             []string       `json:"reps"`
+	PeriodStart      FunnelDate     `json:"period_start"`
+	PeriodEnd        FunnelDate     `json:"period_end"`
+	RevenueTarget    float64        `json:"revenue_target"`
+	AvgDealSize      float64        `json:"avg_deal_size"`
+	ConversionRate   float64        `json:"conversion_rate"`
+	LeadsPerActivity float64        `json:"leads_per_activity"`
+	TimeZone         string         `json:"time_zone"`
+	WorkingDays      FunnelWeekdays `json:"working_days"`
+	Holidays         []FunnelDate   `json:"holidays"`
+	// RunAt is when the scheduled report runs on each working day, "08:00"
+	// in the target's time zone.
+	RunAt     string    `json:"run_at"`
+	Paused    bool      `json:"paused"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// FunnelTargetInput is a target as a client writes it (JSON), before
+// validation turns it into a FunnelTarget.
+type FunnelTargetInput struct {
+	ID               string   `json:"id"`
+	Name             string   `json:"name"`
+	Scope            string   `json:"scope"`
+	Manager          string   `json:"manager"`
+	Reps             []string `json:"reps"`
+	PeriodStart      string   `json:"period_start"`
+	PeriodEnd        string   `json:"period_end"`
+	RevenueTarget    float64  `json:"revenue_target"`
+	AvgDealSize      float64  `json:"avg_deal_size"`
+	ConversionRate   float64  `json:"conversion_rate"`
+	LeadsPerActivity float64  `json:"leads_per_activity"`
+	TimeZone         string   `json:"time_zone"`
+	WorkingDays      []string `json:"working_days"`
+	Holidays         []string `json:"holidays"`
+	RunAt            string   `json:"run_at"`
+}
+
+// Defaults of a target's calendar and schedule.
+var (
+	DefaultFunnelWorkingDays = FunnelWeekdays{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
+	DefaultFunnelRunAt       = "08:00"
+)
+
+// maxFunnelPeriodDays bounds a period, so calendars stay small and a
+// schedule ends within a year of its start.
+const maxFunnelPeriodDays = 366
+
+const maxFunnelReps = 500
+
+var (
+	funnelTargetIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	funnelRunAtPattern    = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+)
+
+// NewFunnelTarget validates a client's target. Every problem is listed at
+// once, each naming its field, in a *plan.ValidationError (422). Whether the
+// manager and the reps are users is the caller's check (MissingUsers).
+func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
+	var ps []plan.Problem
+	add := func(field, format string, args ...any) {
+		ps = append(ps, plan.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	t := &FunnelTarget{
+		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name), Scope: strings.TrimSpace(in.Scope),
+		Manager: strings.TrimSpace(in.Manager), TimeZone: strings.TrimSpace(in.TimeZone), RunAt: strings.TrimSpace(in.RunAt),
+		RevenueTarget: in.RevenueTarget, AvgDealSize: in.AvgDealSize, ConversionRate: in.ConversionRate, LeadsPerActivity: in.LeadsPerActivity,
+	}
+	if !funnelTargetIDPattern.MatchString(t.ID) {
+		add("id", "%q must be 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (it names the schedule funnel/<id>)", t.ID)
+	}
+	if t.Name == "" {
+		add("name", "a target needs a name, such as \"Q3 East new customers\"")
+	}
+	if t.Scope == "" {
+		add("scope", "name the team or the rep the target is for")
+	}
+	if t.Manager == "" {
+		add("manager", "name the manager (a user id) who is told when reps fall behind")
+	}
+	t.Reps = checkFunnelReps(in.Reps, add)
+	t.PeriodStart = parseFunnelDateField("period_start", in.PeriodStart, add)
+	t.PeriodEnd = parseFunnelDateField("period_end", in.PeriodEnd, add)
+	if !t.PeriodStart.IsZero() && !t.PeriodEnd.IsZero() {
+		switch days := t.PeriodStart.DaysUntil(t.PeriodEnd); {
+		case days < 0:
+			add("period_end", "%s is before period_start %s", t.PeriodEnd, t.PeriodStart)
+		case days >= maxFunnelPeriodDays:
+			add("period_end", "a period spans at most %d days; this one spans %d", maxFunnelPeriodDays, days+1)
+		}
+	}
+	checkPositive("revenue_target", t.RevenueTarget, add)
+	checkPositive("avg_deal_size", t.AvgDealSize, add)
+	if !(t.ConversionRate > 0 && t.ConversionRate <= 1) {
+		add("conversion_rate", "must be a share above 0 and at most 1 (0.2 means 20%% of leads become customers), not %v", t.ConversionRate)
+	}
+	checkPositive("leads_per_activity", t.LeadsPerActivity, add)
+	switch {
+	case t.TimeZone == "":
+		add("time_zone", "required: an IANA time zone such as Asia/Shanghai or Europe/Berlin")
+	case t.TimeZone == "Local":
+		add("time_zone", "\"Local\" depends on the server: name an IANA time zone such as Asia/Shanghai")
+	default:
+		if _, err := time.LoadLocation(t.TimeZone); err != nil {
+			add("time_zone", "%q is not an IANA time zone; use a name such as Asia/Shanghai or Europe/Berlin", t.TimeZone)
+		}
+	}
+	t.WorkingDays = parseFunnelWeekdays(in.WorkingDays, add)
+	t.Holidays = parseFunnelHolidays(in.Holidays, add)
+	if t.RunAt == "" {
+		t.RunAt = DefaultFunnelRunAt
+	} else if !funnelRunAtPattern.MatchString(t.RunAt) {
+		add("run_at", "%q is not a time of day: write it as HH:MM on a 24-hour clock, such as 08:00", t.RunAt)
+	}
+	if len(ps) == 0 && t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd) == 0 {
+		add("working_days", "the period %s to %s has no working day: check working_days and holidays", t.PeriodStart, t.PeriodEnd)
+	}
+	if len(ps) > 0 {
+		return nil, &plan.ValidationError{Problems: ps}
+	}
+	return t, nil
+}
+
+func checkPositive(field string, v float64, add func(string, string, ...any)) {
+	if !(v > 0) || math.IsInf(v, 0) {
+		add(field, "must be above 0, not %v", v)
+	}
+}
+
+func checkFunnelReps(reps []string, add func(string, string, ...any)) []string {
+	if len(reps) == 0 {
+		add("reps", "list the reps (user ids) whose activities count toward the target")
+		return nil
+	}
+	if len(reps) > maxFunnelReps {
+		add("reps", "at most %d reps per target; this one has %d", maxFunnelReps, len(reps))
+		return nil
+	}
+	out := make([]string, 0, len(reps))
+	for i, r := range reps {
+		r = strings.TrimSpace(r)
+		switch {
+		case r == "":
+			add(fmt.Sprintf("reps[%d]", i), "empty user id")
+		case slices.Contains(out, r):
+			add(fmt.Sprintf("reps[%d]", i), "%s is listed twice", r)
+		default:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func parseFunnelDateField(field, s string, add func(string, string, ...any)) FunnelDate {
+	if strings.TrimSpace(s) == "" {
+		add(field, "required: a date such as 2026-07-01")
+		return FunnelDate{}
+	}
+	d, err := ParseFunnelDate(strings.TrimSpace(s))
+	if err != nil {
+		add(field, "%v", err)
+	}
+	return d
+}
+
+func parseFunnelHolidays(in []string, add func(string, string, ...any)) []FunnelDate {
+	out := []FunnelDate{}
+	for i, s := range in {
+		d, err := ParseFunnelDate(strings.TrimSpace(s))
+		if err != nil {
+			add(fmt.Sprintf("holidays[%d]", i), "%v", err)
+			continue
+		}
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b FunnelDate) int { return a.t.Compare(b.t) })
+	return out
+}
+
+// FunnelWeekdays are a target's working days of the week. In JSON they are
+// lowercase English names ("monday"); in Postgres the numbers 0 (Sunday) to
+// 6, as EXTRACT(dow) and Temporal's schedules count them.
+type FunnelWeekdays []time.Weekday
+
+// MarshalJSON writes the days' names.
+func (ws FunnelWeekdays) MarshalJSON() ([]byte, error) {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = strings.ToLower(w.String())
+	}
+	return json.Marshal(names)
+}
+
+// UnmarshalJSON reads the days' names (reports read back from JSON).
+func (ws *FunnelWeekdays) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return err
+	}
+	*ws = FunnelWeekdays{}
+	for _, n := range names {
+		w, ok := funnelWeekday(n)
+		if !ok {
+			return fmt.Errorf("%q is not a day of the week", n)
+		}
+		*ws = append(*ws, w)
+	}
+	return nil
+}
+
+// funnelWeekday reads "monday" or "mon", in any case.
+func funnelWeekday(name string) (time.Weekday, bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	for w := time.Sunday; w <= time.Saturday; w++ {
+		full := strings.ToLower(w.String())
+		if name == full || (len(name) == 3 && name == full[:3]) {
+			return w, true
+		}
+	}
+	return 0, false
+}
+
+func parseFunnelWeekdays(in []string, add func(string, string, ...any)) FunnelWeekdays {
+	if len(in) == 0 {
+		return slices.Clone(DefaultFunnelWorkingDays)
+	}
+	var out FunnelWeekdays
+	for i, n := range in {
+		w, ok := funnelWeekday(n)
+		if !ok {
+			add(fmt.Sprintf("working_days[%d]", i), "%q is not a day of the week: use monday ... sunday (or mon ... sun)", n)
+			continue
+		}
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// FunnelPlan is what a target needs, derived from its inputs; a report
+// computes the same figures in SQL.
+type FunnelPlan struct {
+	WorkingDays            int     `json:"working_days"`
+	CustomersNeeded        float64 `json:"customers_needed"`
+	LeadsNeeded            float64 `json:"leads_needed"`
+	ActivitiesNeeded       float64 `json:"activities_needed"`
+	ActivitiesPerDayNeeded float64 `json:"activities_per_working_day_needed"`
+	// RepActivitiesPerDayNeeded is each rep's equal share: a rep below it is
+	// behind pace.
+	RepActivitiesPerDayNeeded float64 `json:"activities_per_rep_per_working_day_needed"`
+}
+
+// Plan derives what the target needs.
+func (t *FunnelTarget) Plan() FunnelPlan {
+	p := FunnelPlan{WorkingDays: t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd)}
+	p.CustomersNeeded = t.RevenueTarget / t.AvgDealSize
+	p.LeadsNeeded = p.CustomersNeeded / t.ConversionRate
+	p.ActivitiesNeeded = p.LeadsNeeded / t.LeadsPerActivity
+	if p.WorkingDays > 0 {
+		p.ActivitiesPerDayNeeded = p.ActivitiesNeeded / float64(p.WorkingDays)
+	}
+	if len(t.Reps) > 0 {
+		p.RepActivitiesPerDayNeeded = p.ActivitiesPerDayNeeded / float64(len(t.Reps))
+	}
+	return p
+}

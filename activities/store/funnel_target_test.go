@@ -1,0 +1,154 @@
+package store_test
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"dealflow/activities/store"
+	"dealflow/workflows/plan"
+)
+
+// q3East is a valid target: 1,200,000 of revenue from deals of 100,000 at
+// a 20% conversion is 60 leads; at 0.5 leads per activity, 120 activities.
+func q3East() store.FunnelTargetInput {
+	return store.FunnelTargetInput{
+		ID: "q3-east", Name: "Q3 East new customers", Scope: "east", Manager: "mona", Reps: []string{"rita", "sam"},
+		PeriodStart: "2026-07-01", PeriodEnd: "2026-07-31", RevenueTarget: 1_200_000, AvgDealSize: 100_000,
+		ConversionRate: 0.2, LeadsPerActivity: 0.5, TimeZone: "Asia/Shanghai",
+	}
+}
+
+func TestNewFunnelTargetDefaultsAndPlan(t *testing.T) {
+	tg, err := store.NewFunnelTarget(q3East())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.RunAt != "08:00" || len(tg.WorkingDays) != 5 || tg.WorkingDays[0] != time.Monday {
+		t.Errorf("defaults: run_at %q, working days %v", tg.RunAt, tg.WorkingDays)
+	}
+	// July 2026 has 23 weekdays (1 July is a Wednesday).
+	p := tg.Plan()
+	want := store.FunnelPlan{WorkingDays: 23, CustomersNeeded: 12, LeadsNeeded: 60, ActivitiesNeeded: 120,
+		ActivitiesPerDayNeeded: 120.0 / 23, RepActivitiesPerDayNeeded: 60.0 / 23}
+	if !closePlan(p, want) {
+		t.Errorf("plan %+v, want %+v", p, want)
+	}
+	in := q3East()
+	in.Holidays = []string{"2026-07-06", "2026-07-04", "2026-07-06"} // a Monday, a Saturday, a repeat
+	in.WorkingDays = []string{"Mon", "tuesday", "wed", "thu", "fri", "sat"}
+	tg, err = store.NewFunnelTarget(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tg.Plan().WorkingDays; got != 23+4-2 { // four Saturdays join, two holidays leave
+		t.Errorf("working days with Saturdays and holidays: %d, want 25", got)
+	}
+	if len(tg.Holidays) != 2 || tg.Holidays[0].String() != "2026-07-04" {
+		t.Errorf("holidays %v, want sorted and unique", tg.Holidays)
+	}
+}
+
+func closePlan(a, b store.FunnelPlan) bool {
+	near := func(x, y float64) bool { return math.Abs(x-y) < 1e-9 }
+	return a.WorkingDays == b.WorkingDays && near(a.CustomersNeeded, b.CustomersNeeded) && near(a.LeadsNeeded, b.LeadsNeeded) &&
+		near(a.ActivitiesNeeded, b.ActivitiesNeeded) && near(a.ActivitiesPerDayNeeded, b.ActivitiesPerDayNeeded) &&
+		near(a.RepActivitiesPerDayNeeded, b.RepActivitiesPerDayNeeded)
+}
+
+// TestNewFunnelTargetProblems: every bad field is named, all at once.
+func TestNewFunnelTargetProblems(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		edit  func(*store.FunnelTargetInput)
+		field string
+		want  string
+	}{
+		{"negative rate", func(in *store.FunnelTargetInput) { in.ConversionRate = -0.1 }, "conversion_rate", "above 0 and at most 1"},
+		{"rate above 1", func(in *store.FunnelTargetInput) { in.ConversionRate = 1.5 }, "conversion_rate", "above 0 and at most 1"},
+		{"zero rate", func(in *store.FunnelTargetInput) { in.ConversionRate = 0 }, "conversion_rate", "above 0"},
+		{"no leads per activity", func(in *store.FunnelTargetInput) { in.LeadsPerActivity = 0 }, "leads_per_activity", "above 0"},
+		{"negative revenue", func(in *store.FunnelTargetInput) { in.RevenueTarget = -5 }, "revenue_target", "above 0"},
+		{"no deal size", func(in *store.FunnelTargetInput) { in.AvgDealSize = 0 }, "avg_deal_size", "above 0"},
+		{"bad id", func(in *store.FunnelTargetInput) { in.ID = "Q3 East" }, "id", "lowercase"},
+		{"no name", func(in *store.FunnelTargetInput) { in.Name = " " }, "name", "needs a name"},
+		{"no scope", func(in *store.FunnelTargetInput) { in.Scope = "" }, "scope", "team or the rep"},
+		{"no manager", func(in *store.FunnelTargetInput) { in.Manager = "" }, "manager", "manager"},
+		{"no reps", func(in *store.FunnelTargetInput) { in.Reps = nil }, "reps", "list the reps"},
+		{"rep twice", func(in *store.FunnelTargetInput) { in.Reps = []string{"rita", "rita"} }, "reps[1]", "twice"},
+		{"bad date", func(in *store.FunnelTargetInput) { in.PeriodStart = "07/01/2026" }, "period_start", "not a date"},
+		{"end before start", func(in *store.FunnelTargetInput) { in.PeriodEnd = "2026-06-30" }, "period_end", "before period_start"},
+		{"too long", func(in *store.FunnelTargetInput) { in.PeriodEnd = "2027-12-31" }, "period_end", "at most 366 days"},
+		{"bad zone", func(in *store.FunnelTargetInput) { in.TimeZone = "Mars/Olympus" }, "time_zone", "not an IANA time zone"},
+		{"no zone", func(in *store.FunnelTargetInput) { in.TimeZone = "" }, "time_zone", "required"},
+		{"local zone", func(in *store.FunnelTargetInput) { in.TimeZone = "Local" }, "time_zone", "depends on the server"},
+		{"bad weekday", func(in *store.FunnelTargetInput) { in.WorkingDays = []string{"monday", "funday"} }, "working_days[1]", "not a day of the week"},
+		{"bad holiday", func(in *store.FunnelTargetInput) { in.Holidays = []string{"xmas"} }, "holidays[0]", "not a date"},
+		{"bad run_at", func(in *store.FunnelTargetInput) { in.RunAt = "8am" }, "run_at", "HH:MM"},
+		{"no working day", func(in *store.FunnelTargetInput) {
+			in.PeriodStart, in.PeriodEnd, in.WorkingDays = "2026-07-04", "2026-07-05", []string{"monday"}
+		}, "working_days", "no working day"},
+	} {
+		in := q3East()
+		c.edit(&in)
+		_, err := store.NewFunnelTarget(in)
+		var ve *plan.ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != c.field || !strings.Contains(ve.Problems[0].Message, c.want) {
+			t.Errorf("%s: %v, want one problem on %s mentioning %q", c.name, err, c.field, c.want)
+		}
+	}
+	_, err := store.NewFunnelTarget(store.FunnelTargetInput{ConversionRate: 2})
+	var ve *plan.ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) < 10 {
+		t.Errorf("an empty target: %v, want every problem listed", err)
+	}
+}
+
+// TestFunnelWindow: a report counts whole local days before its own, within
+// the period.
+func TestFunnelWindow(t *testing.T) {
+	in := q3East()
+	in.Holidays = []string{"2026-07-06"}
+	tg, err := store.NewFunnelTarget(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, sh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		asOf          time.Time
+		through       string
+		elapsed, left int
+		start, end    time.Time
+	}{
+		// Before the period and on its first day: nothing counted yet.
+		{at("2026-06-20 08:00"), "", 0, 22, at("2026-07-01 00:00"), at("2026-07-01 00:00")},
+		{at("2026-07-01 08:00"), "", 0, 22, at("2026-07-01 00:00"), at("2026-07-01 00:00")},
+		// Friday 10 July, 08:00: 1-3 July and 7-9 July (6 July is a holiday).
+		{at("2026-07-10 08:00"), "2026-07-09", 6, 16, at("2026-07-01 00:00"), at("2026-07-10 00:00")},
+		// 23:30 on 9 July in UTC is already 10 July in Shanghai.
+		{time.Date(2026, 7, 9, 23, 30, 0, 0, time.UTC), "2026-07-09", 6, 16, at("2026-07-01 00:00"), at("2026-07-10 00:00")},
+		// After the period: all of it.
+		{at("2026-08-15 08:00"), "2026-07-31", 22, 0, at("2026-07-01 00:00"), at("2026-08-01 00:00")},
+	} {
+		w, err := tg.Window(c.asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		through := ""
+		if !w.Through.IsZero() {
+			through = w.Through.String()
+		}
+		if w.WorkingDays != 22 || w.Elapsed != c.elapsed || w.Left != c.left || through != c.through || !w.Start.Equal(c.start) || !w.End.Equal(c.end) {
+			t.Errorf("as of %v: %+v (through %q), want %d elapsed, %d left, through %q, [%v, %v)", c.asOf, w, through, c.elapsed, c.left, c.through, c.start, c.end)
+		}
+	}
+}
