@@ -17,4 +17,5 @@ func Register(w worker.Registry, deals *activities.Activities, reports *activiti
 // RegisterWorkflows registers the workflows alone, as a replayer needs them.
 func RegisterWorkflows(w worker.WorkflowRegistry) {
 	w.RegisterWorkflowWithOptions(DealWorkflow, workflow.RegisterOptions{Name: DealWorkflowName})
+	w.RegisterWorkflowWithOptions(CoverageReportWorkflow, workflow.RegisterOptions{Name: CoverageReportWorkflowName})
 }
