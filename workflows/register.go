@@ -17,5 +17,6 @@ func Register(w worker.Registry, deals *activities.Activities, reports *activiti
 // RegisterWorkflows registers the workflows alone, as a replayer needs them.
 func RegisterWorkflows(w worker.WorkflowRegistry) {
 	w.RegisterWorkflowWithOptions(DealWorkflow, workflow.RegisterOptions{Name: DealWorkflowName})
+	w.RegisterWorkflowWithOptions(FunnelReportWorkflow, workflow.RegisterOptions{Name: FunnelReportWorkflowName})
 	w.RegisterWorkflowWithOptions(CoverageReportWorkflow, workflow.RegisterOptions{Name: CoverageReportWorkflowName})
 }

@@ -37,6 +37,8 @@ type FunnelReportWindow struct {
 
 // FunnelReportTarget is the target's inputs when the report ran.
 type FunnelReportTarget struct {
+	Name             string     `json:"name" db:"target_name"`
+	Manager          string     `json:"manager" db:"manager"`
 	PeriodStart      FunnelDate `json:"period_start" db:"period_start"`
 	PeriodEnd        FunnelDate `json:"period_end" db:"period_end"`
 	RevenueTarget    float64    `json:"revenue_target" db:"revenue_target"`

@@ -23,7 +23,7 @@ type FunnelReportRequest struct {
 
 const sqlFunnelReportColumns = `id, target_id, run_key, trigger, as_of, created_at,
 	window_start, window_end, through_date, working_days, working_days_elapsed, working_days_left,
-	period_start, period_end, revenue_target, avg_deal_size, conversion_rate, leads_per_activity, rep_count,
+	target_name, manager, period_start, period_end, revenue_target, avg_deal_size, conversion_rate, leads_per_activity, rep_count,
 	activities, calls, visits, demos, leads, qualified, conversions, revenue,
 	leads_needed, activities_needed, activities_per_day_needed, rep_activities_per_day_needed,
 	activities_per_day, activities_per_day_to_close, conversion_rate_actual,
@@ -92,14 +92,14 @@ WITH t AS (
 )
 INSERT INTO funnel_reports (target_id, run_key, trigger, as_of, window_start, window_end, through_date,
 	working_days, working_days_elapsed, working_days_left,
-	period_start, period_end, revenue_target, avg_deal_size, conversion_rate, leads_per_activity, rep_count,
+	target_name, manager, period_start, period_end, revenue_target, avg_deal_size, conversion_rate, leads_per_activity, rep_count,
 	activities, calls, visits, demos, leads, qualified, conversions, revenue,
 	leads_needed, activities_needed, activities_per_day_needed, rep_activities_per_day_needed,
 	activities_per_day, activities_per_day_to_close, conversion_rate_actual,
 	revenue_gap, leads_gap, projected_revenue, projected_gap, reps_below_pace, reps)
 SELECT t.id, $8, $9, $10, $2, $3, $11::date,
 	k.days, k.elapsed, k.days_left,
-	t.period_start, t.period_end, t.revenue_target, t.avg_deal_size, t.conversion_rate, t.leads_per_activity, cardinality(t.reps),
+	t.name, t.manager, t.period_start, t.period_end, t.revenue_target, t.avg_deal_size, t.conversion_rate, t.leads_per_activity, cardinality(t.reps),
 	team.activities, team.calls, team.visits, team.demos, team.leads, team.qualified, team.conversions, team.revenue,
 	need.leads_needed, need.activities_needed, need.per_day, need.rep_per_day,
 	team.activities::float8 / nullif(k.elapsed, 0),

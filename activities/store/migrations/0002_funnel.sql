@@ -80,7 +80,9 @@ CREATE TABLE funnel_reports (
 	window_start         timestamptz NOT NULL,
 	window_end           timestamptz NOT NULL,
 	through_date         date,
-	-- The target's inputs.
+	-- The target's inputs, and whom the report told.
+	target_name          text NOT NULL,
+	manager              text NOT NULL,
 	period_start         date NOT NULL,
 	period_end           date NOT NULL,
 	revenue_target       numeric NOT NULL,
