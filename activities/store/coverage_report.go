@@ -114,12 +114,13 @@ const (
 	// in one statement and stores it under run key $2, unless that run
 	// already stored its report. Accounts are grouped once (per_account),
 	// solutions once (per account and solution); the window is the
-	// program's untouched_days before $3. $4 caps the untouched list; $5 is
-	// the trigger.
+	// program's untouched_days before $3, counted on the program's calendar
+	// (time zone). $4 caps the untouched list; $5 is the trigger.
 	sqlComputeCoverageReport = `
 WITH prog AS (
 	SELECT id, untouched_days, target_coverage, target_signing, target_first_pass,
-		$3::timestamptz - make_interval(days => untouched_days) AS since
+		-- N days back on the program's calendar, whatever the session's zone.
+		(($3::timestamptz AT TIME ZONE time_zone) - make_interval(days => untouched_days)) AT TIME ZONE time_zone AS since
 	FROM coverage_programs WHERE id = $1
 ), per_account AS (
 	SELECT account_id,
