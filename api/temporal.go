@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"dealflow/workflows"
 	"dealflow/workflows/plan"
@@ -36,18 +35,9 @@ func (s *Server) startDeal(ctx context.Context, spec plan.DealSpec) error {
 func (s *Server) act(ctx context.Context, dealID, update, key string, action plan.Action) (*plan.Deal, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		UpdateID:     key,
-		WorkflowID:   workflows.DealWorkflowID(dealID),
-		UpdateName:   update,
-		Args:         []any{action},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	d, err := workflows.UpdateDeal(ctx, s.temporal, dealID, key, update, action)
 	if err == nil {
-		var d plan.Deal
-		if err = h.Get(ctx, &d); err == nil {
-			return &d, nil
-		}
+		return d, nil
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {

@@ -54,6 +54,8 @@ type Carried struct {
 	// Updates are the IDs of recently applied updates, so a client retrying
 	// an update across runs does not apply it twice.
 	Updates []string `json:"updates,omitempty"`
+	// Pending are events the previous run had not recorded yet.
+	Pending []plan.Event `json:"pending,omitempty"`
 }
 
 // ActionErrorType prefixes the application-error type of a refused update;

@@ -32,10 +32,9 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (*plan.Deal, error) {
 // run needs to wire it to Temporal.
 type dealRun struct {
 	deal *plan.Deal
-	// pending holds events not yet recorded; dirty says the snapshot changed
-	// since it was last recorded.
+	// pending holds events not yet recorded; the snapshot changed since the
+	// last recording exactly when there are some (every change emits events).
 	pending []plan.Event
-	dirty   bool
 	// updates are recently applied update IDs (see Carried.Updates).
 	updates  []string
 	searched *searchState
@@ -50,8 +49,8 @@ func newDealRun(ctx workflow.Context, in DealInput) (*dealRun, error) {
 	r := &dealRun{logger: workflow.GetLogger(ctx)}
 	switch {
 	case in.Resume != nil:
-		r.deal, r.updates = &in.Resume.Deal, in.Resume.Updates
-		r.dirty = false
+		// Changes the previous run had not recorded yet are recorded first.
+		r.deal, r.updates, r.pending = &in.Resume.Deal, in.Resume.Updates, in.Resume.Pending
 	case in.Spec != nil:
 		deal, evs, err := plan.NewDeal(*in.Spec, workflow.Now(ctx))
 		if err != nil {
@@ -66,10 +65,10 @@ func newDealRun(ctx workflow.Context, in DealInput) (*dealRun, error) {
 }
 
 // commit queues events (and the changed snapshot) for recording.
-func (r *dealRun) commit(evs []plan.Event) {
-	r.pending = append(r.pending, evs...)
-	r.dirty = true
-}
+func (r *dealRun) commit(evs []plan.Event) { r.pending = append(r.pending, evs...) }
+
+// dirty reports whether something changed since the last recording.
+func (r *dealRun) dirty() bool { return len(r.pending) > 0 }
 
 // run is the deal's main loop: record what changed, keep the search
 // attributes and the one timer current, wait for an update or the timer.
@@ -103,7 +102,7 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 			timerCtx, cancel := workflow.WithCancel(ctx)
 			timer, timerAt, cancelTimer = workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: next.Summary}), next.At, cancel
 		}
-		if err := workflow.Await(ctx, func() bool { return r.dirty || (timer != nil && timer.IsReady()) }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return r.dirty() || (timer != nil && timer.IsReady()) }); err != nil {
 			return nil, err
 		}
 		if timer != nil && timer.IsReady() {
@@ -111,15 +110,29 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 			r.advance(ctx)
 		}
 	}
-	// Let in-flight updates finish, so none is lost when the workflow
-	// completes, then record what they changed.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return nil, err
-	}
-	if err := r.flush(ctx); err != nil {
+	if err := r.settle(ctx); err != nil {
 		return nil, err
 	}
 	return r.deal, nil
+}
+
+// settle lets in-flight updates finish and records everything they changed.
+// It returns only when both hold at once: waiting for a recording yields,
+// and an update applied meanwhile would otherwise be carried into the next
+// run, or the end, unrecorded. The final check does not yield, so nothing
+// can slip in between it and the caller's next command.
+func (r *dealRun) settle(ctx workflow.Context) error {
+	for {
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return err
+		}
+		if !r.dirty() {
+			return nil
+		}
+		if err := r.flush(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 // advance fires every deadline that is due.
@@ -151,11 +164,11 @@ func (r *dealRun) flush(ctx workflow.Context) error {
 		return err
 	}
 	workflow.SetCurrentDetails(ctx, r.details())
-	if !r.dirty {
+	if !r.dirty() {
 		return nil
 	}
 	change := activities.Change{Deal: *r.deal, Events: r.pending}
-	r.pending, r.dirty = nil, false
+	r.pending = nil
 	opts := recordOptions
 	opts.Summary = fmt.Sprintf("record v%d: %d events", change.Deal.Version, len(change.Events))
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.RecordChange, change).Get(ctx, nil)
@@ -170,15 +183,17 @@ func (r *dealRun) flush(ctx workflow.Context) error {
 }
 
 // continueAsNew hands the deal to a fresh run once the history grows long.
+// It does not wait for the last changes to be recorded: under a steady
+// stream of updates that wait would never end while the history kept
+// growing. Unrecorded events travel with the state instead, and the next run
+// records them first. Handlers never block, so waiting for them to finish
+// does not yield, and no update can slip in before the run closes.
 func (r *dealRun) continueAsNew(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
-	if err := r.flush(ctx); err != nil {
-		return err
-	}
-	r.logger.Info("continuing as new", "version", r.deal.Version)
-	return workflow.NewContinueAsNewError(ctx, DealWorkflowName, DealInput{Resume: &Carried{Deal: *r.deal, Updates: r.updates}})
+	r.logger.Info("continuing as new", "version", r.deal.Version, "unrecorded_events", len(r.pending))
+	return workflow.NewContinueAsNewError(ctx, DealWorkflowName, DealInput{Resume: &Carried{Deal: *r.deal, Updates: r.updates, Pending: r.pending}})
 }
 
 // details is the markdown the Temporal UI shows as the workflow's current

@@ -39,18 +39,11 @@ func (l *liveDeal) act(update string, a any) *plan.Deal {
 	l.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	h, err := l.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: DealWorkflowID(l.id), UpdateName: update, Args: []any{a},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	d, err := UpdateDeal(ctx, l.c, l.id, "", update, a.(plan.Action))
 	if err != nil {
 		l.t.Fatalf("%s: %v", update, err)
 	}
-	var d plan.Deal
-	if err := h.Get(ctx, &d); err != nil {
-		l.t.Fatalf("%s: %v", update, err)
-	}
-	return &d
+	return d
 }
 
 func (l *liveDeal) state() *plan.Deal {
@@ -144,19 +137,7 @@ var scenarios = []struct {
 // server, checks its outcome, and replays the history it produced. With
 // -update-histories it also stores the histories in testdata/.
 func TestRealServerHistoriesReplay(t *testing.T) {
-	hostPort := testenv.Temporal(t, SearchAttributes())
-	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	queue := fmt.Sprintf("history-test-%d", time.Now().UnixNano())
-	w := worker.New(c, queue, worker.Options{})
-	Register(w, &activities.Activities{Recorder: &recorder{}}, &activities.Reports{})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	c, queue, _ := liveWorker(t)
 
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -187,6 +168,27 @@ func TestRealServerHistoriesReplay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// liveWorker connects to the real test server and runs a worker on a task
+// queue of its own, recording changes with a fake recorder.
+func liveWorker(t *testing.T) (client.Client, string, *recorder) {
+	t.Helper()
+	hostPort := testenv.Temporal(t, SearchAttributes())
+	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	queue := fmt.Sprintf("live-test-%d", time.Now().UnixNano())
+	rec := &recorder{}
+	w := worker.New(c, queue, worker.Options{})
+	Register(w, &activities.Activities{Recorder: rec}, &activities.Reports{})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return c, queue, rec
 }
 
 // TestReplayRecordedHistories replays the histories kept in testdata/: a
