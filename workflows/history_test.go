@@ -218,7 +218,13 @@ func newReplayer() worker.WorkflowReplayer {
 
 func fetchHistory(t *testing.T, c client.Client, workflowID string) *historypb.History {
 	t.Helper()
-	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	return fetchRunHistory(t, c, workflowID, "")
+}
+
+// fetchRunHistory returns one run's history ("" for the latest run).
+func fetchRunHistory(t *testing.T, c client.Client, workflowID, runID string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		e, err := it.Next()

@@ -99,6 +99,11 @@ func TestLongDealContinuesAsNew(t *testing.T) {
 	t.Logf("%d milestones, %d actions: %d runs; history per run (events/bytes): %v", milestones, actions, len(runs), runs)
 }
 
+// listRuns asks visibility for every run of a workflow.
+func listRuns(workflowID string) *workflowservice.ListWorkflowExecutionsRequest {
+	return &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", workflowID)}
+}
+
 type runSize struct {
 	id            string
 	events, bytes int64
@@ -109,9 +114,7 @@ func (r runSize) String() string { return fmt.Sprintf("%d/%d", r.events, r.bytes
 // runsOf lists every run of a workflow with its history length and size.
 func runsOf(t *testing.T, c client.Client, workflowID string) []runSize {
 	t.Helper()
-	resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-		Query: fmt.Sprintf("WorkflowId = %q", workflowID),
-	})
+	resp, err := c.ListWorkflow(context.Background(), listRuns(workflowID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,16 @@ package localstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,6 +36,10 @@ type TemporalOptions struct {
 	// SearchAttributes to register, name → type (Keyword, Text, Int, Double,
 	// Bool, Datetime, KeywordList), e.g. {"DealId": "Keyword"}.
 	SearchAttributes map[string]string
+	// DynamicConfig sets server dynamic-config values, e.g.
+	// {"limit.historyCount.suggestContinueAsNew": 40} to make a test's
+	// workflows continue as new early.
+	DynamicConfig map[string]any
 	// LogPath, if set, receives the server's output (warn level and up).
 	LogPath string
 	// Logger gets progress messages; nil discards them.
@@ -134,6 +140,13 @@ func startTemporalOnce(ctx context.Context, bin string, opts TemporalOptions, lo
 	}
 	for _, name := range sortedKeys(opts.SearchAttributes) {
 		args = append(args, "--search-attribute", name+"="+opts.SearchAttributes[name])
+	}
+	for _, key := range sortedKeys(opts.DynamicConfig) {
+		v, err := json.Marshal(opts.DynamicConfig[key])
+		if err != nil {
+			return nil, fmt.Errorf("localstack: dynamic config %s: %w", key, err)
+		}
+		args = append(args, "--dynamic-config-value", key+"="+string(v))
 	}
 
 	out := newTailBuffer(16 << 10)
@@ -255,11 +268,6 @@ func portOrFree(port int) (int, error) {
 	return FreePort()
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

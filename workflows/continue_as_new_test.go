@@ -1,0 +1,103 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"dealflow/activities"
+	"dealflow/deploy/localstack"
+	"dealflow/workflows/plan"
+)
+
+// TestRealServerContinueAsNew runs a deal on a server told to suggest
+// continue-as-new after 40 history events: the deal crosses into new runs,
+// ends intact, and every run's history replays. With -update-histories the
+// first two runs are kept in testdata/ for the replay tests.
+func TestRealServerContinueAsNew(t *testing.T) {
+	cli, err := localstack.FindTemporalCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := localstack.StartTemporal(ctx, localstack.TemporalOptions{
+		BinPath: cli, UIPort: -1, SearchAttributes: SearchAttributes(),
+		DynamicConfig: map[string]any{"limit.historyCount.suggestContinueAsNew": 40},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	c, err := client.Dial(client.Options{HostPort: srv.Address(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rec := &recorder{}
+	w := worker.New(c, "can-test", worker.Options{})
+	Register(w, &activities.Activities{Recorder: rec}, &activities.Reports{})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	s := spec(t, "project")
+	s.ID = "continued"
+	if _, err := c.ExecuteWorkflow(ctx, StartOptions(s, "can-test"), DealWorkflowName, DealInput{Spec: &s}); err != nil {
+		t.Fatal(err)
+	}
+	l := &liveDeal{t: t, c: c, id: s.ID}
+	stages := []plan.BuyerStage{plan.BuyerContactAdded, plan.BuyerMetDecisionMaker}
+	for i := range 12 {
+		l.act(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: stages[i%2]})
+	}
+	l.act(UpdateSubmit, submit("cora", "prospect", l.state()))
+	l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealLost, Reason: "budget cut"})
+	final := l.result()
+	if final.Status != plan.DealLost || len(final.Buyer) != 12 || final.Milestone("prospect").State != plan.StateDone {
+		t.Fatalf("final %s, %d buyer entries, prospect %s", final.Status, len(final.Buyer), final.Milestone("prospect").State)
+	}
+	for i, e := range rec.events {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("recorded event %d has seq %d", i, e.Seq)
+		}
+	}
+
+	resp, err := c.ListWorkflow(ctx, listRuns(DealWorkflowID(s.ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Executions) < 2 {
+		t.Fatalf("%d run(s): the deal never continued as new", len(resp.Executions))
+	}
+	continued := 0
+	for _, e := range resp.Executions {
+		hist := fetchRunHistory(t, c, DealWorkflowID(s.ID), e.Execution.RunId)
+		if err := newReplayer().ReplayWorkflowHistory(nil, hist); err != nil {
+			t.Errorf("run %s does not replay: %v", e.Execution.RunId, err)
+		}
+		if e.Status != enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW || continued >= 2 || !*updateHistories {
+			continue
+		}
+		continued++
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join("testdata", fmt.Sprintf("continued-as-new-%d.json", continued))
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
