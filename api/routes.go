@@ -51,4 +51,6 @@ func (s *Server) routes(e *echo.Echo, deps Deps) {
 	v1.POST("/users", s.createUser, requireRole(store.RoleAdmin))
 	v1.POST("/users/:id/tokens", s.createToken)
 	v1.DELETE("/tokens/:id", s.revokeToken, requireRole(store.RoleAdmin))
+
+	s.funnelRoutes(v1)
 }

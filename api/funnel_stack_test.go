@@ -1,0 +1,93 @@
+package api_test
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"dealflow/activities/store"
+)
+
+// funnelUsers creates the people of the funnel tests: pat runs sales
+// operations (pmo), mona manages the reps rita, sam and tom (commercial),
+// vic only reads.
+func (s *stack) funnelUsers() {
+	s.t.Helper()
+	for _, u := range []struct{ id, role string }{{"pat", "pmo"}, {"mona", "director"},
+		{"rita", "commercial"}, {"sam", "commercial"}, {"tom", "commercial"}, {"vic", "viewer"}} {
+		s.user(u.id, u.role)
+	}
+}
+
+// funnelTargetBody is a valid target over [start, end]; mod changes it
+// before it is sent.
+func funnelTargetBody(id string, start, end time.Time, mod ...func(map[string]any)) map[string]any {
+	b := map[string]any{
+		"id": id, "name": "Target " + id, "scope": "east", "manager": "mona", "reps": []string{"rita", "sam", "tom"},
+		"period_start": start.Format(time.DateOnly), "period_end": end.Format(time.DateOnly),
+		"revenue_target": 2_000_000, "avg_deal_size": 50_000, "conversion_rate": 0.2, "leads_per_activity": 0.4,
+		"time_zone": "Asia/Shanghai",
+	}
+	for _, f := range mod {
+		f(b)
+	}
+	return b
+}
+
+// funnelTargetResp is a target as the API returns it.
+type funnelTargetResp struct {
+	store.FunnelTarget
+	Plan        store.FunnelPlan `json:"plan"`
+	ScheduleID  string           `json:"schedule_id"`
+	TemporalURL string           `json:"temporal_url"`
+	NextRuns    []time.Time      `json:"next_runs"`
+}
+
+// funnelDescribe returns the schedule as Temporal has it.
+func (s *stack) funnelDescribe(id string) (*client.ScheduleDescription, error) {
+	return s.temporal.ScheduleClient().GetHandle(s.t.Context(), id).Describe(s.t.Context())
+}
+
+// funnelSendCSV posts a CSV body that must answer want, decoding into out.
+func (s *stack) funnelSendCSV(as, path, body string, want int, out any) {
+	s.t.Helper()
+	status, raw := s.callWithType(as, "POST", path, "text/csv", body)
+	if status != want {
+		s.t.Fatalf("POST %s (CSV) as %s: %d %s, want %d", path, as, status, raw, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("POST %s: %v in %s", path, err, raw)
+		}
+	}
+}
+
+// funnelFailsCSV posts a CSV body that must fail with status and a message
+// containing each of want.
+func (s *stack) funnelFailsCSV(as, path, body string, status int, want ...string) {
+	s.t.Helper()
+	got, raw := s.callWithType(as, "POST", path, "text/csv", body)
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	for _, w := range want {
+		if got != status || !strings.Contains(e.Error.Message, w) {
+			s.t.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, w)
+		}
+	}
+}
+
+// funnelRows counts rows of a funnel table.
+func (s *stack) funnelRows(table string) int {
+	s.t.Helper()
+	var n int
+	if err := s.store.DB().QueryRowContext(s.t.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		s.t.Fatal(err)
+	}
+	return n
+}

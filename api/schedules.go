@@ -1,0 +1,82 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// reportSchedule is a Temporal Schedule that starts one report workflow:
+// one per funnel target ("funnel/<id>") and per coverage program
+// ("coverage/<id>"), visible in the Temporal UI under that ID.
+type reportSchedule struct {
+	ID       string
+	Spec     client.ScheduleSpec
+	Workflow string
+	Arg      any
+	Paused   bool
+	Note     string
+}
+
+// saveSchedule creates the schedule, or brings an existing one up to date
+// with the given spec, action and paused state.
+func (s *Server) saveSchedule(ctx context.Context, sc reportSchedule) error {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	action := &client.ScheduleWorkflowAction{
+		ID: sc.ID + "/report", Workflow: sc.Workflow, Args: []any{sc.Arg}, TaskQueue: s.cfg.TaskQueue,
+	}
+	_, err := s.temporal.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: sc.ID, Spec: sc.Spec, Action: action, Paused: sc.Paused, Note: sc.Note,
+		// A report that finds the previous one still running skips its turn.
+		Overlap: 0,
+	})
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return err
+	}
+	h := s.temporal.ScheduleClient().GetHandle(ctx, sc.ID)
+	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		next := in.Description.Schedule
+		next.Spec, next.Action = &sc.Spec, action
+		if next.State == nil {
+			next.State = &client.ScheduleState{}
+		}
+		next.State.Paused, next.State.Note = sc.Paused, sc.Note
+		return &client.ScheduleUpdate{Schedule: &next}, nil
+	}})
+	return err
+}
+
+// deleteSchedule removes a schedule; one already gone is not an error.
+func (s *Server) deleteSchedule(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	err := s.temporal.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return nil
+	}
+	return err
+}
+
+// describeSchedule returns a schedule's state, for showing next run times.
+func (s *Server) describeSchedule(ctx context.Context, id string) (*client.ScheduleDescription, error) {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	return s.temporal.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+}
+
+// runReportNow runs a report workflow at once (outside its schedule) and
+// waits for its result, so "run now" answers with the report.
+func (s *Server) runReportNow(ctx context.Context, workflowID, workflow string, arg, result any) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*temporalTimeout)
+	defer cancel()
+	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflowID, TaskQueue: s.cfg.TaskQueue}, workflow, arg)
+	if err != nil {
+		return err
+	}
+	return run.Get(ctx, result)
+}
