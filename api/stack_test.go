@@ -27,7 +27,7 @@ import (
 // stack is the whole product on real servers: a fresh Postgres database, a
 // Temporal dev server, a worker on its own task queue, and the API.
 type stack struct {
-	t        *testing.T
+	t        testing.TB
 	store    *store.Store
 	temporal client.Client
 	queue    string
@@ -38,7 +38,7 @@ type stack struct {
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Config{URL: testenv.Postgres(t)})
