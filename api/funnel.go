@@ -169,13 +169,16 @@ func (s *Server) getFunnelTarget(c echo.Context) error {
 		return funnelTargetError(err, c.Param("id"))
 	}
 	v := s.funnelTargetView(t)
-	// The next run times come from Temporal; without them the target is
-	// still worth showing.
+	// The next run times come from Temporal (which lists them even while
+	// the schedule is paused: those runs will not happen, so none are
+	// shown); without them the target is still worth showing.
 	d, err := s.describeSchedule(ctx, v.ScheduleID)
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil:
-		v.NextRuns = d.Info.NextActionTimes
+		if !d.Schedule.State.Paused {
+			v.NextRuns = d.Info.NextActionTimes
+		}
 	case !errors.As(err, &notFound):
 		s.log.WarnContext(ctx, "describing a funnel schedule failed", "schedule", v.ScheduleID, "error", err)
 	}

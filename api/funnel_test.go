@@ -77,8 +77,8 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 		t.Errorf("spec %+v", spec)
 	}
 	action, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
-	if !ok || action.Workflow != workflows.FunnelReportWorkflowName || d.Schedule.State.Paused {
-		t.Errorf("action %+v, state %+v", d.Schedule.Action, d.Schedule.State)
+	if !ok || action.Workflow != workflows.FunnelReportWorkflowName || d.Schedule.State.Paused || d.Schedule.Policy.CatchupWindow != 12*time.Hour {
+		t.Errorf("action %+v, state %+v, policy %+v", d.Schedule.Action, d.Schedule.State, d.Schedule.Policy)
 	}
 	if len(d.Info.NextActionTimes) == 0 {
 		t.Fatal("no next run")
@@ -104,6 +104,9 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec = d.Schedule.Spec
+	if d.Schedule.Policy.CatchupWindow != 12*time.Hour {
+		t.Errorf("updated policy %+v", d.Schedule.Policy)
+	}
 	if spec.TimeZoneName != "Europe/Berlin" || spec.Calendars[0].Hour[0].Start != 9 || spec.Calendars[0].Minute[0].Start != 30 ||
 		!slices.Equal(weekdaysOf(spec.Calendars[0]), []int{1, 3, 5}) || len(spec.Skip) != 0 {
 		t.Errorf("updated spec %+v", spec)
@@ -115,6 +118,11 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 	s.must("pat", "POST", "/v1/funnel/targets/life/pause", nil, http.StatusOK, &got)
 	if d, _ = s.funnelDescribe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
 		t.Errorf("paused: target %v, schedule %v", got.Paused, d.Schedule.State.Paused)
+	}
+	got = funnelTargetResp{}
+	s.must("vic", "GET", "/v1/funnel/targets/life", nil, http.StatusOK, &got)
+	if !got.Paused || len(got.NextRuns) != 0 {
+		t.Errorf("a paused target shows next runs %v", got.NextRuns)
 	}
 	s.must("pat", "PUT", "/v1/funnel/targets/life", funnelTargetBody("life", start, end), http.StatusOK, &got)
 	if d, _ = s.funnelDescribe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {

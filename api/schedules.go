@@ -3,11 +3,15 @@ package api
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
+
+// reportCatchupWindow bounds how late a missed scheduled report still runs.
+const reportCatchupWindow = 12 * time.Hour
 
 // reportSchedule is a Temporal Schedule that starts one report workflow:
 // one per funnel target ("funnel/<id>") and per coverage program
@@ -33,6 +37,10 @@ func (s *Server) saveSchedule(ctx context.Context, sc reportSchedule) error {
 		ID: sc.ID, Spec: sc.Spec, Action: action, Paused: sc.Paused, Note: sc.Note,
 		// A report that finds the previous one still running skips its turn.
 		Overlap: 0,
+		// Reports missed while Temporal itself was down are made up within
+		// the day, not for a year back (the SDK's default): each would be
+		// a report of the same days, and notify everyone again.
+		CatchupWindow: reportCatchupWindow,
 	})
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return err
@@ -45,6 +53,10 @@ func (s *Server) saveSchedule(ctx context.Context, sc reportSchedule) error {
 			next.State = &client.ScheduleState{}
 		}
 		next.State.Paused, next.State.Note = sc.Paused, sc.Note
+		if next.Policy == nil {
+			next.Policy = &client.SchedulePolicies{}
+		}
+		next.Policy.CatchupWindow = reportCatchupWindow
 		return &client.ScheduleUpdate{Schedule: &next}, nil
 	}})
 	return err
