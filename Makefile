@@ -27,7 +27,7 @@ GOBIN_DIR    := $(CURDIR)/bin
 TEMPORAL_CLI ?= $(GOBIN_DIR)/temporal
 export TEMPORAL_CLI
 
-.PHONY: help tools deps build run test lint clean clean-data
+.PHONY: help tools deps build run test test-faults lint clean clean-data
 
 help:
 	@echo 'make tools       build pinned tools into bin/ (temporal, workflowcheck, staticcheck)'
@@ -35,6 +35,7 @@ help:
 	@echo 'make build       build bin/dealflow'
 	@echo 'make run         run the local stack: Postgres + Temporal (state in .data/), worker and API'
 	@echo 'make test        run all tests (starts throwaway Postgres/Temporal on free ports)'
+	@echo 'make test-faults worker crash, Temporal restart and Postgres outage on real servers (minutes)'
 	@echo 'make lint        gofmt, go vet, staticcheck, workflowcheck'
 	@echo 'make clean       remove bin/ (keeps .data/)'
 	@echo 'make clean-data  remove .data/ (local Postgres and Temporal state)'
@@ -77,6 +78,11 @@ run: bin/temporal deps build
 # ---- checks ----------------------------------------------------------------
 test: bin/temporal deps
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# Fault injection (cmd/dealflow/faults_test.go): kill -9 the worker, restart
+# Temporal, stop Postgres for 30 s. They take minutes, so `test` skips them.
+test-faults: bin/temporal deps
+	DEALFLOW_FAULT_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run '^TestFaults' ./cmd/dealflow/
 
 # workflowcheck exits non-zero when it reports anything; its config file
 # silences a known false positive (see the file).
