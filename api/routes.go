@@ -53,4 +53,5 @@ func (s *Server) routes(e *echo.Echo, deps Deps) {
 	v1.DELETE("/tokens/:id", s.revokeToken, requireRole(store.RoleAdmin))
 
 	s.funnelRoutes(v1)
+	s.coverageRoutes(v1)
 }
