@@ -628,7 +628,8 @@ func (e *faultEnv) events(id string) ([]plan.Event, error) {
 // verify checks every deal after the run: it reached its expected end; its
 // audit trail holds each event exactly once (seq 1..N with N the workflow's
 // seq, and the counts the test's actions imply); the read model equals the
-// workflow's final state; escalations are stamped with their own deadlines.
+// workflow's final state; escalations are stamped with their own deadlines;
+// the outbox holds each notification once, and all are delivered.
 func (e *faultEnv) verify(deals []*faultDeal) {
 	e.t.Helper()
 	e.parallel(deals, func(fd *faultDeal) error {
@@ -714,7 +715,45 @@ func (e *faultEnv) verify(deals []*faultDeal) {
 				errs = append(errs, fmt.Errorf("audit trail has %d %s events", count[k], k))
 			}
 		}
+
+		// The outbox holds one notification per event and recipient.
+		notified := map[string]bool{}
+		for _, ev := range evs {
+			for _, r := range ev.Notify {
+				notified[fmt.Sprintf("%d/%s", ev.Seq, r)] = true
+			}
+		}
+		var queued []string
+		if err := e.store.DB().SelectContext(context.Background(), &queued,
+			`SELECT seq || '/' || recipient FROM outbox WHERE deal_id = $1`, fd.id); err != nil {
+			return err
+		}
+		got := map[string]bool{}
+		for _, q := range queued {
+			if got[q] || !notified[q] {
+				errs = append(errs, fmt.Errorf("outbox: unexpected or repeated notification %s", q))
+			}
+			got[q] = true
+		}
+		if len(got) != len(notified) {
+			errs = append(errs, fmt.Errorf("outbox holds %d of the %d notifications the audit trail names", len(got), len(notified)))
+		}
 		return errors.Join(errs...)
+	})
+	// And the relay delivers every one of them.
+	e.eventually("every notification delivered", time.Minute, func() error {
+		var pending, failed int
+		err := e.store.DB().QueryRowContext(context.Background(),
+			`SELECT count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL), count(*) FILTER (WHERE failed_at IS NOT NULL) FROM outbox`).Scan(&pending, &failed)
+		switch {
+		case err != nil:
+			return err
+		case failed > 0:
+			return fmt.Errorf("%d notifications failed for good", failed)
+		case pending > 0:
+			return fmt.Errorf("%d notifications not delivered yet", pending)
+		}
+		return nil
 	})
 }
 
