@@ -50,14 +50,23 @@ func (s *Server) createDeal(c echo.Context) error {
 	if err := s.requireUsers(c, dealUsers(spec)); err != nil {
 		return err
 	}
+	startedAt := time.Now()
 	if err := s.startDeal(ctx, spec); err != nil {
 		return err
 	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/deals/"+spec.ID)
 	d, err := s.liveState(ctx, spec.ID)
 	if err != nil {
-		return err
+		// The deal is started; only reading it back failed (no worker free
+		// yet). Answer with the state it starts in, computed by the same
+		// model, rather than a 503 that invites a retry.
+		s.log.WarnContext(ctx, "deal started but not yet queryable", "deal", spec.ID, "error", err)
+		initial, _, err := plan.NewDeal(spec, startedAt)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, dealResponse{Deal: initial, TemporalURL: s.temporalURL(spec.ID), Source: "request"})
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/deals/"+spec.ID)
 	return c.JSON(http.StatusCreated, s.dealView(d))
 }
 
@@ -148,7 +157,8 @@ type dealResponse struct {
 	*plan.Deal
 	TemporalURL string `json:"temporal_url"`
 	// Source is "workflow" for live state, "read-model" for the projection
-	// (closed deals, or while Temporal is unreachable).
+	// (closed deals, or while Temporal is unreachable), "request" for a
+	// deal just started whose workflow could not be read back yet.
 	Source string `json:"source"`
 }
 

@@ -43,6 +43,7 @@ type Server struct {
 	cfg      Config
 	temporal client.Client
 	store    *store.Store
+	tokens   *tokenCache
 	log      *slog.Logger
 }
 
@@ -60,7 +61,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, temporal: deps.Temporal, store: deps.Store, log: deps.Logger}
+	s := &Server{cfg: cfg, temporal: deps.Temporal, store: deps.Store, tokens: newTokenCache(), log: deps.Logger}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s.routes(e, deps)

@@ -1,12 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/converter"
 
 	"dealflow/workflows"
 	"dealflow/workflows/plan"
@@ -16,17 +20,42 @@ import (
 // slow server turns into a 503 rather than a hung request.
 const temporalTimeout = 10 * time.Second
 
-// startDeal starts the deal's workflow; an existing deal ID is a conflict,
-// even when that deal has closed.
+// startDeal starts the deal's workflow. An existing deal ID is a conflict,
+// even when that deal has closed, unless the existing deal was started from
+// exactly this spec: then this is a client retrying a start whose answer it
+// never got, and it succeeds again.
 func (s *Server) startDeal(ctx context.Context, spec plan.DealSpec) error {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	_, err := s.temporal.ExecuteWorkflow(ctx, workflows.StartOptions(spec, s.cfg.TaskQueue), workflows.DealWorkflowName, workflows.DealInput{Spec: &spec})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
+		if same, _ := s.startedFrom(ctx, spec); same {
+			return nil
+		}
 		return apiError(http.StatusConflict, string(plan.CodeConflict), "a deal with id %q already exists; choose another id", spec.ID)
 	}
 	return err
+}
+
+// startedFrom reports whether the deal's workflow was started from spec,
+// by comparing spec with the input recorded in its first history event.
+func (s *Server) startedFrom(ctx context.Context, spec plan.DealSpec) (bool, error) {
+	it := s.temporal.GetWorkflowHistory(ctx, workflows.DealWorkflowID(spec.ID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return false, nil
+	}
+	first, err := it.Next()
+	if err != nil {
+		return false, err
+	}
+	var in workflows.DealInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(first.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil || in.Spec == nil {
+		return false, err
+	}
+	was, err1 := json.Marshal(in.Spec)
+	now, err2 := json.Marshal(spec)
+	return err1 == nil && err2 == nil && bytes.Equal(was, now), nil
 }
 
 // act sends one human action to the deal's workflow as an update and waits

@@ -89,6 +89,10 @@ func TestWalkthrough(t *testing.T) {
 	if d.Status != plan.DealActive || !slices.Equal(d.ActiveKeys(), []string{"prospect"}) || d.TemporalURL == "" {
 		t.Fatalf("started: %s %v %q", d.Status, d.ActiveKeys(), d.TemporalURL)
 	}
+	// Sending the same start again (a client retrying) is the same deal; a
+	// different deal under a taken id is a conflict.
+	s.must("pat", "POST", "/v1/deals", start, http.StatusCreated, nil)
+	start["name"] = "Another deal"
 	s.fails("pat", "POST", "/v1/deals", start, http.StatusConflict, "already exists")
 
 	s.submit("cora", "acme-erp", "prospect")
