@@ -27,7 +27,7 @@ GOBIN_DIR    := $(CURDIR)/bin
 TEMPORAL_CLI ?= $(GOBIN_DIR)/temporal
 export TEMPORAL_CLI
 
-.PHONY: help tools deps build run test test-faults lint clean clean-data
+.PHONY: help tools deps build run test test-faults fuzz lint clean clean-data
 
 help:
 	@echo 'make tools       build pinned tools into bin/ (temporal, workflowcheck, staticcheck)'
@@ -35,7 +35,8 @@ help:
 	@echo 'make build       build bin/dealflow'
 	@echo 'make run         run the local stack: Postgres + Temporal (state in .data/), worker and API'
 	@echo 'make test        run all tests (starts throwaway Postgres/Temporal on free ports)'
-	@echo 'make test-faults worker crash, Temporal restart and Postgres outage on real servers (minutes)'
+	@echo 'make test-faults worker crash, Temporal restart, Postgres outage, a 1,500-action deal (minutes)'
+	@echo 'make fuzz        a short fuzzing run of every fuzz target (FUZZTIME=20s each)'
 	@echo 'make lint        gofmt, go vet, staticcheck, workflowcheck'
 	@echo 'make clean       remove bin/ (keeps .data/)'
 	@echo 'make clean-data  remove .data/ (local Postgres and Temporal state)'
@@ -81,8 +82,18 @@ test: bin/temporal deps
 
 # Fault injection (cmd/dealflow/faults_test.go): kill -9 the worker, restart
 # Temporal, stop Postgres for 30 s. They take minutes, so `test` skips them.
+# The reliability tests that take minutes: kill -9 a worker, restart
+# Temporal, stop Postgres, and a 200-milestone deal through 1,500 actions.
 test-faults: bin/temporal deps
-	DEALFLOW_FAULT_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run '^TestFaults' ./cmd/dealflow/
+	DEALFLOW_FAULT_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run '^TestFaults|^TestLongDeal' ./cmd/dealflow/ ./workflows/
+
+# A short fuzzing run of each fuzz target (seed corpora run in `make test`);
+# FUZZTIME=10m for a longer hunt. The API target fuzzes a real stack.
+FUZZTIME ?= 20s
+fuzz: bin/temporal deps
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./workflows/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzDurationAndDue$$' -fuzztime $(FUZZTIME) ./workflows/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) -parallel 1 ./api
 
 # workflowcheck exits non-zero when it reports anything; its config file
 # silences a known false positive (see the file).

@@ -32,9 +32,9 @@ func TestSearchAttributesFitSQLVisibility(t *testing.T) {
 	}
 }
 
-// slowTestsEnv enables the tests that take minutes; CI runs them through
-// make test-faults.
-const slowTestsEnv = "DEALFLOW_SLOW_TESTS"
+// faultTestsEnv enables the reliability tests that take minutes; CI runs
+// them through make test-faults.
+const faultTestsEnv = "DEALFLOW_FAULT_TESTS"
 
 // bigPlan is a plan of n independent milestones, all active at once.
 func bigPlan(n int) plan.Template {
@@ -54,8 +54,8 @@ func bigPlan(n int) plan.Template {
 // it, every run stays far below Temporal's history limits (51,200 events,
 // 50 MB), and the deal ends intact with its events contiguous across runs.
 func TestLongDealContinuesAsNew(t *testing.T) {
-	if os.Getenv(slowTestsEnv) == "" {
-		t.Skipf("takes minutes on two cores: run with %s=1 (make test-faults does)", slowTestsEnv)
+	if os.Getenv(faultTestsEnv) == "" {
+		t.Skipf("takes minutes on two cores: run with %s=1 (make test-faults does)", faultTestsEnv)
 	}
 	const milestones, actions = 200, 1500
 	c, queue, rec := liveWorker(t)
