@@ -43,7 +43,14 @@ func (s *stack) submit(as, id, key string) dealResp {
 // every event exactly once, in order.
 func (s *stack) projected(id string) *plan.Deal {
 	s.t.Helper()
-	live := s.deal("root", id)
+	// Under load the state query can time out and the API then answers from
+	// the read model (source "read-model"); only a live answer is the
+	// workflow's state to compare with.
+	var live *dealResp
+	s.eventually("a live answer for "+id, func() bool {
+		live = s.deal("root", id)
+		return live.Source == "workflow" || live.Status.Final()
+	})
 	var stored *plan.Deal
 	s.eventually("projection of "+id, func() bool {
 		d, err := s.store.GetDeal(s.t.Context(), id)
