@@ -73,19 +73,32 @@ func (r *dealRun) dirty() bool { return len(r.pending) > 0 }
 // run is the deal's main loop: record what changed, keep the search
 // attributes and the one timer current, wait for an update or the timer.
 func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
+	// Version 1 records in the background, so deadlines keep firing while a
+	// recording waits (Postgres down); runs begun before it keep recording
+	// in the foreground, as their histories say.
+	background := workflow.GetVersion(ctx, versionBackgroundRecording, workflow.DefaultVersion, 1) == 1
 	var (
 		timer       workflow.Future
 		timerAt     time.Time
 		cancelTimer workflow.CancelFunc
+		recording   workflow.Future // the recording in flight, if any
 	)
 	for {
-		if err := r.flush(ctx); err != nil {
+		if background {
+			var err error
+			if recording, err = r.recordInBackground(ctx, recording); err != nil {
+				return nil, err
+			}
+		} else if err := r.flush(ctx); err != nil {
 			return nil, err
 		}
 		if r.deal.Status.Final() {
 			break
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			if err := r.awaitRecording(ctx, recording); err != nil {
+				return nil, err
+			}
 			return nil, r.continueAsNew(ctx)
 		}
 		next := r.deal.Next
@@ -102,7 +115,13 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 			timerCtx, cancel := workflow.WithCancel(ctx)
 			timer, timerAt, cancelTimer = workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: next.Summary}), next.At, cancel
 		}
-		if err := workflow.Await(ctx, func() bool { return r.dirty() || (timer != nil && timer.IsReady()) }); err != nil {
+		err := workflow.Await(ctx, func() bool {
+			if recording != nil {
+				return recording.IsReady() || (timer != nil && timer.IsReady())
+			}
+			return r.dirty() || (timer != nil && timer.IsReady())
+		})
+		if err != nil {
 			return nil, err
 		}
 		if timer != nil && timer.IsReady() {
@@ -110,17 +129,50 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 			r.advance(ctx)
 		}
 	}
+	if err := r.awaitRecording(ctx, recording); err != nil {
+		return nil, err
+	}
 	if err := r.settle(ctx); err != nil {
 		return nil, err
 	}
 	return r.deal, nil
 }
 
-// settle lets in-flight updates finish and records everything they changed.
-// It returns only when both hold at once: waiting for a recording yields,
-// and an update applied meanwhile would otherwise be carried into the next
-// run, or the end, unrecorded. The final check does not yield, so nothing
-// can slip in between it and the caller's next command.
+// versionBackgroundRecording names the change that moved recording off the
+// main loop's path (see run).
+const versionBackgroundRecording = "record-in-background"
+
+// recordInBackground finishes the recording in flight if it is done, and
+// starts the next one when something changed and none is in flight.
+func (r *dealRun) recordInBackground(ctx workflow.Context, inFlight workflow.Future) (workflow.Future, error) {
+	if inFlight != nil && inFlight.IsReady() {
+		if err := r.finishRecording(ctx, inFlight); err != nil {
+			return nil, err
+		}
+		inFlight = nil
+	}
+	if err := r.showState(ctx); err != nil {
+		return nil, err
+	}
+	if inFlight == nil && r.dirty() {
+		inFlight = r.startRecording(ctx)
+	}
+	return inFlight, nil
+}
+
+// awaitRecording waits for the recording in flight, if any: no activity is
+// left behind when the run ends.
+func (r *dealRun) awaitRecording(ctx workflow.Context, inFlight workflow.Future) error {
+	if inFlight == nil {
+		return nil
+	}
+	return r.finishRecording(ctx, inFlight)
+}
+
+// settle lets in-flight updates finish and records everything they changed,
+// before the deal's workflow ends. It returns only when both hold at once:
+// waiting for a recording yields, and an update applied meanwhile would
+// otherwise end unrecorded. The final check does not yield.
 func (r *dealRun) settle(ctx workflow.Context) error {
 	for {
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
@@ -158,25 +210,45 @@ var recordOptions = workflow.ActivityOptions{
 var acts *activities.Activities
 
 // flush records everything that changed since the last flush, in one
-// activity. Updates that arrive while it runs are batched into the next.
+// activity, and waits for it. Updates that arrive meanwhile are batched into
+// the next recording.
 func (r *dealRun) flush(ctx workflow.Context) error {
+	if err := r.showState(ctx); err != nil {
+		return err
+	}
+	if !r.dirty() {
+		return nil
+	}
+	return r.finishRecording(ctx, r.startRecording(ctx))
+}
+
+// showState keeps what the Temporal UI shows current: search attributes
+// and the workflow's details.
+func (r *dealRun) showState(ctx workflow.Context) error {
 	if err := r.upsertSearchAttributes(ctx); err != nil {
 		return err
 	}
 	workflow.SetCurrentDetails(ctx, r.details())
-	if !r.dirty() {
-		return nil
-	}
+	return nil
+}
+
+// startRecording hands the pending changes to the recording activity.
+func (r *dealRun) startRecording(ctx workflow.Context) workflow.Future {
 	change := activities.Change{Deal: *r.deal, Events: r.pending}
 	r.pending = nil
 	opts := recordOptions
 	opts.Summary = fmt.Sprintf("record v%d: %d events", change.Deal.Version, len(change.Events))
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.RecordChange, change).Get(ctx, nil)
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.RecordChange, change)
+}
+
+// finishRecording waits for a recording. A change the store can never
+// accept must not stop the deal: the workflow history still holds it for
+// operators.
+func (r *dealRun) finishRecording(ctx workflow.Context, f workflow.Future) error {
+	err := f.Get(ctx, nil)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
-		// A change the store can never accept must not stop the deal; the
-		// workflow history still holds it for operators.
-		r.logger.Error("change not recorded", "version", change.Deal.Version, "error", err)
+		r.logger.Error("change not recorded", "error", err)
 		return nil
 	}
 	return err

@@ -492,3 +492,34 @@ func count[T comparable](xs []T, x T) int {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestDeadlinesFireWhileRecordingIsDown: while the store is unreachable the
+// deal's clock keeps running — the reminder fires on time and shows in the
+// live state — and once the store is back every event is recorded once.
+func TestDeadlinesFireWhileRecordingIsDown(t *testing.T) {
+	h := newHarness(t)
+	// Three minutes down around the reminder: the test environment gives up
+	// retrying after ten attempts (~4 minutes), a real server never does.
+	h.at(5*day-time.Minute, func() {
+		h.rec.down.Store(true)
+		// A change whose recording is now stuck in flight.
+		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
+	})
+	h.at(5*day+time.Minute, func() {
+		m := h.state().Milestone("prospect")
+		if m.Escalation != 1 || len(m.Escalated) != 1 || !m.Escalated[0].At.Equal(start.Add(5*day)) {
+			t.Errorf("with the store down, the reminder did not fire on time: %+v", m.Escalated)
+		}
+		if slices.Contains(h.rec.kinds(), plan.EventEscalation) {
+			t.Error("the reminder was recorded while the store was down")
+		}
+	})
+	h.at(5*day+2*time.Minute, func() { h.rec.down.Store(false) })
+	h.at(6*day, func() {
+		if !slices.Contains(h.rec.kinds(), plan.EventEscalation) {
+			t.Error("the reminder was not recorded once the store came back")
+		}
+		h.do(UpdateClose, closeDeal(plan.DealLost))
+	})
+	h.run(spec(t, "project")) // checks every event was recorded exactly once, in order
+}

@@ -28,9 +28,14 @@ type recorder struct {
 	mu      sync.Mutex
 	changes []activities.Change
 	events  []plan.Event
+	// down makes recording fail, as when Postgres is unreachable.
+	down atomic.Bool
 }
 
 func (r *recorder) RecordChange(_ context.Context, d *plan.Deal, evs []plan.Event) error {
+	if r.down.Load() {
+		return errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.changes = append(r.changes, activities.Change{Deal: *d, Events: evs})
