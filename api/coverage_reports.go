@@ -89,7 +89,7 @@ func (s *Server) runCoverageReport(c echo.Context) error {
 	// Each manual run is its own workflow, named so it sits beside the
 	// scheduled ones in the Temporal UI.
 	workflowID := fmt.Sprintf("%s/run-%d", workflows.CoverageScheduleID(p.ID), time.Now().UnixNano())
-	var res workflows.CoverageReportResult
+	var res workflows.ReportResult
 	if err := s.runReportNow(ctx, workflowID, workflows.CoverageReportWorkflowName,
 		workflows.CoverageReportInput{ProgramID: p.ID, Trigger: workflows.TriggerManual}, &res); err != nil {
 		return err

@@ -93,7 +93,7 @@ func (s *Server) runFunnelReport(c echo.Context) error {
 	// Each manual run is its own workflow, named so it sits beside the
 	// scheduled ones in the Temporal UI.
 	workflowID := fmt.Sprintf("%s/run-%d", workflows.FunnelScheduleID(t.ID), time.Now().UnixNano())
-	var res workflows.FunnelReportResult
+	var res workflows.ReportResult
 	err = s.runReportNow(ctx, workflowID, workflows.FunnelReportWorkflowName,
 		workflows.FunnelReportInput{TargetID: t.ID, Trigger: workflows.TriggerManual}, &res)
 	if err != nil {

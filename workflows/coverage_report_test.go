@@ -67,7 +67,7 @@ func TestCoverageReportWorkflowTellsEachLead(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res CoverageReportResult
+	var res ReportResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func TestFunnelReportWorkflowTellsRepsBelowPaceAndManager(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res FunnelReportResult
+	var res ReportResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestFunnelReportWorkflowTellsNobodyOnPace(t *testing.T) {
 	}
 	env, queued, asked := funnelEnv(t, rep)
 	env.ExecuteWorkflow(FunnelReportWorkflowName, FunnelReportInput{TargetID: "march"})
-	var res FunnelReportResult
+	var res ReportResult
 	if err := env.GetWorkflowResult(&res); err != nil || len(res.Notified) != 0 || len(*queued) != 0 {
 		t.Errorf("result %+v, notices %+v, error %v; want nobody told", res, *queued, err)
 	}
