@@ -77,8 +77,10 @@ run: bin/temporal deps build
 	bin/dealflow dev
 
 # ---- checks ----------------------------------------------------------------
+# -p 1: every package starts its own Postgres and Temporal; one package at
+# a time keeps a 2-core machine from starving them into timeouts.
 test: bin/temporal deps
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Fault injection (cmd/dealflow/faults_test.go): kill -9 the worker, restart
 # Temporal, stop Postgres for 30 s. They take minutes, so `test` skips them.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,8 @@ type stack struct {
 	tokens   map[string]string
 }
 
-var quiet = slog.New(slog.DiscardHandler)
+// testLog shows only errors: a 5xx in a test prints its cause.
+var testLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
 func newStack(t testing.TB) *stack {
 	t.Helper()
@@ -49,7 +51,7 @@ func newStack(t testing.TB) *stack {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.Dial(client.Options{HostPort: testenv.Temporal(t, workflows.SearchAttributes()), Logger: sdklog.NewStructuredLogger(quiet)})
+	c, err := client.Dial(client.Options{HostPort: testenv.Temporal(t, workflows.SearchAttributes()), Logger: sdklog.NewStructuredLogger(testLog)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func newStack(t testing.TB) *stack {
 	s := &stack{t: t, store: st, temporal: c, queue: fmt.Sprintf("api-test-%d", time.Now().UnixNano()), tokens: map[string]string{}}
 	s.startWorker()
 	t.Cleanup(func() { s.worker.Stop() })
-	s.server = httptest.NewServer(api.New(api.Config{TaskQueue: s.queue, TemporalUIURL: "http://ui.test"}, api.Deps{Temporal: c, Store: st, Logger: quiet}))
+	s.server = httptest.NewServer(api.New(api.Config{TaskQueue: s.queue, TemporalUIURL: "http://ui.test"}, api.Deps{Temporal: c, Store: st, Logger: testLog}))
 	t.Cleanup(s.server.Close)
 
 	if _, err := st.CreateUser(ctx, store.User{ID: "root", Name: "Root", Roles: []store.Role{store.RoleAdmin}}); err != nil {
@@ -73,7 +75,7 @@ func newStack(t testing.TB) *stack {
 
 func (s *stack) startWorker() {
 	s.worker = worker.New(s.temporal, s.queue, worker.Options{})
-	workflows.Register(s.worker, &activities.Activities{Recorder: s.store, Logger: quiet}, &activities.Reports{Store: s.store, Logger: quiet})
+	workflows.Register(s.worker, &activities.Activities{Recorder: s.store, Logger: testLog}, &activities.Reports{Store: s.store, Logger: testLog})
 	if err := s.worker.Start(); err != nil {
 		s.t.Fatal(err)
 	}
