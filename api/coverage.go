@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"go.temporal.io/api/serviceerror"
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
@@ -143,16 +142,7 @@ func (s *Server) getCoverageProgram(c echo.Context) error {
 		return programError(err, c.Param("id"))
 	}
 	v := s.programView(p)
-	// The next run times come from Temporal; without them the program is
-	// still worth showing.
-	d, err := s.describeSchedule(ctx, v.ScheduleID)
-	var notFound *serviceerror.NotFound
-	switch {
-	case err == nil:
-		v.NextRuns = d.Info.NextActionTimes
-	case !errors.As(err, &notFound):
-		s.log.WarnContext(ctx, "describing a coverage schedule failed", "schedule", v.ScheduleID, "error", err)
-	}
+	v.NextRuns = s.nextRuns(ctx, v.ScheduleID)
 	return c.JSON(http.StatusOK, v)
 }
 

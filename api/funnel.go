@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"go.temporal.io/api/serviceerror"
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
@@ -169,19 +168,7 @@ func (s *Server) getFunnelTarget(c echo.Context) error {
 		return funnelTargetError(err, c.Param("id"))
 	}
 	v := s.funnelTargetView(t)
-	// The next run times come from Temporal (which lists them even while
-	// the schedule is paused: those runs will not happen, so none are
-	// shown); without them the target is still worth showing.
-	d, err := s.describeSchedule(ctx, v.ScheduleID)
-	var notFound *serviceerror.NotFound
-	switch {
-	case err == nil:
-		if !d.Schedule.State.Paused {
-			v.NextRuns = d.Info.NextActionTimes
-		}
-	case !errors.As(err, &notFound):
-		s.log.WarnContext(ctx, "describing a funnel schedule failed", "schedule", v.ScheduleID, "error", err)
-	}
+	v.NextRuns = s.nextRuns(ctx, v.ScheduleID)
 	return c.JSON(http.StatusOK, v)
 }
 

@@ -74,11 +74,22 @@ func (s *Server) deleteSchedule(ctx context.Context, id string) error {
 	return err
 }
 
-// describeSchedule returns a schedule's state, for showing next run times.
-func (s *Server) describeSchedule(ctx context.Context, id string) (*client.ScheduleDescription, error) {
+// nextRuns returns when a schedule will next start its report. A paused
+// schedule has none: Temporal still lists the times, but those runs will
+// not happen. The times come from Temporal; when it cannot say, the
+// target or program is still worth showing, so failures are only logged.
+func (s *Server) nextRuns(ctx context.Context, id string) []time.Time {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	return s.temporal.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+	d, err := s.temporal.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil && !d.Schedule.State.Paused:
+		return d.Info.NextActionTimes
+	case err != nil && !errors.As(err, &notFound):
+		s.log.WarnContext(ctx, "describing a report schedule failed", "schedule", id, "error", err)
+	}
+	return nil
 }
 
 // runReportNow runs a report workflow at once (outside its schedule) and
