@@ -105,6 +105,11 @@ func TestCoverageScheduleLifecycle(t *testing.T) {
 	if d, err = s.describe("coverage/east"); err != nil || !got.Paused || !d.Schedule.State.Paused {
 		t.Errorf("paused: program %v, schedule %+v, %v", got.Paused, d.Schedule.State, err)
 	}
+	// A paused program's runs will not happen, so none are shown.
+	s.must("pat", "GET", "/v1/coverage/programs/east", nil, http.StatusOK, &got)
+	if len(got.NextRuns) != 0 {
+		t.Errorf("paused program shows next runs %v", got.NextRuns)
+	}
 	// An update keeps the schedule paused.
 	s.must("pat", "PUT", "/v1/coverage/programs/east", programBody("east"), http.StatusOK, &got)
 	if d, err = s.describe("coverage/east"); err != nil || !got.Paused || !d.Schedule.State.Paused {
