@@ -106,9 +106,10 @@ func TestCoverageScheduleLifecycle(t *testing.T) {
 		t.Errorf("paused: program %v, schedule %+v, %v", got.Paused, d.Schedule.State, err)
 	}
 	// A paused program's runs will not happen, so none are shown.
-	s.must("pat", "GET", "/v1/coverage/programs/east", nil, http.StatusOK, &got)
-	if len(got.NextRuns) != 0 {
-		t.Errorf("paused program shows next runs %v", got.NextRuns)
+	var pausedView programResp
+	s.must("pat", "GET", "/v1/coverage/programs/east", nil, http.StatusOK, &pausedView)
+	if len(pausedView.NextRuns) != 0 {
+		t.Errorf("paused program shows next runs %v", pausedView.NextRuns)
 	}
 	// An update keeps the schedule paused.
 	s.must("pat", "PUT", "/v1/coverage/programs/east", programBody("east"), http.StatusOK, &got)
