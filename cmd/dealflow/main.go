@@ -49,6 +49,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and print their status", runMigrate},
 		{"users", "create and list users, issue API tokens", runUsers},
 		{"register-search-attributes", "register the deal search attributes on the Temporal namespace", runRegisterSearchAttributes},
+		{"bench", "benchmark dealflow against a bare Temporal baseline on a stack of its own (make bench)", runBench},
 		{"help", "show this help, or a subcommand's: dealflow help SUBCOMMAND", nil},
 	}
 }
