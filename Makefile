@@ -27,7 +27,7 @@ GOBIN_DIR    := $(CURDIR)/bin
 TEMPORAL_CLI ?= $(GOBIN_DIR)/temporal
 export TEMPORAL_CLI
 
-.PHONY: help tools deps build run test test-faults fuzz lint clean clean-data
+.PHONY: help tools deps build run test test-faults fuzz lint bench clean clean-data
 
 help:
 	@echo 'make tools       build pinned tools into bin/ (temporal, workflowcheck, staticcheck)'
@@ -38,6 +38,7 @@ help:
 	@echo 'make test-faults worker crash, Temporal restart, Postgres outage, a 1,500-action deal (minutes)'
 	@echo 'make fuzz        a short fuzzing run of every fuzz target (FUZZTIME=20s each)'
 	@echo 'make lint        gofmt, go vet, staticcheck, workflowcheck'
+	@echo 'make bench       benchmarks against a bare-Temporal baseline on a stack of its own (minutes; BENCH_FLAGS)'
 	@echo 'make clean       remove bin/ (keeps .data/)'
 	@echo 'make clean-data  remove .data/ (local Postgres and Temporal state)'
 
@@ -96,6 +97,14 @@ fuzz: bin/temporal deps
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./workflows/plan
 	$(GO) test -run '^$$' -fuzz '^FuzzDurationAndDue$$' -fuzztime $(FUZZTIME) ./workflows/plan
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) -parallel 1 ./api
+
+# Benchmarks (cmd/dealflow/bench*.go): deals through the API against a
+# bare-SDK baseline, the deal list at 100k, worker memory, the reports. Not
+# part of `test`; about ten minutes. BENCH_FLAGS scales it, e.g.
+# BENCH_FLAGS='-deals 1000 -concurrency 32' (see bin/dealflow help bench).
+BENCH_FLAGS ?=
+bench: bin/temporal deps build
+	bin/dealflow bench $(BENCH_FLAGS)
 
 # workflowcheck exits non-zero when it reports anything; its config file
 # silences a known false positive (see the file).
