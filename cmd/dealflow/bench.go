@@ -61,6 +61,7 @@ type benchOptions struct {
 	ReportRuns   int
 	Out          string
 	CPUProfile   string
+	MemProfile   string
 	skip         map[string]bool
 	flags        []string // as given, for the table
 }
@@ -81,6 +82,7 @@ func runBench(ctx context.Context, args []string, env lookupEnvFunc, stdout, std
 	b.fs.IntVar(&o.ReportRuns, "report-runs", 3, "times each report is computed (the median is judged)")
 	b.fs.StringVar(&o.Out, "out", "bench.json", "where the figures are written as JSON")
 	b.fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during the lifecycle part to this file (go tool pprof)")
+	b.fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile of this process with the memory part's deals cached to this file (go tool pprof)")
 	b.fs.StringVar(&skip, "skip", "", "parts to leave out, comma-separated: "+strings.Join(benchPhases, ", "))
 	cfg, err := b.parse(args, env)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +122,9 @@ func (e *benchEnv) memory(ctx context.Context, res *benchResult) error {
 	if err != nil {
 		return err
 	}
+	if err := writeHeapProfile(e.opts.MemProfile); err != nil {
+		return err
+	}
 	cached, _ := gaugeMax(e.metrics.Registry, "temporal_sticky_cache_size")
 	r.CachedWorkflows = int(cached)
 	r.RSSBefore, r.RSSAfter = before.RSS, after.RSS
@@ -140,6 +144,22 @@ func (e *benchEnv) memory(ctx context.Context, res *benchResult) error {
 		})
 	}
 	return nil
+}
+
+// writeHeapProfile writes the live heap to path ("": nothing).
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // gaugeMax is the largest value of a gauge's series in the registry. The

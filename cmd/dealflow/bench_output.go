@@ -136,6 +136,7 @@ type baselineResult struct {
 	WorkflowsPerSecond float64       `json:"workflows_per_second"`
 	Start              latencyStats  `json:"start"`
 	Update             latencyStats  `json:"update"`
+	LaterUpdates       latencyStats  `json:"updates_after_the_first"`
 	History            *historyStats `json:"history"`
 	// UpdateSteps are the updates' latencies by their place (the first
 	// follows the start at once).
@@ -155,6 +156,11 @@ type benchRatios struct {
 	Throughput float64 `json:"throughput"`
 	UpdateP50  float64 `json:"update_p50"`
 	UpdateP99  float64 `json:"update_p99"`
+	// Later* leave out each workflow's first update: the baseline's waits
+	// for the workflow's first task, a deal's does not (its start read the
+	// state back, which waited instead).
+	LaterUpdateP50 float64 `json:"later_update_p50"`
+	LaterUpdateP99 float64 `json:"later_update_p99"`
 }
 
 type listQueryStats struct {
@@ -223,17 +229,22 @@ func (t benchTarget) verdict() string {
 func (r *benchResult) judge() {
 	r.Targets = nil
 	if r.Lifecycle != nil && r.Baseline != nil {
-		up := r.Lifecycle.Routes[routeUpdates]
-		r.Ratios = &benchRatios{
-			Throughput: r.Lifecycle.DealsPerSecond / r.Baseline.WorkflowsPerSecond,
-			UpdateP50:  up.P50Ms / r.Baseline.Update.P50Ms,
-			UpdateP99:  up.P99Ms / r.Baseline.Update.P99Ms,
+		up, later := r.Lifecycle.Routes[routeUpdates], r.Lifecycle.Routes[routeLaterUpdates]
+		q := &benchRatios{
+			Throughput:     r.Lifecycle.DealsPerSecond / r.Baseline.WorkflowsPerSecond,
+			UpdateP50:      up.P50Ms / r.Baseline.Update.P50Ms,
+			UpdateP99:      up.P99Ms / r.Baseline.Update.P99Ms,
+			LaterUpdateP50: later.P50Ms / r.Baseline.LaterUpdates.P50Ms,
+			LaterUpdateP99: later.P99Ms / r.Baseline.LaterUpdates.P99Ms,
 		}
+		r.Ratios = q
 		r.Targets = append(r.Targets,
-			benchTarget{Name: "throughput, dealflow ÷ baseline", Target: "≥ 0.70", Value: r.Ratios.Throughput,
-				Measured: fmt.Sprintf("%.2f", r.Ratios.Throughput), Met: r.Ratios.Throughput >= 0.7},
-			benchTarget{Name: "update p99, API ÷ baseline", Target: "≤ 1.50", Value: r.Ratios.UpdateP99,
-				Measured: fmt.Sprintf("%.2f", r.Ratios.UpdateP99), Met: r.Ratios.UpdateP99 <= 1.5})
+			benchTarget{Name: "throughput, dealflow ÷ baseline", Target: "≥ 0.70", Value: q.Throughput,
+				Measured: fmt.Sprintf("%.2f", q.Throughput), Met: q.Throughput >= 0.7},
+			benchTarget{Name: "update p99, API ÷ baseline", Target: "≤ 1.50", Value: q.UpdateP99,
+				Measured: fmt.Sprintf("%.2f", q.UpdateP99), Met: q.UpdateP99 <= 1.5},
+			benchTarget{Name: "later update p99, API ÷ baseline", Target: "≤ 1.50", Value: q.LaterUpdateP99,
+				Measured: fmt.Sprintf("%.2f", q.LaterUpdateP99), Met: q.LaterUpdateP99 <= 1.5})
 	}
 	if r.Lifecycle != nil && r.Lifecycle.History != nil {
 		v := r.Lifecycle.EventsPerMilestone
@@ -301,15 +312,19 @@ func (r *benchResult) printTable(w io.Writer) {
 	if b := r.Baseline; b != nil {
 		add("baseline start p50 / p90 / p99", b.Start.String(), fmt.Sprintf("%d ExecuteWorkflow calls", b.Start.Count))
 		add("baseline update p50 / p90 / p99", b.Update.String(), fmt.Sprintf("%d UpdateWorkflow calls, waited until completed", b.Update.Count))
+		add("baseline updates after the first p50 / p90 / p99", b.LaterUpdates.String(),
+			fmt.Sprintf("%d calls; the first of each workflow waits for its first workflow task", b.LaterUpdates.Count))
 	}
 	if l := r.Lifecycle; l != nil {
-		for _, route := range []string{routeCreate, routeSubmit, routeReview, routeUpdates} {
+		for _, route := range []string{routeCreate, routeSubmit, routeReview, routeUpdates, routeLaterUpdates} {
 			s := l.Routes[route]
 			add(route+" p50 / p90 / p99", s.String(), fmt.Sprintf("%d requests", s.Count))
 		}
 	}
 	if q := r.Ratios; q != nil {
 		addT("update p50 / p99, API ÷ baseline", fmt.Sprintf("%.2f / %.2f", q.UpdateP50, q.UpdateP99), "actions through the API ÷ bare SDK updates", "update p99")
+		addT("same, after the first update", fmt.Sprintf("%.2f / %.2f", q.LaterUpdateP50, q.LaterUpdateP99),
+			"without each workflow's first update (the baseline's waits for the first workflow task; a deal's start waited instead)", "later update p99")
 	}
 	if l := r.Lifecycle; l != nil && l.History != nil {
 		add("history events per deal", fmt.Sprintf("%.1f (%d–%d)", l.History.MeanEvents, l.History.MinEvents, l.History.MaxEvents),

@@ -56,7 +56,7 @@ func TestBenchSmall(t *testing.T) {
 	if p := r.Reports; p == nil || len(p.FunnelMs) != 1 || len(p.CoverageMs) != 1 || p.CoverageEvents < 80_000 {
 		t.Errorf("reports: %s", jsonOf(r.Reports))
 	}
-	if len(r.Targets) != 5 {
+	if len(r.Targets) != 6 {
 		t.Errorf("targets: %s", jsonOf(r.Targets))
 	}
 	for _, tg := range r.Targets {
