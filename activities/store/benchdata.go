@@ -12,8 +12,8 @@ import (
 
 // Benchmark data, made inside Postgres by generate_series so that loading a
 // million rows takes seconds: the funnel of BenchmarkFunnelReport and the
-// coverage program of BenchmarkCoverageReport10k, for `dealflow bench`.
-// The data is the same as those benchmarks': change both together.
+// coverage program of BenchmarkCoverageReport10k, which load it from here,
+// as `dealflow bench` does.
 
 // BenchFunnelTargetID is the funnel target LoadFunnelBench fills.
 const BenchFunnelTargetID = "bench"

@@ -31,48 +31,15 @@ func BenchmarkFunnelReport(b *testing.B) {
 	}
 	s := benchStore(b)
 	ctx := b.Context()
-	in := store.FunnelTargetInput{
-		ID: "bench", Name: "Bench", Scope: "all", Manager: "mona",
-		Reps:        []string{"rep0", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "rep7", "rep8", "rep9"},
-		PeriodStart: "2026-03-01", PeriodEnd: "2026-03-31", RevenueTarget: 50_000_000, AvgDealSize: 100_000,
-		ConversionRate: 0.2, LeadsPerActivity: 0.1, TimeZone: "Asia/Shanghai",
-	}
-	tg, err := store.NewFunnelTarget(in)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.CreateFunnelTarget(ctx, tg, "bench", nil); err != nil {
-		b.Fatal(err)
-	}
 	start := time.Now()
-	for _, q := range []string{
-		// Spread over March in Shanghai: one row every ~2.7 s of the month.
-		`INSERT INTO funnel_activities (id, rep, kind, at, outcome)
-		 SELECT 'a' || g, 'rep' || (g % 10), (ARRAY['call', 'visit', 'demo'])[1 + g % 3],
-		        timestamptz '2026-03-01 00:00:00+08' + ((g - 1)::float8 / $1 * 31 * 86400) * interval '1 second', 'ok'
-		 FROM generate_series(1, $1) g`,
-		`INSERT INTO funnel_leads (id, rep, created_at, qualified_at, converted_at, amount)
-		 SELECT 'l' || g, 'rep' || (g % 10), c,
-		        CASE WHEN g % 2 = 0 THEN c + interval '2 days' END,
-		        CASE WHEN g % 5 = 0 THEN c + interval '4 days' END,
-		        CASE WHEN g % 5 = 0 THEN 50000 + (g % 100) * 1000 END
-		 FROM generate_series(1, $1 / 10) g,
-		      LATERAL (SELECT timestamptz '2026-03-01 00:00:00+08' + (g::float8 / ($1 / 10) * 25 * 86400) * interval '1 second' AS c) x`,
-	} {
-		if _, err := s.DB().ExecContext(ctx, q, rows); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for _, q := range []string{`VACUUM ANALYZE funnel_activities`, `VACUUM ANALYZE funnel_leads`} {
-		if _, err := s.DB().ExecContext(ctx, q); err != nil {
-			b.Fatal(err)
-		}
+	if err := s.LoadFunnelBench(ctx, rows); err != nil {
+		b.Fatal(err)
 	}
 	b.Logf("loaded %d activities and %d leads in %v", rows, rows/10, time.Since(start).Round(time.Millisecond))
-	asOf := time.Date(2026, 4, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	asOf := store.BenchFunnelAsOf
 	b.ResetTimer()
 	for i := range b.N {
-		r, err := s.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: "bench", RunKey: fmt.Sprint("bench/", i), Trigger: "manual", AsOf: asOf})
+		r, err := s.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: store.BenchFunnelTargetID, RunKey: fmt.Sprint("bench/", i), Trigger: "manual", AsOf: asOf})
 		if err != nil {
 			b.Fatal(err)
 		}
