@@ -12,6 +12,9 @@ import (
 // a milestone due in 10d is due 240 hours after it becomes active.
 const Day = 24 * time.Hour
 
+// MaxDuration is the longest span a plan takes, in either direction.
+const MaxDuration = 100 * 365 * Day
+
 // Duration is a signed span written the way PMOs write it: "10d", "36h",
 // "90s", "1d12h", "-2d", "+3d" or "0". Weeks ("2w") are accepted too.
 type Duration time.Duration
@@ -67,6 +70,11 @@ func ParseDuration(s string) (Duration, error) {
 		}
 		if unit == 0 {
 			return 0, fmt.Errorf("bad duration %q: unknown unit %q (use w, d, h, m or s)", s, in[i])
+		}
+		// Bound every term and the sum, so a huge count cannot overflow
+		// into a negative span.
+		if n > int64(MaxDuration/unit) || total+time.Duration(n)*unit > MaxDuration {
+			return 0, fmt.Errorf("bad duration %q: longer than the longest span a plan takes (100 years)", s)
 		}
 		total += time.Duration(n) * unit
 		in = in[i+width:]
