@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -64,9 +63,9 @@ func (s *Server) listFunnelReports(c echo.Context) error {
 }
 
 func (s *Server) getFunnelReport(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := reportIDParam(c)
 	if err != nil {
-		return apiError(http.StatusBadRequest, codeBadRequest, "a report id is a number, not %q", c.Param("id"))
+		return err
 	}
 	rep, err := s.store.GetFunnelReport(c.Request().Context(), id)
 	if errors.Is(err, store.ErrNotFound) {

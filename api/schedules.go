@@ -3,8 +3,11 @@ package api
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -102,4 +105,13 @@ func (s *Server) runReportNow(ctx context.Context, workflowID, workflow string, 
 		return err
 	}
 	return run.Get(ctx, result)
+}
+
+// reportIDParam reads the {id} of a report route.
+func reportIDParam(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return 0, apiError(http.StatusBadRequest, codeBadRequest, "a report id is a number, not %q", c.Param("id"))
+	}
+	return id, nil
 }
