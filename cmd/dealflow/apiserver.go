@@ -19,7 +19,7 @@ func runAPI(ctx context.Context, args []string, env lookupEnvFunc, _, stderr io.
 		"Serves the HTTP API. It starts deal workflows on Temporal and reads the Postgres\n"+
 			"read model; run `dealflow worker` next to it, and `dealflow migrate` first.",
 		stderr, "database-url", "temporal-address", "namespace", "task-queue", "listen", "temporal-ui-url",
-		"shutdown-timeout", "log-level", "log-format")
+		"drain-delay", "shutdown-timeout", "log-level", "log-format")
 	cfg, err := b.parse(args, env)
 	if err != nil {
 		return err
@@ -66,7 +66,7 @@ func serveAPI(ctx context.Context, g *errgroup.Group, cfg *Config, ln net.Listen
 		Metrics:        m.Registry,
 		MetricsHandler: m.Handler,
 	})
-	return serveHTTP(ctx, g, newHTTPServer(h, log), ln, "API", cfg.ShutdownTimeout, log)
+	return serveHTTP(ctx, g, newHTTPServer(h, log), ln, "API", cfg.DrainDelay, cfg.ShutdownTimeout, log)
 }
 
 // apiBaseURL is how people reach the API: a wildcard listen address is

@@ -35,6 +35,7 @@ type Config struct {
 	notify          notify.Config // NotifyChannels parsed
 	LinkBase        string
 	ShutdownTimeout time.Duration
+	DrainDelay      time.Duration // the API's /readyz answers 503 this long before it stops accepting
 
 	// dev only
 	DataDir        string
@@ -178,6 +179,19 @@ var settings = []setting{
 				return errors.New("want a positive duration such as 30s")
 			}
 			c.ShutdownTimeout = d
+			return nil
+		},
+	},
+	{
+		flag: "drain-delay", env: "DEALFLOW_DRAIN_DELAY", def: "0s", arg: "DURATION", scope: "api",
+		usage: "on SIGTERM, keep serving this long with /readyz answering 503 before refusing new connections, " +
+			"so that a load balancer stops sending requests first (then -shutdown-timeout applies)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return errors.New("want a duration such as 5s, or 0s for none")
+			}
+			c.DrainDelay = d
 			return nil
 		},
 	},

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,11 +43,16 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
-// serveHTTP serves on ln until ctx ends, then shuts down gracefully: it
-// stops accepting, lets open requests finish for up to timeout, and then
-// closes what is left. The returned channel is closed once it has.
-func serveHTTP(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener, name string, timeout time.Duration, log *slog.Logger) <-chan struct{} {
+// serveHTTP serves on ln until ctx ends, then shuts down gracefully. First
+// it drains for drainDelay: it keeps serving, but /readyz answers 503 and
+// connections are not kept alive, so that a load balancer checking /readyz
+// stops sending requests here. Then it stops accepting (new connections
+// are refused), lets open requests finish for up to timeout, and closes
+// what is left. The returned channel is closed once it has stopped.
+func serveHTTP(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener, name string, drainDelay, timeout time.Duration, log *slog.Logger) <-chan struct{} {
 	stopped := make(chan struct{})
+	var draining atomic.Bool
+	srv.Handler = drainingReadyz(srv.Handler, &draining)
 	g.Go(func() error {
 		log.Info(name+" listening", "addr", ln.Addr().String())
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -56,6 +63,12 @@ func serveHTTP(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.
 	g.Go(func() error {
 		defer close(stopped)
 		<-ctx.Done()
+		draining.Store(true)
+		srv.SetKeepAlivesEnabled(false)
+		if drainDelay > 0 {
+			log.Info("draining "+name+": /readyz answers 503", "for", drainDelay)
+			time.Sleep(drainDelay)
+		}
 		log.Info("stopping "+name, "timeout", timeout)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
@@ -67,4 +80,18 @@ func serveHTTP(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.
 		return nil
 	})
 	return stopped
+}
+
+// drainingReadyz answers GET /readyz with 503 once draining is set, and
+// passes every other request (and /readyz before that) to h.
+func drainingReadyz(h http.Handler, draining *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() && r.URL.Path == "/readyz" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"shutting down"}`+"\n")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

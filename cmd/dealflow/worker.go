@@ -56,12 +56,22 @@ func runWorker(ctx context.Context, args []string, env lookupEnvFunc, _, stderr 
 	}
 	defer tc.Close()
 
+	// The worker and the relay stop when ctx ends (or either fails); the
+	// metrics server stays up until they have stopped, so that the drain
+	// can be watched, with /readyz answering 503 from the start of it.
 	g, gctx := errgroup.WithContext(ctx)
+	httpCtx, stopHTTP := context.WithCancel(context.Background())
+	defer stopHTTP()
 	if ln != nil {
-		srv := newHTTPServer(workerHTTPHandler(m, st, tc), log)
-		serveHTTP(gctx, g, srv, ln, "worker metrics", cfg.ShutdownTimeout, log)
+		srv := newHTTPServer(workerHTTPHandler(m, st, tc, gctx.Done()), log)
+		serveHTTP(httpCtx, g, srv, ln, "worker metrics", 0, cfg.ShutdownTimeout, log)
 	}
-	serveWorker(gctx, g, cfg, tc, st, log)
+	wg, wctx := errgroup.WithContext(gctx)
+	serveWorker(wctx, wg, cfg, tc, st, log)
+	g.Go(func() error {
+		defer stopHTTP()
+		return wg.Wait()
+	})
 	return g.Wait()
 }
 
@@ -108,8 +118,9 @@ func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.
 	return started
 }
 
-// workerHTTPHandler serves the worker's metrics and health checks.
-func workerHTTPHandler(m *metrics, st *store.Store, tc client.Client) http.Handler {
+// workerHTTPHandler serves the worker's metrics and health checks; once
+// stopping is closed, /readyz answers 503.
+func workerHTTPHandler(m *metrics, st *store.Store, tc client.Client, stopping <-chan struct{}) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -119,11 +130,18 @@ func workerHTTPHandler(m *metrics, st *store.Store, tc client.Client) http.Handl
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		status, body := http.StatusOK, `{"postgres":"ok","temporal":"ok"}`
-		if err := st.Ping(ctx); err != nil {
-			status, body = http.StatusServiceUnavailable, `{"postgres":"unavailable"}`
-		} else if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			status, body = http.StatusServiceUnavailable, `{"temporal":"unavailable"}`
+		status, body := http.StatusServiceUnavailable, ""
+		select {
+		case <-stopping:
+			body = `{"status":"shutting down"}`
+		default:
+			if err := st.Ping(ctx); err != nil {
+				body = `{"postgres":"unavailable"}`
+			} else if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+				body = `{"temporal":"unavailable"}`
+			} else {
+				status, body = http.StatusOK, `{"postgres":"ok","temporal":"ok"}`
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
