@@ -382,7 +382,9 @@ func TestShutdownAPIDrains(t *testing.T) {
 		t.Fatalf("worker exited %d on SIGTERM:\n%s", code, tail(w1.logPath, 4000))
 	}
 	open := make(chan reply, 1)
-	go func() { open <- e.call("cora", "POST", "/v1/deals/"+d.ID+"/milestones/prospect/submit", submitBody(d, "prospect"), "") }()
+	go func() {
+		open <- e.call("cora", "POST", "/v1/deals/"+d.ID+"/milestones/prospect/submit", submitBody(d, "prospect"), "")
+	}()
 	select {
 	case r := <-open:
 		t.Fatalf("the action answered with no worker running: %s", r)
