@@ -15,6 +15,10 @@ TEMPORAL_CLI_VERSION  := v1.5.1
 WORKFLOWCHECK_VERSION := v0.6.0
 # staticcheck 2026.2.2; the module proxy knows it by its module version.
 STATICCHECK_VERSION   := v0.8.2
+# The Temporal server that the CLI above embeds (its go.mod requires it;
+# `bin/temporal --version` names it): `make test-cluster` builds and runs it
+# as a real cluster.
+TEMPORAL_SERVER_VERSION := v1.29.1
 # Debian package with initdb/postgres, installed by `deps` when missing.
 PG_PACKAGE            := postgresql-15
 
@@ -27,7 +31,7 @@ GOBIN_DIR    := $(CURDIR)/bin
 TEMPORAL_CLI ?= $(GOBIN_DIR)/temporal
 export TEMPORAL_CLI
 
-.PHONY: help tools deps build run test test-faults fuzz lint bench clean clean-data
+.PHONY: help tools deps build run test test-faults test-cluster fuzz lint bench clean clean-data
 
 help:
 	@echo 'make tools       build pinned tools into bin/ (temporal, workflowcheck, staticcheck)'
@@ -36,6 +40,7 @@ help:
 	@echo 'make run         run the local stack: Postgres + Temporal (state in .data/), worker and API'
 	@echo 'make test        run all tests (starts throwaway Postgres/Temporal on free ports)'
 	@echo 'make test-faults worker crash, Temporal restart, Postgres outage, a 1,500-action deal (minutes)'
+	@echo 'make test-cluster 100 deals on a Temporal cluster on Postgres, 4 service processes; kills a worker, restarts history'
 	@echo 'make fuzz        a short fuzzing run of every fuzz target (FUZZTIME=20s each)'
 	@echo 'make lint        gofmt, go vet, staticcheck, workflowcheck'
 	@echo 'make bench       benchmarks against a bare-Temporal baseline on a stack of its own (minutes; BENCH_FLAGS)'
@@ -53,6 +58,17 @@ bin/workflowcheck:
 
 bin/staticcheck:
 	GOBIN=$(GOBIN_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# The Temporal server and its SQL schema tool, for `test-cluster`. `go
+# install` names them after their directories (server, sql), hence the
+# staging directory.
+bin/temporal-server:
+	GOBIN=$(GOBIN_DIR)/.stage-server $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION)
+	mv $(GOBIN_DIR)/.stage-server/server $@ && rmdir $(GOBIN_DIR)/.stage-server
+
+bin/temporal-sql-tool:
+	GOBIN=$(GOBIN_DIR)/.stage-sql-tool $(GO) install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
+	mv $(GOBIN_DIR)/.stage-sql-tool/sql $@ && rmdir $(GOBIN_DIR)/.stage-sql-tool
 
 # PostgreSQL server binaries (initdb, postgres). deploy/localstack finds them
 # on PATH or in /usr/lib/postgresql/*/bin; when neither has them and we are
@@ -89,6 +105,13 @@ test: bin/temporal deps
 # Temporal, stop Postgres, and a 200-milestone deal through 1,500 actions.
 test-faults: bin/temporal deps
 	DEALFLOW_FAULT_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run '^TestFaults|^TestLongDeal' ./cmd/dealflow/ ./workflows/
+
+# A real Temporal cluster (deploy/cluster, cmd/dealflow/cluster_test.go):
+# the server built above, its schemas in a local Postgres, frontend, history,
+# matching and worker as separate processes; two dealflow workers and an API
+# drive 100 deals while a worker is killed and history restarted.
+test-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool deps
+	DEALFLOW_CLUSTER_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run '^TestCluster' ./cmd/dealflow/ ./deploy/cluster/
 
 # A short fuzzing run of each fuzz target (seed corpora run in `make test`);
 # FUZZTIME=10m for a longer hunt. The API target fuzzes a real stack.
