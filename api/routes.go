@@ -54,4 +54,8 @@ func (s *Server) routes(e *echo.Echo, deps Deps) {
 
 	s.funnelRoutes(v1)
 	s.coverageRoutes(v1)
+
+	if deps.Console != nil {
+		deps.Console.Mount(e, e)
+	}
 }

@@ -36,6 +36,17 @@ type Deps struct {
 	// (the same registry, plus the Temporal SDK's metrics). Either may be nil.
 	Metrics        prometheus.Registerer
 	MetricsHandler http.Handler
+	// Console, when set, adds routes outside /v1 to the same server (the
+	// web console): it gets the Echo instance to register them on and the
+	// API's own handler to call in process. openapi.yaml documents only the
+	// API's routes.
+	Console Mounter
+}
+
+// Mounter registers routes beside the API's on the same server; api is
+// the whole API as an http.Handler.
+type Mounter interface {
+	Mount(e *echo.Echo, api http.Handler)
 }
 
 // Server holds the handlers' dependencies.

@@ -12,6 +12,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/api"
+	"dealflow/console"
 )
 
 func runAPI(ctx context.Context, args []string, env lookupEnvFunc, _, stderr io.Writer) error {
@@ -55,17 +56,25 @@ func runAPI(ctx context.Context, args []string, env lookupEnvFunc, _, stderr io.
 // serveAPI runs the HTTP API on ln until ctx ends; the returned channel is
 // closed once it has shut down.
 func serveAPI(ctx context.Context, g *errgroup.Group, cfg *Config, ln net.Listener, tc client.Client, st *store.Store, m *metrics, log *slog.Logger) <-chan struct{} {
-	h := api.New(api.Config{
-		TaskQueue:     cfg.TaskQueue,
-		Namespace:     cfg.Namespace,
-		TemporalUIURL: cfg.TemporalUIURL,
-	}, api.Deps{
+	deps := api.Deps{
 		Temporal:       tc,
 		Store:          st,
 		Logger:         log.With("component", "api"),
 		Metrics:        m.Registry,
 		MetricsHandler: m.Handler,
-	})
+	}
+	// The web console, on the same server under /console/.
+	con, err := console.New(console.Config{Logger: log.With("component", "console")})
+	if err != nil {
+		g.Go(func() error { return err })
+	} else {
+		deps.Console = con
+	}
+	h := api.New(api.Config{
+		TaskQueue:     cfg.TaskQueue,
+		Namespace:     cfg.Namespace,
+		TemporalUIURL: cfg.TemporalUIURL,
+	}, deps)
 	return serveHTTP(ctx, g, newHTTPServer(h, log), ln, "API", cfg.DrainDelay, cfg.ShutdownTimeout, log)
 }
 

@@ -288,6 +288,7 @@ func printDevBanner(w io.Writer, cfg *Config, s *devStack, dataDir, tokenFile st
 dealflow dev is running. Ctrl-C stops everything; the next run keeps the data.
 
   API          %s
+  Console      %s/console/ (sign in with the admin token below)
   Temporal UI  %s
   Temporal     %s
   Postgres     %s
@@ -302,5 +303,5 @@ Try:
   export TOKEN=%s
   curl -H "Authorization: Bearer $TOKEN" %s/v1/me
 
-`, s.api, ui, temporal, db, dataDir, tokenFile, s.token, s.token, s.api)
+`, s.api, s.api, ui, temporal, db, dataDir, tokenFile, s.token, s.token, s.api)
 }
