@@ -726,3 +726,19 @@ func TestDeployChecksCatchMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEListsEverySetting keeps the README's configuration table in
+// step with the settings list.
+func TestREADMEListsEverySetting(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		row := fmt.Sprintf("| `%s` | `-%s` | ", s.env, s.flag)
+		if !strings.Contains(string(b), row) {
+			t.Errorf("README's Configuration table has no row starting %q", row)
+		}
+	}
+}
