@@ -66,6 +66,13 @@ type faultEnv struct {
 	tOpts    localstack.TemporalOptions
 	temporal *localstack.Temporal
 	dbURL    string
+	// temporalAddress and namespace are what the processes connect to:
+	// the dev server's, or a cluster's (cluster_test.go).
+	temporalAddress string
+	namespace       string
+	// expectedEvents gives the audit-trail counts verify requires of a
+	// deal; nil means those of the faults template.
+	expectedEvents func(fd *faultDeal, escalated int) map[string]int
 
 	store  *store.Store
 	tc     client.Client
@@ -131,6 +138,7 @@ func newFaultEnv(t *testing.T, qualifyDue string) *faultEnv {
 	if e.temporal, err = localstack.StartTemporal(ctx, e.tOpts); err != nil {
 		t.Fatal(err)
 	}
+	e.temporalAddress, e.namespace = e.temporal.Address(), "default"
 	if e.store, err = store.Open(ctx, store.Config{URL: e.dbURL}); err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +288,8 @@ func (p *faultProc) stop() {
 func (e *faultEnv) commonEnv() map[string]string {
 	return map[string]string{
 		"DATABASE_URL":              e.dbURL,
-		"TEMPORAL_ADDRESS":          e.temporal.Address(),
+		"TEMPORAL_ADDRESS":          e.temporalAddress,
+		"TEMPORAL_NAMESPACE":        e.namespace,
 		"DEALFLOW_TASK_QUEUE":       e.queue,
 		"DEALFLOW_SHUTDOWN_TIMEOUT": "10s",
 		"DEALFLOW_LOG_LEVEL":        "info",
@@ -686,26 +695,11 @@ func (e *faultEnv) verify(deals []*faultDeal) {
 				}
 			}
 		}
-		expect := map[string]int{
-			"deal_started":                 1,
-			"deal_closed":                  1,
-			"milestone_activated/qualify":  1,
-			"milestone_activated/design":   1,
-			"milestone_activated/contract": 1,
-			"milestone_done/qualify":       1,
-			"milestone_done/design":        1,
-			"milestone_submitted/qualify":  1,
-			"milestone_submitted/design":   1 + fd.rejections,
-			"review_rejected":              fd.rejections,
-			"review_approved":              1,
-			"milestone_redated":            fd.redates,
-			"buyer_stage_recorded":         fd.buyerStages,
-			"escalation":                   escalated,
+		expectedEvents := e.expectedEvents
+		if expectedEvents == nil {
+			expectedEvents = faultsTemplateEvents
 		}
-		if !fd.lost {
-			expect["milestone_done/contract"] = 1
-		}
-		for k, n := range expect {
+		for k, n := range expectedEvents(fd, escalated) {
 			if count[k] != n {
 				errs = append(errs, fmt.Errorf("audit trail has %d %s events, want %d", count[k], k, n))
 			}
@@ -755,6 +749,31 @@ func (e *faultEnv) verify(deals []*faultDeal) {
 		}
 		return nil
 	})
+}
+
+// faultsTemplateEvents are the audit-trail counts a deal of the faults
+// template must end with, given the escalations it fired.
+func faultsTemplateEvents(fd *faultDeal, escalated int) map[string]int {
+	expect := map[string]int{
+		"deal_started":                 1,
+		"deal_closed":                  1,
+		"milestone_activated/qualify":  1,
+		"milestone_activated/design":   1,
+		"milestone_activated/contract": 1,
+		"milestone_done/qualify":       1,
+		"milestone_done/design":        1,
+		"milestone_submitted/qualify":  1,
+		"milestone_submitted/design":   1 + fd.rejections,
+		"review_rejected":              fd.rejections,
+		"review_approved":              1,
+		"milestone_redated":            fd.redates,
+		"buyer_stage_recorded":         fd.buyerStages,
+		"escalation":                   escalated,
+	}
+	if !fd.lost {
+		expect["milestone_done/contract"] = 1
+	}
+	return expect
 }
 
 // eventually polls cond every 200 ms until it returns nil or timeout
