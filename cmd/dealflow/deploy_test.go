@@ -142,6 +142,7 @@ func gracePeriod(sub string, env map[string]string) time.Duration {
 // image: its environment, entrypoint, default command and exposed ports.
 type dockerfileImage struct {
 	env        map[string]string
+	user       string
 	entrypoint []string
 	cmd        []string
 	expose     []int
@@ -193,6 +194,8 @@ func checkDockerfile(text string) (img dockerfileImage, problems []string) {
 			} else {
 				img.cmd = arr
 			}
+		case "USER":
+			img.user = rest
 		case "EXPOSE":
 			for _, p := range strings.Fields(rest) {
 				n, err := strconv.Atoi(strings.TrimSuffix(p, "/tcp"))
@@ -215,6 +218,11 @@ func checkDockerfile(text string) (img dockerfileImage, problems []string) {
 	}
 	if !slices.Equal(img.entrypoint, []string{"dealflow"}) {
 		problems = append(problems, fmt.Sprintf("Dockerfile: ENTRYPOINT is %q, want [\"dealflow\"]", img.entrypoint))
+	}
+	// The manifests set runAsNonRoot, which the kubelet can verify only
+	// against a numeric user.
+	if uid, _, _ := strings.Cut(img.user, ":"); uid == "" || uid == "0" || strings.Trim(uid, "0123456789") != "" {
+		problems = append(problems, fmt.Sprintf("Dockerfile: USER %q: want a numeric user other than root (runAsNonRoot)", img.user))
 	}
 	for k := range img.env {
 		if settingByEnv(k) == nil {
@@ -677,6 +685,7 @@ func TestDeployChecksCatchMistakes(t *testing.T) {
 		{"compose bad value", "compose.yaml", "DEALFLOW_SHUTDOWN_TIMEOUT: 30s", "DEALFLOW_SHUTDOWN_TIMEOUT: soon", `DEALFLOW_SHUTDOWN_TIMEOUT="soon"`},
 		{"Dockerfile entrypoint", "Dockerfile", `ENTRYPOINT ["dealflow"]`, `ENTRYPOINT ["/dealflow", "-x"]`, "ENTRYPOINT is"},
 		{"Dockerfile env", "Dockerfile", "DEALFLOW_LOG_FORMAT=json", "DEALFLOW_LOGFORMAT=json", "DEALFLOW_LOGFORMAT is not a dealflow setting"},
+		{"Dockerfile user by name", "Dockerfile", "USER 65532:65532", "USER nonroot:nonroot", `USER "nonroot:nonroot"`},
 		{"Dockerfile expose", "Dockerfile", "EXPOSE 8080 9090", "EXPOSE 8080", "listens on 9090, which is not in EXPOSE"},
 		{"Dockerfile loopback", "Dockerfile", "DEALFLOW_LISTEN=0.0.0.0:8080", "DEALFLOW_LISTEN=127.0.0.1:8080", "loopback"},
 		{"k8s probe path", "api.yaml", "path: /readyz", "path: /ready", "readiness probe asks /ready, want /readyz"},
