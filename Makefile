@@ -21,6 +21,9 @@ STATICCHECK_VERSION   := v0.8.2
 TEMPORAL_SERVER_VERSION := v1.29.1
 # Debian package with initdb/postgres, installed by `deps` when missing.
 PG_PACKAGE            := postgresql-15
+# Debian's headless-capable browser, for the console's browser tests
+# (installed by `browser` when missing).
+CHROMIUM_PACKAGE      := chromium
 
 GO           ?= go
 TEST_TIMEOUT ?= 20m
@@ -31,11 +34,12 @@ GOBIN_DIR    := $(CURDIR)/bin
 TEMPORAL_CLI ?= $(GOBIN_DIR)/temporal
 export TEMPORAL_CLI
 
-.PHONY: help tools deps build run test test-faults test-cluster fuzz lint bench clean clean-data
+.PHONY: help tools deps browser build run test test-faults test-cluster fuzz lint bench clean clean-data
 
 help:
 	@echo 'make tools       build pinned tools into bin/ (temporal, workflowcheck, staticcheck)'
 	@echo 'make deps        install the PostgreSQL server ($(PG_PACKAGE)) if it is missing'
+	@echo 'make browser     install Chromium ($(CHROMIUM_PACKAGE)) for the console browser tests if it is missing'
 	@echo 'make build       build bin/dealflow'
 	@echo 'make run         run the local stack: Postgres + Temporal (state in .data/), worker and API'
 	@echo 'make test        run all tests (starts throwaway Postgres/Temporal on free ports)'
@@ -84,6 +88,22 @@ deps:
 		exit 1; \
 	fi
 
+# Chromium, which the web console's browser tests (console/browser_test.go)
+# drive headless. `test` needs it: as root on Debian (CI, a fresh machine)
+# it is installed; elsewhere this says how, rather than letting the tests
+# fail later. DEALFLOW_CHROMIUM names another Chromium or Chrome binary.
+browser:
+	@if [ -n "$$DEALFLOW_CHROMIUM" ] || command -v chromium >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Chromium not found; installing $(CHROMIUM_PACKAGE) for the console's browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(CHROMIUM_PACKAGE); \
+	else \
+		echo "Chromium not found; the console's browser tests need it: sudo apt-get install $(CHROMIUM_PACKAGE)" >&2; \
+		echo "(or run make browser as root, or set DEALFLOW_CHROMIUM to a Chromium or Chrome binary)" >&2; \
+		exit 1; \
+	fi
+
 # ---- build and run ---------------------------------------------------------
 build:
 	$(GO) build -o bin/dealflow ./cmd/dealflow
@@ -96,7 +116,7 @@ run: bin/temporal deps build
 # ---- checks ----------------------------------------------------------------
 # -p 1: every package starts its own Postgres and Temporal; one package at
 # a time keeps a 2-core machine from starving them into timeouts.
-test: bin/temporal deps
+test: bin/temporal deps browser
 	$(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Fault injection (cmd/dealflow/faults_test.go): kill -9 the worker, restart

@@ -233,6 +233,9 @@ func fmtPct(v float64) string { return strconv.FormatFloat(v*100, 'f', 1, 64) + 
 // humanize turns an identifier ("in_review", "needs-analysis") into words.
 func humanize(v any) string {
 	s := strings.NewReplacer("_", " ", "-", " ").Replace(fmt.Sprint(v))
+	if s == "pmo" {
+		return "PMO"
+	}
 	if s == "" {
 		return s
 	}
