@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -50,24 +51,20 @@ func (s *Server) createDeal(c echo.Context) error {
 	if err := s.requireUsers(c, dealUsers(spec)); err != nil {
 		return err
 	}
-	startedAt := time.Now()
-	if err := s.startDeal(ctx, spec); err != nil {
+	initial, err := s.startDeal(ctx, spec)
+	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/deals/"+spec.ID)
-	d, err := s.liveState(ctx, spec.ID)
-	if err != nil {
-		// The deal is started; only reading it back failed (no worker free
-		// yet). Answer with the state it starts in, computed by the same
-		// model, rather than a 503 that invites a retry.
-		s.log.WarnContext(ctx, "deal started but not yet queryable", "deal", spec.ID, "error", err)
-		initial, _, err := plan.NewDeal(spec, startedAt)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusCreated, dealResponse{Deal: initial, TemporalURL: s.temporalURL(spec.ID), Source: "request"})
+	if initial != nil {
+		return c.JSON(http.StatusCreated, s.dealView(initial))
 	}
-	return c.JSON(http.StatusCreated, s.dealView(d))
+	// A retried start of a deal that exists already: answer as GET would.
+	d, err := s.currentDeal(ctx, spec.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, d)
 }
 
 // resolvePlan returns the plan a new deal starts from.
@@ -156,9 +153,10 @@ func (s *Server) listDeals(c echo.Context) error {
 type dealResponse struct {
 	*plan.Deal
 	TemporalURL string `json:"temporal_url"`
-	// Source is "workflow" for live state, "read-model" for the projection
-	// (closed deals, or while Temporal is unreachable), "request" for a
-	// deal just started whose workflow could not be read back yet.
+	// Source is "workflow" for the workflow's state (live, or the state a
+	// deal starts in, which its start computes with the workflow's own
+	// model), "read-model" for the projection (closed deals, or while
+	// Temporal is unreachable).
 	Source string `json:"source"`
 }
 
@@ -167,24 +165,33 @@ func (s *Server) dealView(d *plan.Deal) dealResponse {
 }
 
 func (s *Server) getDeal(c echo.Context) error {
-	ctx := c.Request().Context()
-	id := c.Param("id")
+	d, err := s.currentDeal(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+// currentDeal is a deal's state: the read model's for a closed deal, the
+// workflow's for an open one, the read model's again when Temporal cannot
+// answer.
+func (s *Server) currentDeal(ctx context.Context, id string) (dealResponse, error) {
 	stored, storeErr := s.store.GetDeal(ctx, id)
 	if storeErr == nil && stored.Status.Final() {
-		return c.JSON(http.StatusOK, dealResponse{Deal: stored, TemporalURL: s.temporalURL(id), Source: "read-model"})
+		return dealResponse{Deal: stored, TemporalURL: s.temporalURL(id), Source: "read-model"}, nil
 	}
 	live, err := s.liveState(ctx, id)
 	if err == nil {
-		return c.JSON(http.StatusOK, s.dealView(live))
+		return s.dealView(live), nil
 	}
 	var notFound *serviceerror.NotFound
 	switch {
 	case storeErr == nil && (unavailable(err) || errors.As(err, &notFound)):
-		return c.JSON(http.StatusOK, dealResponse{Deal: stored, TemporalURL: s.temporalURL(id), Source: "read-model"})
+		return dealResponse{Deal: stored, TemporalURL: s.temporalURL(id), Source: "read-model"}, nil
 	case errors.As(err, &notFound):
-		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no deal with id %q", id)
+		return dealResponse{}, apiError(http.StatusNotFound, string(plan.CodeNotFound), "no deal with id %q", id)
 	}
-	return err
+	return dealResponse{}, err
 }
 
 func (s *Server) dealEvents(c echo.Context) error {

@@ -20,22 +20,23 @@ import (
 // slow server turns into a 503 rather than a hung request.
 const temporalTimeout = 10 * time.Second
 
-// startDeal starts the deal's workflow. An existing deal ID is a conflict,
-// even when that deal has closed, unless the existing deal was started from
-// exactly this spec: then this is a client retrying a start whose answer it
-// never got, and it succeeds again.
-func (s *Server) startDeal(ctx context.Context, spec plan.DealSpec) error {
+// startDeal starts the deal's workflow and returns the state it starts in.
+// An existing deal ID is a conflict, even when that deal has closed, unless
+// the existing deal was started from exactly this spec: then this is a
+// client retrying a start whose answer it never got, and it succeeds again,
+// with a nil state (the deal may have moved on since).
+func (s *Server) startDeal(ctx context.Context, spec plan.DealSpec) (*plan.Deal, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	_, err := s.temporal.ExecuteWorkflow(ctx, workflows.StartOptions(spec, s.cfg.TaskQueue), workflows.DealWorkflowName, workflows.DealInput{Spec: &spec})
+	initial, err := workflows.StartDeal(ctx, s.temporal, s.cfg.TaskQueue, spec, time.Now().UTC())
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		if same, _ := s.startedFrom(ctx, spec); same {
-			return nil
+			return nil, nil
 		}
-		return apiError(http.StatusConflict, string(plan.CodeConflict), "a deal with id %q already exists; choose another id", spec.ID)
+		return nil, apiError(http.StatusConflict, string(plan.CodeConflict), "a deal with id %q already exists; choose another id", spec.ID)
 	}
-	return err
+	return initial, err
 }
 
 // startedFrom reports whether the deal's workflow was started from spec,

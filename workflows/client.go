@@ -12,6 +12,22 @@ import (
 	"dealflow/workflows/plan"
 )
 
+// StartDeal starts a deal's workflow at startedAt and returns the deal's
+// initial state, computed by the model the workflow runs from the same spec
+// and instant: the starter can answer at once instead of waiting for the
+// workflow's first task. An invalid spec is a *plan.ValidationError and
+// starts nothing.
+func StartDeal(ctx context.Context, c client.Client, taskQueue string, spec plan.DealSpec, startedAt time.Time) (*plan.Deal, error) {
+	initial, _, err := plan.NewDeal(spec, startedAt)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.ExecuteWorkflow(ctx, StartOptions(initial, taskQueue), DealWorkflowName, DealInput{Spec: &spec, StartedAt: startedAt}); err != nil {
+		return nil, err
+	}
+	return initial, nil
+}
+
 // UpdateDeal sends one action to a deal's current run and waits for the new
 // state. An update that reaches a run just as it continues as new is turned
 // away with NotFound ("already completed") without being applied; the deal

@@ -54,7 +54,7 @@ func TestRealServerContinueAsNew(t *testing.T) {
 
 	s := spec(t, "project")
 	s.ID = "continued"
-	if _, err := c.ExecuteWorkflow(ctx, StartOptions(s, "can-test"), DealWorkflowName, DealInput{Spec: &s}); err != nil {
+	if _, err := StartDeal(ctx, c, "can-test", s, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	l := &liveDeal{t: t, c: c, id: s.ID}
@@ -84,7 +84,7 @@ func TestRealServerContinueAsNew(t *testing.T) {
 	continued := 0
 	for _, e := range resp.Executions {
 		hist := fetchRunHistory(t, c, DealWorkflowID(s.ID), e.Execution.RunId)
-		if err := newReplayer().ReplayWorkflowHistory(nil, hist); err != nil {
+		if err := replay(hist); err != nil {
 			t.Errorf("run %s does not replay: %v", e.Execution.RunId, err)
 		}
 		if e.Status != enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW || continued >= 2 || !*updateHistories {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"strings"
+	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -41,11 +42,14 @@ const (
 // QueryState returns the whole deal (plan.Deal).
 const QueryState = "state"
 
-// DealInput starts a deal workflow. A new deal has Spec; a run continued as
-// new has Resume instead.
+// DealInput starts a deal workflow. A new deal has Spec, and StartedAt
+// when its starter computed the initial state too (StartDeal; without it the
+// deal starts at its first workflow task); a run continued as new has Resume
+// instead.
 type DealInput struct {
-	Spec   *plan.DealSpec `json:"spec,omitempty"`
-	Resume *Carried       `json:"resume,omitempty"`
+	Spec      *plan.DealSpec `json:"spec,omitempty"`
+	StartedAt time.Time      `json:"started_at,omitzero"`
+	Resume    *Carried       `json:"resume,omitempty"`
 }
 
 // Carried is the state one run hands to the next on continue-as-new.
@@ -70,23 +74,18 @@ func ActionErrorCode(err *temporal.ApplicationError) (plan.ErrorCode, bool) {
 }
 
 // StartOptions are the options every deal is started with: its ID, a static
-// summary for the UI, the search attributes known at start, and a policy
-// that refuses a second deal with the same ID even after the first closed.
-func StartOptions(spec plan.DealSpec, taskQueue string) client.StartWorkflowOptions {
+// summary for the UI, the search attributes of its initial state, and a
+// policy that refuses a second deal with the same ID even after the first
+// closed.
+func StartOptions(initial *plan.Deal, taskQueue string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
-		ID:                       DealWorkflowID(spec.ID),
+		ID:                       DealWorkflowID(initial.ID),
 		TaskQueue:                taskQueue,
-		StaticSummary:            spec.Name + " — " + spec.Customer,
+		StaticSummary:            initial.Name + " — " + initial.Customer,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Without this the SDK quietly returns the running deal's handle.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			AttrDealID.ValueSet(spec.ID),
-			AttrCustomer.ValueSet(spec.Customer),
-			AttrPMO.ValueSet(spec.Team.PMO),
-			AttrAmount.ValueSet(spec.Amount),
-			AttrStatus.ValueSet(string(plan.DealActive)),
-		),
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(searchAttributes(initial)...),
 	}
 }

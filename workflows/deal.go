@@ -16,7 +16,8 @@ import (
 // DealWorkflow runs one project-type deal from start to close. Human actions
 // arrive as updates, each checked by a validator before it enters history;
 // one timer waits for the earliest pending deadline; every change is
-// recorded (projection, audit trail, notifications) by one activity.
+// recorded (projection, audit trail, notifications) in one transaction, by a
+// local activity in the workflow task that made the change (see record).
 func DealWorkflow(ctx workflow.Context, in DealInput) (*plan.Deal, error) {
 	r, err := newDealRun(ctx, in)
 	if err != nil {
@@ -36,9 +37,13 @@ type dealRun struct {
 	// last recording exactly when there are some (every change emits events).
 	pending []plan.Event
 	// updates are recently applied update IDs (see Carried.Updates).
-	updates  []string
+	updates []string
+	// searched is what the search attributes were last set to (recording
+	// versions before versionLocalRecording; later ones read them back).
 	searched *searchState
-	logger   log.Logger
+	// version is this run's recording version (see recordingChange).
+	version workflow.Version
+	logger  log.Logger
 }
 
 // maxRememberedUpdates bounds the update IDs carried across runs: enough to
@@ -52,7 +57,13 @@ func newDealRun(ctx workflow.Context, in DealInput) (*dealRun, error) {
 		// Changes the previous run had not recorded yet are recorded first.
 		r.deal, r.updates, r.pending = &in.Resume.Deal, in.Resume.Updates, in.Resume.Pending
 	case in.Spec != nil:
-		deal, evs, err := plan.NewDeal(*in.Spec, workflow.Now(ctx))
+		// A deal starts when its starter says, so the starter can answer
+		// with the same initial state (see StartDeal).
+		startedAt := in.StartedAt
+		if startedAt.IsZero() {
+			startedAt = workflow.Now(ctx)
+		}
+		deal, evs, err := plan.NewDeal(*in.Spec, startedAt)
 		if err != nil {
 			return nil, temporal.NewNonRetryableApplicationError("invalid deal: "+err.Error(), ActionErrorType+string(plan.CodeInvalid), err)
 		}
@@ -73,10 +84,7 @@ func (r *dealRun) dirty() bool { return len(r.pending) > 0 }
 // run is the deal's main loop: record what changed, keep the search
 // attributes and the one timer current, wait for an update or the timer.
 func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
-	// Version 1 records in the background, so deadlines keep firing while a
-	// recording waits (Postgres down); runs begun before it keep recording
-	// in the foreground, as their histories say.
-	background := workflow.GetVersion(ctx, versionBackgroundRecording, workflow.DefaultVersion, 1) == 1
+	r.version = workflow.GetVersion(ctx, recordingChange, workflow.DefaultVersion, versionLocalRecording)
 	var (
 		timer       workflow.Future
 		timerAt     time.Time
@@ -84,12 +92,8 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 		recording   workflow.Future // the recording in flight, if any
 	)
 	for {
-		if background {
-			var err error
-			if recording, err = r.recordInBackground(ctx, recording); err != nil {
-				return nil, err
-			}
-		} else if err := r.flush(ctx); err != nil {
+		var err error
+		if recording, err = r.record(ctx, recording); err != nil {
 			return nil, err
 		}
 		if r.deal.Status.Final() {
@@ -115,7 +119,7 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 			timerCtx, cancel := workflow.WithCancel(ctx)
 			timer, timerAt, cancelTimer = workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: next.Summary}), next.At, cancel
 		}
-		err := workflow.Await(ctx, func() bool {
+		err = workflow.Await(ctx, func() bool {
 			if recording != nil {
 				return recording.IsReady() || (timer != nil && timer.IsReady())
 			}
@@ -138,13 +142,33 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 	return r.deal, nil
 }
 
-// versionBackgroundRecording names the change that moved recording off the
-// main loop's path (see run).
-const versionBackgroundRecording = "record-in-background"
+// recordingChange is the GetVersion change ID of how the deal records its
+// changes. Each version stays for as long as deals started under it may run.
+const recordingChange = "record-in-background"
 
-// recordInBackground finishes the recording in flight if it is done, and
-// starts the next one when something changed and none is in flight.
-func (r *dealRun) recordInBackground(ctx workflow.Context, inFlight workflow.Future) (workflow.Future, error) {
+const (
+	// workflow.DefaultVersion: an activity, waited for by the main loop.
+
+	// versionBackgroundRecording: an activity in the background, so
+	// deadlines keep firing while a recording waits (Postgres down).
+	versionBackgroundRecording workflow.Version = 1
+	// versionLocalRecording: a local activity inside the workflow task that
+	// made the change, falling back to a background activity when it fails;
+	// search attributes are compared with the workflow's own, so those set
+	// at start are not set again. A change costs one marker event instead
+	// of an activity's three and a second workflow task, and an action's
+	// answer comes after its change is in the read model.
+	versionLocalRecording workflow.Version = 2
+)
+
+// record finishes the background recording if it is done, shows the
+// current state in the UI, and records what changed — unless a background
+// recording is still in flight: changes are recorded in order, so they wait
+// for the next turn.
+func (r *dealRun) record(ctx workflow.Context, inFlight workflow.Future) (workflow.Future, error) {
+	if r.version == workflow.DefaultVersion {
+		return nil, r.flush(ctx)
+	}
 	if inFlight != nil && inFlight.IsReady() {
 		if err := r.finishRecording(ctx, inFlight); err != nil {
 			return nil, err
@@ -154,10 +178,27 @@ func (r *dealRun) recordInBackground(ctx workflow.Context, inFlight workflow.Fut
 	if err := r.showState(ctx); err != nil {
 		return nil, err
 	}
-	if inFlight == nil && r.dirty() {
-		inFlight = r.startRecording(ctx)
+	if inFlight != nil || !r.dirty() {
+		return inFlight, nil
 	}
-	return inFlight, nil
+	change := r.takeChange()
+	if r.version >= versionLocalRecording && r.recordLocally(ctx, change) {
+		return nil, nil
+	}
+	return r.startRecording(ctx, change), nil
+}
+
+// recordLocally records a change with a local activity and reports whether
+// that settled it. A failure (Postgres slow or down) returns false within
+// localRecordOptions' few seconds, and the change goes to a background
+// activity that retries for as long as it takes.
+func (r *dealRun) recordLocally(ctx workflow.Context, change activities.Change) bool {
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localRecordOptions), acts.RecordChange, change).Get(ctx, nil)
+	if err == nil || r.unrecordable(err) {
+		return true
+	}
+	r.logger.Warn("recording in the workflow task failed; retrying in the background", "version", change.Deal.Version, "error", err)
+	return false
 }
 
 // awaitRecording waits for the recording in flight, if any: no activity is
@@ -207,6 +248,19 @@ var recordOptions = workflow.ActivityOptions{
 	},
 }
 
+// localRecordOptions bound the recording inside a workflow task well below
+// the task's 10 s timeout.
+var localRecordOptions = workflow.LocalActivityOptions{
+	ScheduleToCloseTimeout: 5 * time.Second,
+	StartToCloseTimeout:    2 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        100 * time.Millisecond,
+		BackoffCoefficient:     2,
+		MaximumAttempts:        3,
+		NonRetryableErrorTypes: []string{activities.InvalidChangeType},
+	},
+}
+
 var acts *activities.Activities
 
 // flush records everything that changed since the last flush, in one
@@ -219,7 +273,11 @@ func (r *dealRun) flush(ctx workflow.Context) error {
 	if !r.dirty() {
 		return nil
 	}
-	return r.finishRecording(ctx, r.startRecording(ctx))
+	change := r.takeChange()
+	if r.version >= versionLocalRecording && r.recordLocally(ctx, change) {
+		return nil
+	}
+	return r.finishRecording(ctx, r.startRecording(ctx, change))
 }
 
 // showState keeps what the Temporal UI shows current: search attributes
@@ -232,10 +290,15 @@ func (r *dealRun) showState(ctx workflow.Context) error {
 	return nil
 }
 
-// startRecording hands the pending changes to the recording activity.
-func (r *dealRun) startRecording(ctx workflow.Context) workflow.Future {
+// takeChange hands over what changed since the last recording.
+func (r *dealRun) takeChange() activities.Change {
 	change := activities.Change{Deal: *r.deal, Events: r.pending}
 	r.pending = nil
+	return change
+}
+
+// startRecording hands a change to the recording activity.
+func (r *dealRun) startRecording(ctx workflow.Context, change activities.Change) workflow.Future {
 	opts := recordOptions
 	opts.Summary = fmt.Sprintf("record v%d: %d events", change.Deal.Version, len(change.Events))
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.RecordChange, change)
@@ -245,13 +308,20 @@ func (r *dealRun) startRecording(ctx workflow.Context) workflow.Future {
 // accept must not stop the deal: the workflow history still holds it for
 // operators.
 func (r *dealRun) finishRecording(ctx workflow.Context, f workflow.Future) error {
-	err := f.Get(ctx, nil)
+	if err := f.Get(ctx, nil); err != nil && !r.unrecordable(err) {
+		return err
+	}
+	return nil
+}
+
+// unrecordable reports (and logs) a change the store refused for good.
+func (r *dealRun) unrecordable(err error) bool {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		r.logger.Error("change not recorded", "error", err)
-		return nil
+		return true
 	}
-	return err
+	return false
 }
 
 // continueAsNew hands the deal to a fresh run once the history grows long.

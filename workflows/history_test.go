@@ -18,6 +18,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"dealflow/activities"
 	"dealflow/deploy/localstack/testenv"
@@ -145,7 +146,7 @@ func TestRealServerHistoriesReplay(t *testing.T) {
 			s := spec(t, "project")
 			s.ID = fmt.Sprintf("%s-%d", sc.name, time.Now().UnixNano())
 			s.Plan = sc.plan(t)
-			if _, err := c.ExecuteWorkflow(context.Background(), StartOptions(s, queue), DealWorkflowName, DealInput{Spec: &s}); err != nil {
+			if _, err := StartDeal(context.Background(), c, queue, s, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			l := &liveDeal{t: t, c: c, id: s.ID}
@@ -154,9 +155,15 @@ func TestRealServerHistoriesReplay(t *testing.T) {
 				t.Fatalf("ended %s, want %s", got.Status, sc.want)
 			}
 			hist := fetchHistory(t, c, DealWorkflowID(s.ID))
-			replayer := newReplayer()
-			if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+			if err := replay(hist); err != nil {
 				t.Fatalf("fresh history does not replay: %v", err)
+			}
+			// With the store healthy, every change is recorded inside the
+			// workflow task that made it: no activity is scheduled.
+			for _, e := range hist.Events {
+				if e.GetEventType() == enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED {
+					t.Errorf("event %d schedules activity %s; recordings should be local", e.GetEventId(), e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName())
+				}
 			}
 			if *updateHistories {
 				b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
@@ -194,16 +201,17 @@ func liveWorker(t *testing.T) (client.Client, string, *recorder) {
 
 // TestReplayRecordedHistories replays the histories kept in testdata/: a
 // change to the workflow that would break a running deal fails here.
-// <scenario>.json is the current code's history; <scenario>.v0.json was
-// recorded before the record-in-background change and proves that deals
-// started before it still replay.
+// <scenario>.json is the current code's history; <scenario>.v0.json and
+// <scenario>.v1.json were recorded under earlier versions of the recording
+// change (see recordingChange) and prove that deals started then still
+// replay.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sc := range scenarios {
-		for _, name := range []string{sc.name + ".json", sc.name + ".v0.json"} {
+		for _, name := range []string{sc.name + ".json", sc.name + ".v0.json", sc.name + ".v1.json"} {
 			if !slices.Contains(files, filepath.Join("testdata", name)) {
 				t.Errorf("no recorded history testdata/%s: run go test ./workflows -run TestRealServer -update-histories", name)
 			}
@@ -216,6 +224,13 @@ func TestReplayRecordedHistories(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replay replays a copy of hist: the replayer merges search-attribute
+// upserts into the start event it is given, and a history saved after that
+// would start with the deal's final attributes.
+func replay(hist *historypb.History) error {
+	return newReplayer().ReplayWorkflowHistory(nil, proto.Clone(hist).(*historypb.History))
 }
 
 func newReplayer() worker.WorkflowReplayer {

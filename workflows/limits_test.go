@@ -62,7 +62,7 @@ func TestLongDealContinuesAsNew(t *testing.T) {
 	s := spec(t, "project")
 	s.ID = fmt.Sprintf("long-%d", time.Now().UnixNano())
 	s.Plan = bigPlan(milestones)
-	if _, err := c.ExecuteWorkflow(context.Background(), StartOptions(s, queue), DealWorkflowName, DealInput{Spec: &s}); err != nil {
+	if _, err := StartDeal(context.Background(), c, queue, s, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	l := &liveDeal{t: t, c: c, id: s.ID}

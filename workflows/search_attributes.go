@@ -75,30 +75,59 @@ func (s searchState) equal(o searchState) bool {
 		s.BuyerStage == o.BuyerStage && s.Next == o.Next && s.Template == o.Template
 }
 
+// searchStateFrom reads a searchState back from search attributes.
+func searchStateFrom(sa temporal.SearchAttributes) searchState {
+	var s searchState
+	s.Status, _ = sa.GetKeyword(AttrStatus)
+	s.Stage, _ = sa.GetKeywordList(AttrStage)
+	s.PMO, _ = sa.GetKeyword(AttrPMO)
+	s.Customer, _ = sa.GetKeyword(AttrCustomer)
+	s.Amount, _ = sa.GetFloat64(AttrAmount)
+	s.Overdue, _ = sa.GetBool(AttrOverdue)
+	s.BuyerStage, _ = sa.GetKeyword(AttrBuyerStage)
+	s.Template, _ = sa.GetKeyword(AttrTemplate)
+	if next, ok := sa.GetTime(AttrNextDeadline); ok {
+		s.Next = next.UnixNano()
+	}
+	return s
+}
+
+// searchAttributes are the attribute values that show deal d.
+func searchAttributes(d *plan.Deal) []temporal.SearchAttributeUpdate {
+	s := searchStateOf(d)
+	next := AttrNextDeadline.ValueUnset()
+	if d.Next != nil {
+		next = AttrNextDeadline.ValueSet(d.Next.At)
+	}
+	return []temporal.SearchAttributeUpdate{
+		AttrDealID.ValueSet(d.ID),
+		AttrCustomer.ValueSet(s.Customer),
+		AttrStatus.ValueSet(s.Status),
+		AttrStage.ValueSet(s.Stage),
+		AttrPMO.ValueSet(s.PMO),
+		AttrAmount.ValueSet(s.Amount),
+		AttrOverdue.ValueSet(s.Overdue),
+		AttrBuyerStage.ValueSet(s.BuyerStage),
+		AttrTemplate.ValueSet(s.Template),
+		next,
+	}
+}
+
 // upsertSearchAttributes writes the deal's search attributes if they
-// changed since the last call.
+// changed: since the last call (runs before versionLocalRecording), or from
+// what the workflow holds — those set at start and, after continue-as-new,
+// those the previous run left.
 func (r *dealRun) upsertSearchAttributes(ctx workflow.Context) error {
 	now := searchStateOf(r.deal)
-	if r.searched != nil && r.searched.equal(now) {
+	last := r.searched
+	if r.version >= versionLocalRecording {
+		held := searchStateFrom(workflow.GetTypedSearchAttributes(ctx))
+		last = &held
+	}
+	if last != nil && last.equal(now) {
 		return nil
 	}
-	next := AttrNextDeadline.ValueUnset()
-	if r.deal.Next != nil {
-		next = AttrNextDeadline.ValueSet(r.deal.Next.At)
-	}
-	err := workflow.UpsertTypedSearchAttributes(ctx,
-		AttrDealID.ValueSet(r.deal.ID),
-		AttrCustomer.ValueSet(now.Customer),
-		AttrStatus.ValueSet(now.Status),
-		AttrStage.ValueSet(now.Stage),
-		AttrPMO.ValueSet(now.PMO),
-		AttrAmount.ValueSet(now.Amount),
-		AttrOverdue.ValueSet(now.Overdue),
-		AttrBuyerStage.ValueSet(now.BuyerStage),
-		AttrTemplate.ValueSet(now.Template),
-		next,
-	)
-	if err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, searchAttributes(r.deal)...); err != nil {
 		return err
 	}
 	r.searched = &now

@@ -1,47 +1,53 @@
 package store
 
 import (
-	"context"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"dealflow/workflows/plan"
 )
 
-// sqlInsertDealReviews copies a deal's solution submissions and review
-// outcomes to every program listing the deal's customer (by name, ignoring
-// case). The id 'deal/<deal>/<seq>' makes recording the same deal event
-// again a no-op, and the solution is '<deal>/<milestone>'.
-const sqlInsertDealReviews = `
-INSERT INTO coverage_events (program_id, id, account_id, kind, actor, at, solution, round, result, note,
-	source, deal_id, deal_seq)
-SELECT a.program_id, 'deal/' || $1 || '/' || e.seq, a.id, e.kind, e.actor, e.at, $1 || '/' || e.milestone,
-	e.round, e.result, e.note, 'deal', $1, e.seq
-FROM coverage_accounts a,
-	unnest($3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::int[], $9::text[], $10::text[])
-		AS e (seq, kind, actor, at, milestone, round, result, note)
-WHERE lower(a.name) = lower($2)
-ON CONFLICT (program_id, id) DO NOTHING`
+// sqlCountDealReviews is the part of sqlRecordChange that copies a deal's
+// solution submissions and review outcomes ($21) to every program listing
+// the deal's customer ($22, by name, ignoring case). The id
+// 'deal/<deal>/<seq>' makes recording the same deal event again a no-op,
+// and the solution is '<deal>/<milestone>'.
+const sqlCountDealReviews = `
+reviews AS (
+	INSERT INTO coverage_events (program_id, id, account_id, kind, actor, at, solution, round, result,
+		note, source, deal_id, deal_seq)
+	SELECT a.program_id, 'deal/' || $1 || '/' || r.seq, a.id, r.kind, r.actor, r.at,
+		$1 || '/' || r.milestone, r.round, r.result, r.note, 'deal', $1, r.seq
+	FROM jsonb_to_recordset($21::jsonb) AS r (seq bigint, kind text, actor text, at timestamptz,
+		milestone text, round integer, result text, note text)
+	JOIN coverage_accounts a ON lower(a.name) = lower($22)
+	WHERE $22 <> ''
+	ON CONFLICT (program_id, id) DO NOTHING
+)`
 
-// recordProgramReviews makes reviews in project deals count for the
-// presales team of any program whose account list names the deal's
-// customer. It runs inside RecordChange's transaction, so the deal's audit
-// trail and the programs' events never disagree, and a retried change adds
-// nothing twice. Only solution milestones with a review gate count: their
-// submission, each rejected round, and the approval that completes them.
-// Single approvals (review_approved) are not outcomes, since under policy
-// "all" the round can still be rejected by another reviewer; milestone_done
-// is the approved outcome.
-func recordProgramReviews(ctx context.Context, q sqlx.ExtContext, d *plan.Deal, events []plan.Event) error {
-	var (
-		seqs, rounds                              pq.Int64Array
-		kinds, actors, milestones, results, notes pq.StringArray
-		ats                                       []time.Time
-	)
+// reviewRow is one presales event a deal event stands for, as JSON.
+type reviewRow struct {
+	Seq       int64     `json:"seq"`
+	Kind      string    `json:"kind"`
+	Actor     string    `json:"actor"`
+	At        time.Time `json:"at"`
+	Milestone string    `json:"milestone"`
+	Round     int       `json:"round"`
+	Result    string    `json:"result"`
+	Note      string    `json:"note"`
+}
+
+// reviewRows makes reviews in project deals count for the presales team of
+// any program whose account list names the deal's customer. They are
+// written by RecordChange's one statement, so the deal's audit trail and the
+// programs' events never disagree, and a retried change adds nothing twice.
+// Only solution milestones with a review gate count: their submission, each
+// rejected round, and the approval that completes them. Single approvals
+// (review_approved) are not outcomes, since under policy "all" the round can
+// still be rejected by another reviewer; milestone_done is the approved
+// outcome.
+func reviewRows(d *plan.Deal, events []plan.Event) []reviewRow {
+	rows := []reviewRow{}
 	for _, e := range events {
 		kind, result, ok := solutionEventOf(d, e)
 		if !ok {
@@ -51,16 +57,10 @@ func recordProgramReviews(ctx context.Context, q sqlx.ExtContext, d *plan.Deal, 
 		if err != nil || round < 1 {
 			round = 1
 		}
-		seqs, rounds = append(seqs, e.Seq), append(rounds, int64(round))
-		kinds, actors, milestones = append(kinds, string(kind)), append(actors, e.Actor), append(milestones, e.Milestone)
-		results, notes, ats = append(results, result), append(notes, e.Message), append(ats, e.At)
+		rows = append(rows, reviewRow{Seq: e.Seq, Kind: string(kind), Actor: e.Actor, At: e.At,
+			Milestone: e.Milestone, Round: round, Result: result, Note: e.Message})
 	}
-	if len(seqs) == 0 || strings.TrimSpace(d.Customer) == "" {
-		return nil // most changes hold no review: no query at all
-	}
-	_, err := q.ExecContext(ctx, sqlInsertDealReviews, d.ID, strings.TrimSpace(d.Customer),
-		seqs, kinds, actors, pq.Array(ats), milestones, rounds, results, notes)
-	return err
+	return rows
 }
 
 // solutionEventOf maps a deal event to the presales event it stands for.

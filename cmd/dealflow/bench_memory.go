@@ -78,7 +78,7 @@ func (e *benchEnv) memory(ctx context.Context, res *benchResult) error {
 	err = forEach(ctx, n, e.opts.Concurrency, rec, func(ctx context.Context, i int) error {
 		spec := plan.DealSpec{ID: fmt.Sprintf("%s%05d", prefix, i), Name: fmt.Sprintf("Open deal %d", i),
 			Customer: fmt.Sprintf("Customer %d", i%5000), Amount: float64(100_000 + i), Currency: "CNY", Team: team, Plan: tmpl}
-		_, err := e.tc.ExecuteWorkflow(ctx, workflows.StartOptions(spec, e.cfg.TaskQueue), workflows.DealWorkflowName, workflows.DealInput{Spec: &spec})
+		_, err := workflows.StartDeal(ctx, e.tc, e.cfg.TaskQueue, spec, time.Now())
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,269 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"dealflow/workflows/plan"
+)
+
+// sqlRecordChange records one change of a deal in a single statement, so in
+// one round trip and atomically (see RecordChange). The rows come as JSON
+// arrays ($18–$21), unpacked by jsonb_to_recordset. Every part but the
+// events, notifications and review counts applies only when the deal row
+// advanced (the deal CTE returns a row).
+const sqlRecordChange = `
+WITH deal AS (
+	INSERT INTO deals (id, name, customer, amount, currency, status, template, pmo, stage,
+		buyer_stage, overdue, next_deadline, started_at, updated_at, closed_at, version, state)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	ON CONFLICT (id) DO UPDATE SET
+		name = EXCLUDED.name, customer = EXCLUDED.customer, amount = EXCLUDED.amount,
+		currency = EXCLUDED.currency, status = EXCLUDED.status, template = EXCLUDED.template,
+		pmo = EXCLUDED.pmo, stage = EXCLUDED.stage, buyer_stage = EXCLUDED.buyer_stage,
+		overdue = EXCLUDED.overdue, next_deadline = EXCLUDED.next_deadline,
+		started_at = EXCLUDED.started_at, updated_at = EXCLUDED.updated_at,
+		closed_at = EXCLUDED.closed_at, version = EXCLUDED.version, state = EXCLUDED.state
+	WHERE deals.version < EXCLUDED.version
+	RETURNING id
+),
+ms AS (
+	SELECT * FROM jsonb_to_recordset($18::jsonb) AS m (key text, title text, role text, owner text,
+		state text, round integer, due_at timestamptz, activated_at timestamptz, done_at timestamptz,
+		overdue boolean, escalation_level integer, position integer, reviewers text[],
+		pending_reviewers text[])
+),
+dropped AS (
+	DELETE FROM milestones
+	WHERE deal_id = $1 AND EXISTS (SELECT FROM deal) AND key NOT IN (SELECT key FROM ms)
+),
+-- Only milestones that changed are written: most actions touch one or two.
+kept AS (
+	INSERT INTO milestones (deal_id, key, title, role, owner, state, round, due_at, activated_at,
+		done_at, overdue, escalation_level, position, reviewers, pending_reviewers)
+	SELECT $1, key, title, role, owner, state, round, due_at, activated_at, done_at, overdue,
+		escalation_level, position, coalesce(reviewers, '{}'), coalesce(pending_reviewers, '{}')
+	FROM ms
+	WHERE EXISTS (SELECT FROM deal)
+	ON CONFLICT (deal_id, key) DO UPDATE SET
+		title = EXCLUDED.title, role = EXCLUDED.role, owner = EXCLUDED.owner, state = EXCLUDED.state,
+		round = EXCLUDED.round, due_at = EXCLUDED.due_at, activated_at = EXCLUDED.activated_at,
+		done_at = EXCLUDED.done_at, overdue = EXCLUDED.overdue,
+		escalation_level = EXCLUDED.escalation_level, position = EXCLUDED.position,
+		reviewers = EXCLUDED.reviewers, pending_reviewers = EXCLUDED.pending_reviewers
+	WHERE (milestones.title, milestones.role, milestones.owner, milestones.state, milestones.round,
+		milestones.due_at, milestones.activated_at, milestones.done_at, milestones.overdue,
+		milestones.escalation_level, milestones.position, milestones.reviewers,
+		milestones.pending_reviewers)
+	IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.role, EXCLUDED.owner, EXCLUDED.state, EXCLUDED.round,
+		EXCLUDED.due_at, EXCLUDED.activated_at, EXCLUDED.done_at, EXCLUDED.overdue,
+		EXCLUDED.escalation_level, EXCLUDED.position, EXCLUDED.reviewers,
+		EXCLUDED.pending_reviewers)
+),
+events AS (
+	INSERT INTO audit_events (deal_id, seq, kind, at, actor, milestone, message, notify, data)
+	SELECT $1, seq, kind, at, actor, coalesce(milestone, ''), message, coalesce(notify, '{}'),
+		coalesce(data, '{}')
+	FROM jsonb_to_recordset($19::jsonb) AS e (seq bigint, kind text, at timestamptz, actor text,
+		milestone text, message text, notify text[], data jsonb)
+	ON CONFLICT DO NOTHING
+),
+notices AS (
+	INSERT INTO outbox (deal_id, seq, recipient, kind, message, payload)
+	SELECT $1, seq, recipient, kind, message, payload
+	FROM jsonb_to_recordset($20::jsonb) AS o (seq bigint, recipient text, kind text, message text,
+		payload jsonb)
+	ON CONFLICT DO NOTHING
+),
+` + sqlCountDealReviews + `
+SELECT 1`
+
+// RecordChange stores one change of a deal atomically:
+//
+//   - the projection (deal row and its milestone rows), only if deal.Version
+//     is newer than the stored one: an older or repeated snapshot is ignored;
+//   - the audit events, each once per (deal, seq);
+//   - one outbox row per (event, recipient) for events that name recipients,
+//     each once;
+//   - the solution reviews that coverage programs count (see
+//     sqlCountDealReviews).
+//
+// It is one statement: the deal workflow records every action inside the
+// workflow task that applied it, so this is on the action's path, and on a
+// busy machine each round trip to Postgres costs more than the work.
+// Calling it again with the same input changes nothing, so it may be
+// retried freely. A change that can never be stored returns an error
+// wrapping ErrInvalidChange.
+func (s *Store) RecordChange(ctx context.Context, deal *plan.Deal, events []plan.Event) error {
+	if err := checkChange(deal, events); err != nil {
+		return err
+	}
+	args, err := recordChangeArgs(deal, events)
+	if err == nil {
+		_, err = s.db.ExecContext(ctx, sqlRecordChange, args...)
+	}
+	if err == nil {
+		return nil
+	}
+	// Data Postgres refuses (class 22: bad values such as a NUL byte in a
+	// string; class 23: constraint violations) will be refused every time.
+	if pe := pq.As(err); pe != nil && (pe.Code.Class() == "22" || pe.Code.Class() == "23") {
+		return fmt.Errorf("store: recording deal %s: %w: %w", deal.ID, ErrInvalidChange, err)
+	}
+	return fmt.Errorf("store: recording deal %s: %w", deal.ID, err)
+}
+
+func checkChange(deal *plan.Deal, events []plan.Event) error {
+	if deal == nil || deal.ID == "" {
+		return fmt.Errorf("store: %w: no deal or no deal id", ErrInvalidChange)
+	}
+	if deal.Version <= 0 {
+		return fmt.Errorf("store: %w: deal %s has version %d; versions start at 1", ErrInvalidChange, deal.ID, deal.Version)
+	}
+	seen := make(map[int64]bool, len(events))
+	for _, e := range events {
+		if e.Seq <= 0 {
+			return fmt.Errorf("store: %w: deal %s: event %s has sequence %d; sequences start at 1", ErrInvalidChange, deal.ID, e.Kind, e.Seq)
+		}
+		if seen[e.Seq] {
+			return fmt.Errorf("store: %w: deal %s: sequence %d appears twice in one change", ErrInvalidChange, deal.ID, e.Seq)
+		}
+		seen[e.Seq] = true
+	}
+	return nil
+}
+
+// recordChangeArgs are sqlRecordChange's parameters, in order.
+func recordChangeArgs(d *plan.Deal, events []plan.Event) ([]any, error) {
+	state, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w: deal %s does not encode: %w", ErrInvalidChange, d.ID, err)
+	}
+	updatedAt := d.UpdatedAt
+	if updatedAt.IsZero() {
+		updatedAt = d.StartedAt
+	}
+	var next, closed *time.Time
+	if d.Next != nil {
+		next = nullTime(d.Next.At)
+	}
+	if d.Status.Final() {
+		closed = &updatedAt
+		if d.Outcome != nil && !d.Outcome.At.IsZero() {
+			closed = nullTime(d.Outcome.At)
+		}
+	}
+	rows := []any{milestoneRows(d), eventRows(events), outboxRows(d, events), reviewRows(d, events)}
+	args := []any{d.ID, d.Name, d.Customer, d.Amount, d.Currency, string(d.Status), d.Template, d.Team.PMO,
+		pq.StringArray(d.ActiveKeys()), string(d.BuyerStage), d.Overdue(), next, d.StartedAt, updatedAt,
+		closed, d.Version, string(state)}
+	for _, r := range rows {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w: deal %s: rows do not encode: %w", ErrInvalidChange, d.ID, err)
+		}
+		args = append(args, string(b)) // text, for a jsonb parameter (lib/pq sends []byte as bytea)
+	}
+	return append(args, strings.TrimSpace(d.Customer)), nil
+}
+
+// milestoneRow is one row of the milestones table, as JSON.
+type milestoneRow struct {
+	Key              string     `json:"key"`
+	Title            string     `json:"title"`
+	Role             string     `json:"role"`
+	Owner            string     `json:"owner"`
+	State            string     `json:"state"`
+	Round            int        `json:"round"`
+	DueAt            *time.Time `json:"due_at,omitempty"`
+	ActivatedAt      *time.Time `json:"activated_at,omitempty"`
+	DoneAt           *time.Time `json:"done_at,omitempty"`
+	Overdue          bool       `json:"overdue"`
+	EscalationLevel  int        `json:"escalation_level"`
+	Position         int        `json:"position"`
+	Reviewers        []string   `json:"reviewers"`
+	PendingReviewers []string   `json:"pending_reviewers"`
+}
+
+func milestoneRows(d *plan.Deal) []milestoneRow {
+	rows := make([]milestoneRow, 0, len(d.Milestones))
+	for i, m := range d.Milestones {
+		owner := m.Owner
+		if owner == "" {
+			owner = d.Team.Holder(m.Role)
+		}
+		rows = append(rows, milestoneRow{
+			Key: m.Key, Title: m.Title, Role: string(m.Role), Owner: owner, State: string(m.State), Round: m.Round,
+			DueAt: nullTime(m.DueAt), ActivatedAt: nullTime(m.ActivatedAt), DoneAt: nullTime(m.DoneAt),
+			Overdue: m.Overdue, EscalationLevel: m.Escalation, Position: i,
+			Reviewers: m.Reviewers, PendingReviewers: pendingReviewers(m),
+		})
+	}
+	return rows
+}
+
+// pendingReviewers returns this round's reviewers who have not voted yet,
+// while the milestone waits for review.
+func pendingReviewers(m *plan.Milestone) []string {
+	if m.State != plan.StateSubmitted && m.State != plan.StateInReview {
+		return nil
+	}
+	return slices.DeleteFunc(slices.Clone(m.Reviewers), func(u string) bool {
+		return slices.ContainsFunc(m.Reviews, func(r plan.Review) bool { return r.Round == m.Round && r.By == u })
+	})
+}
+
+// eventRow is one audit event, as JSON.
+type eventRow struct {
+	Seq       int64             `json:"seq"`
+	Kind      string            `json:"kind"`
+	At        time.Time         `json:"at"`
+	Actor     string            `json:"actor"`
+	Milestone string            `json:"milestone"`
+	Message   string            `json:"message"`
+	Notify    []string          `json:"notify"`
+	Data      map[string]string `json:"data"`
+}
+
+func eventRows(events []plan.Event) []eventRow {
+	rows := make([]eventRow, 0, len(events))
+	for _, e := range events {
+		rows = append(rows, eventRow{Seq: e.Seq, Kind: string(e.Kind), At: e.At, Actor: e.Actor,
+			Milestone: e.Milestone, Message: e.Message, Notify: e.Notify, Data: e.Data})
+	}
+	return rows
+}
+
+// outboxRow is one notification to one recipient, as JSON.
+type outboxRow struct {
+	Seq       int64               `json:"seq"`
+	Recipient string              `json:"recipient"`
+	Kind      string              `json:"kind"`
+	Message   string              `json:"message"`
+	Payload   NotificationPayload `json:"payload"`
+}
+
+// outboxRows has one row per recipient (named once) of every event that
+// names some.
+func outboxRows(d *plan.Deal, events []plan.Event) []outboxRow {
+	rows := []outboxRow{}
+	for _, e := range events {
+		payload := NotificationPayload{DealName: d.Name, Customer: d.Customer,
+			Milestone: e.Milestone, Actor: e.Actor, At: e.At, Data: e.Data}
+		var seen []string
+		for _, r := range e.Notify {
+			if r == "" || slices.Contains(seen, r) {
+				continue
+			}
+			seen = append(seen, r)
+			rows = append(rows, outboxRow{Seq: e.Seq, Recipient: r, Kind: string(e.Kind), Message: e.Message, Payload: payload})
+		}
+	}
+	return rows
+}

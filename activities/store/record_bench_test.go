@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"dealflow/activities/store"
+	"dealflow/deploy/localstack/testenv"
+	"dealflow/workflows/plan"
+)
+
+// BenchmarkRecordChange times RecordChange as the deal workflow calls it on
+// every action: a project deal's snapshot, its milestones, the action's
+// audit events and their notifications, from 16 concurrent deals, each
+// recording its start and its first submit. It reports the latency a
+// recording adds to an action (-cpu 1 shows it without other deals'
+// contention).
+func BenchmarkRecordChange(b *testing.B) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Config{URL: testenv.Postgres(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	tmpl, _ := plan.Builtin("project")
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		next      int
+	)
+	b.SetParallelism(8) // 16 goroutines on two cores, as 16 busy deals
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			mu.Lock()
+			next++
+			id := fmt.Sprintf("bench-%d", next)
+			mu.Unlock()
+			// A deal's start, then its first submit: what a new deal and a
+			// typical action record.
+			spec := plan.DealSpec{ID: id, Name: "Bench", Customer: "ACME", Amount: 1, Currency: "CNY", Team: team, Plan: tmpl}
+			d, evs, err := plan.NewDeal(spec, t0)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for step := range 2 {
+				if step == 1 {
+					m := d.Milestone("prospect")
+					if evs, err = d.Apply(plan.Submit{Acting: plan.Acting{Actor: "carol"}, Milestone: m.Key, Checklist: m.Checklist}, t0.Add(time.Hour)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+				start := time.Now()
+				if err := s.RecordChange(ctx, d, evs); err != nil {
+					b.Error(err)
+					return
+				}
+				mine = append(mine, time.Since(start))
+			}
+		}
+		mu.Lock()
+		latencies = append(latencies, mine...)
+		mu.Unlock()
+	})
+	b.StopTimer()
+	slices.Sort(latencies)
+	if len(latencies) == 0 {
+		return
+	}
+	q := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(float64(len(latencies))/b.Elapsed().Seconds(), "changes/s")
+}
