@@ -131,7 +131,7 @@ test-faults: bin/temporal deps
 # matching and worker as separate processes; two dealflow workers and an API
 # drive 100 deals while a worker is killed and history restarted.
 test-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool deps
-	DEALFLOW_CLUSTER_TESTS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v -run '^TestCluster' ./cmd/dealflow/ ./deploy/cluster/
+	DEALFLOW_CLUSTER_TESTS=1 $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -v -run '^TestCluster' ./deploy/cluster/ ./cmd/dealflow/
 
 # A short fuzzing run of each fuzz target (seed corpora run in `make test`);
 # FUZZTIME=10m for a longer hunt. The API target fuzzes a real stack.

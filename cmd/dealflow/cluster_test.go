@@ -21,12 +21,18 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"dealflow/activities/notify"
 	"dealflow/activities/store"
 	"dealflow/deploy/cluster"
 	"dealflow/deploy/localstack"
 	"dealflow/workflows"
 	"dealflow/workflows/plan"
 )
+
+// relayLease is how long the outbox relay holds a claimed batch before
+// another relay may send it (notify.Relay: its batch of 20 at the default
+// send timeout, with one channel, plus a minute).
+const relayLease = 20*notify.DefaultTimeout + time.Minute
 
 // clusterTestsEnv enables TestClusterDeals: `make test-cluster` sets it and
 // builds the server binaries it needs.
@@ -86,10 +92,12 @@ func TestClusterDeals(t *testing.T) {
 		inFlight int64
 	}
 	survivor := workers[1]
+	var killedAt time.Time
 	faults := []*fault{
 		{at: clusterKillWorkerAt, what: "worker killed", do: func() (string, error) {
 			w := workers[0]
 			w.kill()
+			killedAt = time.Now()
 			return fmt.Sprintf("worker pid %d killed with SIGKILL; worker pid %d carries on alone", w.pid(), survivor.pid()), nil
 		}},
 		{at: clusterRestartHistoryAt, what: "history restarted", do: func() (string, error) {
@@ -154,6 +162,29 @@ func TestClusterDeals(t *testing.T) {
 		if f.inFlight == 0 {
 			t.Fatalf("%s: the deals were done before %d actions; the fault did not strike mid-run", f.what, f.at)
 		}
+	}
+
+	// Notifications the killed worker had claimed from the outbox come due
+	// again when their claim's lease ends; then the survivor sends them.
+	var pending int
+	if err := e.store.DB().QueryRowContext(context.Background(),
+		`SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL`).Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	if pending > 0 {
+		t.Logf("%d notifications not yet delivered when the deals were done (claimed by the killed worker, or still going out); waiting up to the relay's lease", pending)
+		e.eventually("every notification delivered", time.Until(killedAt.Add(relayLease+2*time.Minute)), func() error {
+			var n int
+			if err := e.store.DB().QueryRowContext(context.Background(),
+				`SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL`).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("%d notifications not delivered", n)
+			}
+			return nil
+		})
+		t.Logf("all delivered %s after the worker was killed", time.Since(killedAt).Round(time.Second))
 	}
 
 	verifyStart := time.Now()
