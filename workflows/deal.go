@@ -166,7 +166,7 @@ const (
 // recording is still in flight: changes are recorded in order, so they wait
 // for the next turn.
 func (r *dealRun) record(ctx workflow.Context, inFlight workflow.Future) (workflow.Future, error) {
-	if r.version == workflow.DefaultVersion {
+	if r.version < versionBackgroundRecording {
 		return nil, r.flush(ctx)
 	}
 	if inFlight != nil && inFlight.IsReady() {

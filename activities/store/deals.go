@@ -113,14 +113,6 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-// stringArray encodes a text[] that is never NULL.
-func stringArray(s []string) pq.StringArray {
-	if s == nil {
-		return pq.StringArray{}
-	}
-	return pq.StringArray(s)
-}
-
 // jsonText encodes v for a jsonb parameter (as text: lib/pq would send a
 // []byte as bytea). A nil map becomes {}.
 func jsonText(v any) (string, error) {
