@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/deploy/localstack/testenv"
 )
 
 // loadCoverageBench makes a store with two programs, "bench" and "other",
@@ -15,14 +14,7 @@ import (
 // `dealflow bench` uses too, from store.LoadCoverageBench).
 func loadCoverageBench(b testing.TB, asOf time.Time) *store.Store {
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Config{URL: testenv.Postgres(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b)
 	for _, id := range []string{"bench", "other"} {
 		if err := s.LoadCoverageBench(ctx, id, asOf); err != nil {
 			b.Fatal(err)

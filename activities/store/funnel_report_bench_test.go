@@ -50,8 +50,8 @@ func BenchmarkFunnelReport(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/report")
 }
 
-// benchStore is newStore for a benchmark.
-func benchStore(b *testing.B) *store.Store {
+// benchStore is newStore for a benchmark (or a test sharing its data).
+func benchStore(b testing.TB) *store.Store {
 	b.Helper()
 	s, err := store.Open(b.Context(), store.Config{URL: testenv.Postgres(b)})
 	if err != nil {

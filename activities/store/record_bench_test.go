@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"dealflow/activities/store"
-	"dealflow/deploy/localstack/testenv"
 	"dealflow/workflows/plan"
 )
 
@@ -21,14 +19,7 @@ import (
 // contention).
 func BenchmarkRecordChange(b *testing.B) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Config{URL: testenv.Postgres(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := benchStore(b)
 	tmpl, _ := plan.Builtin("project")
 	var (
 		mu        sync.Mutex
