@@ -82,8 +82,11 @@ func TestLongDealContinuesAsNew(t *testing.T) {
 	rec.mu.Lock()
 	for i, e := range rec.events {
 		if e.Seq != int64(i+1) {
-			t.Fatalf("event %d has seq %d: events lost or repeated across runs", i, e.Seq)
+			t.Fatalf("event %d has seq %d: events lost or out of order across runs", i, e.Seq)
 		}
+	}
+	if len(rec.stale) > 0 {
+		t.Errorf("versions %v were recorded after newer ones", rec.stale)
 	}
 	rec.mu.Unlock()
 
