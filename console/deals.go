@@ -1,9 +1,11 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -77,7 +79,14 @@ type dealView struct {
 	Now         time.Time
 	// Form holds the values of a form that failed, to show them again.
 	Form url.Values
+	// OlderEvents links to the audit trail's previous page, "" on the
+	// first; NewerEvents says this is not the newest page.
+	OlderEvents string
+	NewerEvents bool
 }
+
+// auditPage is how many audit events the deal page shows at a time.
+const auditPage = 200
 
 // timelineItem is one milestone on the timeline.
 type timelineItem struct {
@@ -111,14 +120,32 @@ func (c *Console) loadDeal(ec echo.Context, s *session, id string) (*dealView, *
 	if e := c.get(ec, s, "/v1/deals/"+pathEscape(id), &d.dealResponse); e != nil {
 		return nil, e
 	}
+	// The audit trail, newest first, a page at a time: events with
+	// seq < before (the newest page by default).
+	before := d.Seq + 1
+	if v := ec.QueryParam("audit_before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return nil, &apiError{Status: http.StatusBadRequest, Code: "bad_request",
+				Message: fmt.Sprintf("audit_before must be an event number (1 or more), not %q", v)}
+		}
+		before = min(n, d.Seq+1)
+	}
+	after := max(0, before-1-auditPage)
 	var evs struct {
 		Events []plan.Event `json:"events"`
 	}
-	if e := c.get(ec, s, "/v1/deals/"+pathEscape(id)+"/events?limit=1000", &evs); e != nil {
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "limit": {strconv.Itoa(auditPage)}}
+	if e := c.get(ec, s, "/v1/deals/"+pathEscape(id)+"/events?"+q.Encode(), &evs); e != nil {
 		return nil, e
 	}
+	evs.Events = slices.DeleteFunc(evs.Events, func(e plan.Event) bool { return e.Seq >= before })
 	slices.Reverse(evs.Events) // newest first
 	d.Events = evs.Events
+	if after > 0 {
+		d.OlderEvents = fmt.Sprintf("%s/deals/%s?audit_before=%d#audit", c.base, pathEscape(id), after+1)
+	}
+	d.NewerEvents = before <= d.Seq
 	d.Me = s.User
 	d.IsPMO = d.Team.PMO == s.User
 	d.IsLead = d.IsPMO || d.Team.Commercial == s.User || d.Team.Solution == s.User

@@ -76,7 +76,7 @@ func (b *browserless) signIn(token string) {
 func TestConsoleWithoutBrowser(t *testing.T) {
 	s := newStack(t)
 	s.team()
-	s.startDeal("acme-erp", "ACME ERP rollout", "ACME Manufacturing")
+	s.startDeal("initech-erp", "Initech ERP rollout", "Initech")
 
 	b := newBrowserless(t, s)
 	// The root and the console's root lead to sign-in.
@@ -85,12 +85,12 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 		t.Fatalf("/ → %d\n%s", status, body)
 	}
 	// A page that needs a session redirects to sign-in, and back after.
-	if status, body = b.get("/console/deals/acme-erp"); !contains(body, `name="next" value="/console/deals/acme-erp"`) {
+	if status, body = b.get("/console/deals/initech-erp"); !contains(body, `name="next" value="/console/deals/initech-erp"`) {
 		t.Fatalf("deal page signed out: %d, no way back to it\n%s", status, body)
 	}
 
 	t.Run("sign-in errors", func(t *testing.T) {
-		b.t = t
+		b.t, s.t = t, t
 		status, body := b.post("/console/login", url.Values{"token": {"dfl_not-a-token"}})
 		if status != http.StatusUnauthorized || !contains(body, "That token does not sign you in", "invalid token") {
 			t.Errorf("bad token: %d\n%s", status, body)
@@ -102,40 +102,53 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("CSRF", func(t *testing.T) {
-		b.t = t
+		b.t, s.t = t, t
 		// The sign-in form is protected too.
 		status, body := b.post("/console/login", url.Values{"token": {s.tokens["pat"]}, "csrf": {"forged"}})
 		if status != http.StatusForbidden || !contains(body, "security token does not match") {
 			t.Errorf("sign-in with a forged CSRF token: %d\n%s", status, body)
 		}
 		b.signIn(s.tokens["pat"])
-		status, body = b.post("/console/deals/acme-erp/pause", url.Values{"reason": {"forged"}, "csrf": {""}})
+		status, body = b.post("/console/deals/initech-erp/pause", url.Values{"reason": {"forged"}, "csrf": {""}})
 		if status != http.StatusForbidden || !contains(body, "security token does not match") {
 			t.Errorf("POST without a CSRF token: %d\n%s", status, body)
 		}
 		var d struct {
 			Status string `json:"status"`
 		}
-		s.api("pat", "GET", "/v1/deals/acme-erp", nil, &d)
+		s.api("pat", "GET", "/v1/deals/initech-erp", nil, &d)
 		if d.Status != "active" {
 			t.Errorf("a refused form changed the deal: status %s", d.Status)
 		}
 	})
 
 	t.Run("deal list and page", func(t *testing.T) {
-		b.t = t
-		status, body := b.get("/console/deals?status=open")
-		if status != http.StatusOK || !contains(body, "ACME ERP rollout", `href="/console/deals/acme-erp"`) {
-			t.Errorf("list: %d\n%s", status, body)
+		b.t, s.t = t, t
+		// The list and the audit trail read the read model, which follows
+		// the workflow by a moment.
+		var pageStatus int
+		var page string
+		eventually(t, "the deal in the list and its audit trail", func() bool {
+			_, list := b.get("/console/deals?status=open")
+			pageStatus, page = b.get("/console/deals/initech-erp")
+			return contains(list, "Initech ERP rollout", `href="/console/deals/initech-erp"`) && contains(page, "Milestone activated")
+		})
+		status, body := pageStatus, page
+		if status != http.StatusOK || !contains(body, "Seller's milestones", "Buyer's stage", "Audit trail",
+			`href="http://temporal-ui.test/namespaces/default/workflows/deal%2Finitech-erp"`, `id="m-prospect"`, "Deal started") {
+			t.Errorf("deal page: %d\n%s", status, body)
 		}
 		status, body = b.get("/console/deals?overdue=maybe")
 		if status != http.StatusBadRequest || !contains(body, "overdue must be true or false") {
 			t.Errorf("bad filter: %d\n%s", status, body)
 		}
-		status, body = b.get("/console/deals/acme-erp")
-		if status != http.StatusOK || !contains(body, "Seller's milestones", "Buyer's stage", "Audit trail",
-			`href="http://temporal-ui.test/namespaces/default/workflows/deal%2Facme-erp"`, `id="m-prospect"`, "Deal started") {
-			t.Errorf("deal page: %d\n%s", status, body)
+		status, body = b.get("/console/deals/initech-erp?audit_before=2")
+		if status != http.StatusOK || !contains(body, "<td>1</td>", "Newest events") || strings.Contains(body, "<td>2</td>") {
+			t.Errorf("the audit trail before event 2: %d\n%s", status, body)
+		}
+		status, body = b.get("/console/deals/initech-erp?audit_before=soon")
+		if status != http.StatusBadRequest || !contains(body, "audit_before must be an event number") {
+			t.Errorf("bad audit_before: %d\n%s", status, body)
 		}
 		status, body = b.get("/console/deals/no-such-deal")
 		if status != http.StatusNotFound || !contains(body, `no deal with id &#34;no-such-deal&#34;`) {
@@ -148,31 +161,31 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("refused action", func(t *testing.T) {
-		b.t = t
-		b.get("/console/deals/acme-erp")
+		b.t, s.t = t, t
+		b.get("/console/deals/initech-erp")
 		// Pat (the PMO) may submit, but not with half the checklist.
-		status, body := b.post("/console/deals/acme-erp/milestones/prospect/submit", url.Values{"item": {"Customer background researched"}})
+		status, body := b.post("/console/deals/initech-erp/milestones/prospect/submit", url.Values{"item": {"Customer background researched"}})
 		if status != http.StatusUnprocessableEntity || !contains(body, "checklist incomplete for prospect", `id="timeline"`) {
 			t.Errorf("incomplete checklist: %d\n%s", status, body)
 		}
 		// Pat is not a reviewer.
-		status, body = b.post("/console/deals/acme-erp/milestones/prospect/review", url.Values{"decision": {"approve"}})
+		status, body = b.post("/console/deals/initech-erp/milestones/prospect/review", url.Values{"decision": {"approve"}})
 		if status < 400 || status >= 500 || !contains(body, `class="error"`) {
 			t.Errorf("review by a non-reviewer: %d\n%s", status, body)
 		}
 	})
 
 	t.Run("start a deal and change its plan", func(t *testing.T) {
-		b.t = t
+		b.t, s.t = t, t
 		status, body := b.get("/console/deals/new")
 		if status != http.StatusOK || !contains(body, `value="project"`, "key-account") {
 			t.Fatalf("start form: %d\n%s", status, body)
 		}
-		form := url.Values{"id": {"globex-pilot"}, "name": {"Globex pilot"}, "customer": {"Globex"}, "amount": {"lots"},
+		form := url.Values{"id": {"umbrella-pilot"}, "name": {"Umbrella pilot"}, "customer": {"Umbrella"}, "amount": {"lots"},
 			"currency": {"CNY"}, "template": {"project"}, "pmo": {"pat"}, "commercial": {"cora"}, "solution": {"sol"},
 			"approvers": {"ann, abe"}, "director": {"dina"}}
 		status, body = b.post("/console/deals", form)
-		if status != http.StatusUnprocessableEntity || !contains(body, "The amount must be a number", `value="Globex pilot"`) {
+		if status != http.StatusUnprocessableEntity || !contains(body, "The amount must be a number", `value="Umbrella pilot"`) {
 			t.Errorf("bad amount: %d\n%s", status, body)
 		}
 		form.Set("amount", "80,000")
@@ -183,37 +196,38 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 		}
 		form.Set("commercial", "cora")
 		status, body = b.post("/console/deals", form)
-		if status != http.StatusOK || !contains(body, "The deal is started.", "Globex pilot", "80,000 CNY") {
+		if status != http.StatusOK || !contains(body, "The deal is started.", "Umbrella pilot", "80,000 CNY") {
 			t.Fatalf("start: %d\n%s", status, body)
 		}
-		status, body = b.post("/console/deals/globex-pilot/plan", url.Values{"op": {"redate"}, "key": {"prospect"}, "due": {"yesterday"}})
+		status, body = b.post("/console/deals/umbrella-pilot/plan", url.Values{"op": {"redate"}, "key": {"prospect"}, "due": {"yesterday"}})
 		if status != http.StatusBadRequest || !contains(body, `class="error"`, "yesterday") {
 			t.Errorf("bad due: %d\n%s", status, body)
 		}
-		status, body = b.post("/console/deals/globex-pilot/plan", url.Values{"op": {"skip"}, "key": {"prospect"}, "reason": {"known customer"}})
+		status, body = b.post("/console/deals/umbrella-pilot/plan", url.Values{"op": {"skip"}, "key": {"prospect"}, "reason": {"known customer"}})
 		if status != http.StatusOK || !contains(body, "The plan is changed.", "Skipped: known customer") {
 			t.Errorf("skip: %d\n%s", status, body)
 		}
-		status, body = b.post("/console/deals/globex-pilot/plan", url.Values{"op": {"add"}, "new_key": {"legal"}, "title": {"Legal review"},
+		status, body = b.post("/console/deals/umbrella-pilot/plan", url.Values{"op": {"add"}, "new_key": {"legal"}, "title": {"Legal review"},
 			"role": {"commercial"}, "due": {"5d"}, "depends_on": {"needs-analysis"}, "checklist": {"NDA signed\nTerms reviewed"}})
 		if status != http.StatusOK || !contains(body, "The plan is changed.", `id="m-legal"`, "Legal review") {
 			t.Errorf("add: %d\n%s", status, body)
 		}
-		status, body = b.post("/console/deals/globex-pilot/pause", url.Values{"reason": {"customer budget freeze"}, "until": {"2099-01-02T10:00"}})
+		status, body = b.post("/console/deals/umbrella-pilot/pause", url.Values{"reason": {"customer budget freeze"}, "until": {"2099-01-02T10:00"}})
 		if status != http.StatusOK || !contains(body, "The deal is paused", "until 2099-01-02 10:00 UTC") {
 			t.Errorf("pause: %d\n%s", status, body)
 		}
-		status, body = b.post("/console/deals/globex-pilot/close", url.Values{"outcome": {"lost"}, "reason": {"chose a competitor"}})
+		status, body = b.post("/console/deals/umbrella-pilot/close", url.Values{"outcome": {"lost"}, "reason": {"chose a competitor"}})
 		if status != http.StatusOK || !contains(body, "The deal is closed.", "Closed as <strong>lost</strong>") {
 			t.Errorf("close: %d\n%s", status, body)
 		}
-		status, body = b.post("/console/deals/globex-pilot/close", url.Values{"outcome": {"won"}, "reason": {"again"}})
+		status, body = b.post("/console/deals/umbrella-pilot/close", url.Values{"outcome": {"won"}, "reason": {"again"}})
 		if status != http.StatusConflict || !contains(body, "is closed (lost); nothing can change") {
 			t.Errorf("close twice: %d\n%s", status, body)
 		}
 	})
 
 	t.Run("not a PMO", func(t *testing.T) {
+		s.t = t
 		nb := newBrowserless(t, s)
 		nb.signIn(s.tokens["cora"])
 		status, body := nb.get("/console/deals/new")
@@ -227,14 +241,14 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("reports", func(t *testing.T) {
-		b.t = t
+		b.t, s.t = t, t
 		s.api("pat", "POST", "/v1/coverage/programs", map[string]any{
 			"id": "east-2026", "name": "East named accounts",
 			"targets": map[string]any{"coverage_rate": 0.8, "signing_rate": 0.1, "first_pass_rate": 0.6},
 			"teams":   map[string]any{"sdr": map[string]any{"lead": "cora"}, "bd": map[string]any{"lead": "cora"}, "presales": map[string]any{"lead": "sol"}},
 		}, nil)
 		s.api("pat", "POST", "/v1/coverage/programs/east-2026/accounts", []map[string]any{
-			{"id": "acc-1", "name": "ACME Manufacturing"}, {"id": "acc-2", "name": "Initech"}}, nil)
+			{"id": "acc-1", "name": "Initech"}, {"id": "acc-2", "name": "Hooli"}}, nil)
 		s.api("cora", "POST", "/v1/coverage/programs/east-2026/events", []map[string]any{
 			{"id": "e1", "account": "acc-1", "kind": "sdr_touch", "stage": "contact_established", "by": "cora"}}, nil)
 		s.api("pat", "POST", "/v1/coverage/programs/east-2026/run", nil, nil)
@@ -243,7 +257,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 			t.Fatalf("reports: %d\n%s", status, body)
 		}
 		status, body = b.get("/console/reports/coverage/east-2026")
-		if status != http.StatusOK || !contains(body, "<svg", "Rates against their targets", "Coverage (SDR)", "50.0%", "Untouched the longest", "Initech") {
+		if status != http.StatusOK || !contains(body, "<svg", "Rates against their targets", "Coverage (SDR)", "50.0%", "Untouched the longest", "Hooli") {
 			t.Errorf("coverage report: %d\n%s", status, body)
 		}
 		status, body = b.get("/console/reports/coverage/nope")
@@ -257,6 +271,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("revoked token", func(t *testing.T) {
+		s.t = t
 		nb := newBrowserless(t, s)
 		nb.signIn(s.tokens["abe"])
 		if err := s.store.DisableUser(t.Context(), "abe"); err != nil {
@@ -269,7 +284,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("sign out", func(t *testing.T) {
-		b.t = t
+		b.t, s.t = t, t
 		status, body := b.post("/console/logout", url.Values{})
 		if status != http.StatusOK || !contains(body, "You are signed out.") {
 			t.Errorf("sign out: %d\n%s", status, body)

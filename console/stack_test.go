@@ -126,6 +126,8 @@ func (s *stack) api(as, method, path string, body, out any) {
 }
 
 // startDeal starts a deal of the project template with the whole team.
+// A deal's id is its workflow's id on the Temporal server that the
+// package's tests share: each test uses ids of its own.
 func (s *stack) startDeal(id, name, customer string) {
 	s.t.Helper()
 	s.api("pat", "POST", "/v1/deals", map[string]any{

@@ -297,3 +297,22 @@ func TestReportCharts(t *testing.T) {
 		t.Errorf("rates chart:\n%s", rates)
 	}
 }
+
+// TestRoutesStayUnderConsole keeps the console out of the API's space:
+// openapi.yaml documents every route the API itself serves, and the
+// console adds only "/" (a redirect) and routes under /console.
+func TestRoutesStayUnderConsole(t *testing.T) {
+	c := testConsole(t, nil, time.Now())
+	e := echo.New()
+	c.Mount(e, http.NotFoundHandler())
+	n := 0
+	for _, r := range e.Routes() {
+		if r.Path != "/" && r.Path != Base && !strings.HasPrefix(r.Path, Base+"/") {
+			t.Errorf("%s %s is outside %s", r.Method, r.Path, Base)
+		}
+		n++
+	}
+	if n < 15 {
+		t.Errorf("only %d console routes", n)
+	}
+}
