@@ -367,3 +367,63 @@ func TestBrowser(t *testing.T) {
 		t.Error("the inbox after sign-out is not the sign-in page")
 	}
 }
+
+// TestBrowserPMO starts a deal from the form (a bad amount first), changes
+// its plan, and reads a funnel report's charts, as a PMO in Chromium.
+func TestBrowserPMO(t *testing.T) {
+	chromium := chromiumPath(t)
+	s := newStack(t)
+	s.team()
+	s.funnelTarget("q4-north")
+	s.api("pat", "POST", "/v1/funnel/targets/q4-north/run", nil, nil)
+	b := newBrowser(t, s, chromium)
+	if status := b.signIn(s.tokens["pat"]); status != 200 {
+		t.Fatalf("sign in as pat: %d", status)
+	}
+
+	b.open("/console/deals/new")
+	b.step("fill the start form",
+		chromedp.SendKeys(chromedp.CSS(`input[name=id]`), "hooli-crm"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "Hooli CRM"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=customer]`), "Hooli"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=amount]`), "a lot"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=commercial]`), "cora"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=solution]`), "sol"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=approvers]`), "ann, abe"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=director]`), "dina"))
+	status := b.send("start with a bad amount", chromedp.Click(chromedp.CSS(`#start-form button[type=submit]`)))
+	if msg := b.text("#error"); status != 422 || !contains(msg, "The amount must be a number") {
+		t.Errorf("bad amount: %d %q", status, msg)
+	}
+	if got := b.attr(`input[name=name]`, "value"); got != "Hooli CRM" {
+		t.Errorf("the form lost its values: name %q", got)
+	}
+	b.shot("start-refused")
+	b.step("fix the amount", chromedp.Clear(chromedp.CSS(`input[name=amount]`)), chromedp.SendKeys(chromedp.CSS(`input[name=amount]`), "450000"))
+	if status := b.send("start", chromedp.Click(chromedp.CSS(`#start-form button[type=submit]`))); status != 200 || b.text(".notice") != "The deal is started." {
+		t.Fatalf("start: %d %q", status, b.text("main"))
+	}
+	if got := b.attr("#m-prospect", "data-state"); got != "active" {
+		t.Errorf("the new deal's prospect is %s", got)
+	}
+
+	// Skip the first milestone: the second becomes active.
+	b.step("choose skip", chromedp.SendKeys(chromedp.CSS(`#change-plan input[name=op][value=skip] ~ label input[name=reason]`), "met them at the fair"))
+	if status := b.send("skip", chromedp.Click(chromedp.CSS(`#change-plan input[name=op][value=skip] ~ button`))); status != 200 || b.text(".notice") != "The plan is changed." {
+		t.Errorf("skip: %d %q", status, b.text("main"))
+	}
+	if p, n := b.attr("#m-prospect", "data-state"), b.attr("#m-needs-analysis", "data-state"); p != "skipped" || n != "active" {
+		t.Errorf("after the skip: prospect %s, needs-analysis %s", p, n)
+	}
+	b.shot("plan-changed")
+
+	b.open("/console/reports")
+	b.send("open the funnel report", chromedp.Click(chromedp.CSS(`a[href="/console/reports/funnel/q4-north"]`)))
+	if n, err := chromedp.Run(b.ctx, chromedp.Nodes(chromedp.CSSAll(`#charts svg.chart rect.bar`), chromedp.AtLeast(0))); err != nil || len(n) < 9 {
+		t.Errorf("funnel charts: %d bars, %v", len(n), err)
+	}
+	if got := b.text("#charts"); !contains(got, "cora", "sol", "Revenue so far", "180,000") {
+		t.Errorf("funnel charts' text: %q", got)
+	}
+	b.shot("funnel-report")
+}

@@ -72,6 +72,14 @@ func barChart(title string, bars []bar) template.HTML {
 	return template.HTML(sb.String()) // every text above is escaped
 }
 
+// chart is a titled chart, for a page's figure.
+type chart struct {
+	Title string
+	SVG   template.HTML
+}
+
+func newChart(title string, bars []bar) chart { return chart{Title: title, SVG: barChart(title, bars)} }
+
 // finite maps NaN and ±Inf to 0, so no chart draws off its canvas.
 func finite(v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -189,6 +189,14 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 			t.Errorf("bad amount: %d\n%s", status, body)
 		}
 		form.Set("amount", "80,000")
+		form.Set("director", "")
+		form.Set("approvers", "")
+		status, body = b.post("/console/deals", form)
+		if status != http.StatusUnprocessableEntity || !contains(body, "problems to fix", "<code>milestones[solution-design].review.reviewers</code>", "set team.director") {
+			t.Errorf("a team without approvers or director: %d\n%s", status, body)
+		}
+		form.Set("director", "dina")
+		form.Set("approvers", "ann, abe")
 		form.Set("commercial", "zed")
 		status, body = b.post("/console/deals", form)
 		if status != http.StatusUnprocessableEntity || !contains(body, "unknown or disabled users: zed") {
@@ -259,6 +267,12 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 		status, body = b.get("/console/reports/coverage/east-2026")
 		if status != http.StatusOK || !contains(body, "<svg", "Rates against their targets", "Coverage (SDR)", "50.0%", "Untouched the longest", "Hooli") {
 			t.Errorf("coverage report: %d\n%s", status, body)
+		}
+		s.funnelTarget("q4-east")
+		s.api("pat", "POST", "/v1/funnel/targets/q4-east/run", nil, nil)
+		status, body = b.get("/console/reports/funnel/q4-east")
+		if status != http.StatusOK || !contains(body, "Q4 East new customers", "<svg", "Activities per working day", ">cora<", ">sol<", `class="bar behind"`) {
+			t.Errorf("funnel report: %d\n%s", status, body)
 		}
 		status, body = b.get("/console/reports/coverage/nope")
 		if status != http.StatusNotFound || !contains(body, "no coverage program") {

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"html/template"
 	"net/http"
 	"net/url"
 
@@ -31,7 +30,7 @@ type funnelView struct {
 	Target  string
 	Latest  *store.FunnelReport
 	History []store.FunnelReport
-	Charts  []template.HTML
+	Charts  []chart
 }
 
 func (c *Console) funnelReport(ec echo.Context, s *session) error {
@@ -53,7 +52,7 @@ func (c *Console) funnelReport(ec echo.Context, s *session) error {
 // funnelCharts draws a funnel report: the team's and each rep's pace
 // against what the target needs, revenue against the target, and the
 // funnel from activities to customers.
-func funnelCharts(r *store.FunnelReport) []template.HTML {
+func funnelCharts(r *store.FunnelReport) []chart {
 	f := r.FunnelFigures
 	pace := []bar{{
 		Label: "Team", Value: deref(f.ActivitiesPerDay), Text: ptrNum(f.ActivitiesPerDay) + " / " + fmtNum(f.ActivitiesPerDayNeeded),
@@ -76,10 +75,10 @@ func funnelCharts(r *store.FunnelReport) []template.HTML {
 		{Label: "Qualified", Value: float64(r.Qualified), Text: fmtNum(float64(r.Qualified))},
 		{Label: "Customers", Value: float64(r.Conversions), Text: fmtNum(float64(r.Conversions))},
 	}
-	return []template.HTML{
-		barChart("Activities per working day: actual / needed (tick)", pace),
-		barChart("Revenue against the target (tick)", revenue),
-		barChart("Funnel: counts against what the target needs by the period's end (tick)", funnel),
+	return []chart{
+		newChart("Activities per working day: actual / needed (tick)", pace),
+		newChart("Revenue and its projection against the target (tick)", revenue),
+		newChart("Funnel so far against what the period needs (tick)", funnel),
 	}
 }
 
@@ -88,7 +87,7 @@ type coverageView struct {
 	Program string
 	Latest  *store.CoverageReport
 	History []store.CoverageReport
-	Charts  []template.HTML
+	Charts  []chart
 }
 
 func (c *Console) coverageReport(ec echo.Context, s *session) error {
@@ -109,7 +108,7 @@ func (c *Console) coverageReport(ec echo.Context, s *session) error {
 
 // coverageCharts draws a coverage report: each rate against its target,
 // and the accounts from listed to signed.
-func coverageCharts(r *store.CoverageReport) []template.HTML {
+func coverageCharts(r *store.CoverageReport) []chart {
 	rate := func(label string, v *float64, target float64, hasTarget bool) bar {
 		return bar{Label: label, Value: deref(v), Text: ptrPct(v), Target: target, HasTarget: hasTarget,
 			Behind: hasTarget && v != nil && *v < target}
@@ -127,9 +126,9 @@ func coverageCharts(r *store.CoverageReport) []template.HTML {
 		n("Qualified", r.Counts.AccountsQualified), n("Signed", r.Counts.AccountsSigned),
 		n("Untouched", r.Untouched.Total),
 	}
-	return []template.HTML{
-		barChart("Rates against their targets (tick)", rates),
-		barChart("Accounts", counts),
+	return []chart{
+		newChart("Rates against their targets (tick)", rates),
+		newChart("Accounts", counts),
 	}
 }
 

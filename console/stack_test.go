@@ -176,3 +176,30 @@ func contains(s string, wants ...string) bool {
 	}
 	return true
 }
+
+// funnelTarget creates a funnel target for cora and sol that started 14
+// days ago and loads ten days of activities: cora calls 6 times a day, sol
+// visits once (below pace).
+func (s *stack) funnelTarget(id string) {
+	s.t.Helper()
+	day := func(d int) string { return time.Now().AddDate(0, 0, d).UTC().Format("2006-01-02") }
+	s.api("pat", "POST", "/v1/funnel/targets", map[string]any{
+		"id": id, "name": "Q4 East new customers", "scope": "east", "manager": "dina", "reps": []string{"cora", "sol"},
+		"period_start": day(-14), "period_end": day(16), "revenue_target": 1200000, "avg_deal_size": 100000,
+		"conversion_rate": 0.2, "leads_per_activity": 0.25, "time_zone": "UTC",
+	}, nil)
+	var acts []map[string]any
+	for d := 1; d <= 10; d++ {
+		at := time.Now().AddDate(0, 0, -d).UTC().Format(time.RFC3339)
+		for i := range 6 {
+			acts = append(acts, map[string]any{"id": fmt.Sprintf("%s-c-%d-%d", id, d, i), "rep": "cora", "kind": "call", "at": at})
+		}
+		acts = append(acts, map[string]any{"id": fmt.Sprintf("%s-s-%d", id, d), "rep": "sol", "kind": "visit", "at": at})
+	}
+	s.api("pat", "POST", "/v1/funnel/activities", acts, nil)
+	s.api("pat", "POST", "/v1/funnel/leads", []map[string]any{
+		{"id": id + "-lead-1", "rep": "cora", "created_at": time.Now().AddDate(0, 0, -9).UTC().Format(time.RFC3339),
+			"qualified_at": time.Now().AddDate(0, 0, -6).UTC().Format(time.RFC3339),
+			"converted_at": time.Now().AddDate(0, 0, -2).UTC().Format(time.RFC3339), "amount": 180000},
+	}, nil)
+}

@@ -272,16 +272,16 @@ func TestReportCharts(t *testing.T) {
 	if len(charts) != 3 {
 		t.Fatalf("%d funnel charts, want 3", len(charts))
 	}
-	pace := string(charts[0])
+	pace := string(charts[0].SVG)
 	if !strings.Contains(pace, ">sam<") || strings.Count(pace, `class="bar behind"`) != 1 || !strings.Contains(pace, "12.6 / 11.4") {
 		t.Errorf("pace chart: one bar behind (sam), the team's pace against the need:\n%s", pace)
 	}
-	if rev := string(charts[1]); !strings.Contains(rev, "180,000") || !strings.Contains(rev, "378,000") || strings.Count(rev, `class="bar behind"`) != 1 {
+	if rev := string(charts[1].SVG); !strings.Contains(rev, "180,000") || !strings.Contains(rev, "378,000") || strings.Count(rev, `class="bar behind"`) != 1 {
 		t.Errorf("revenue chart: the projection falls short of the target:\n%s", rev)
 	}
 	// A report before any working day: no pace yet, no projection.
 	empty := &store.FunnelReport{Reps: store.FunnelRepReports{{Rep: "rita"}}}
-	if got := string(funnelCharts(empty)[0]); !strings.Contains(got, "— / 0") {
+	if got := string(funnelCharts(empty)[0].SVG); !strings.Contains(got, "— / 0") {
 		t.Errorf("pace without a working day:\n%s", got)
 	}
 
@@ -291,7 +291,7 @@ func TestReportCharts(t *testing.T) {
 		Targets:   store.ReportTargets{CoverageRate: 0.8, SigningRate: 0.1, FirstPassRate: 0.6},
 		Untouched: store.Untouched{Total: 2},
 	}
-	rates := string(coverageCharts(cr)[0])
+	rates := string(coverageCharts(cr)[0].SVG)
 	// Coverage is behind its target, signing ahead, first pass unknown.
 	if strings.Count(rates, `class="bar behind"`) != 1 || !strings.Contains(rates, "50.0%") || !strings.Contains(rates, "25.0%") || strings.Count(rates, "—") != 3 {
 		t.Errorf("rates chart:\n%s", rates)
