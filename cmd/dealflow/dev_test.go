@@ -191,7 +191,7 @@ func TestDevStack(t *testing.T) {
 		out := r.stdout.String()
 		for _, want := range []string{api, "postgres://postgres@127.0.0.1:" + env["DEALFLOW_POSTGRES_PORT"] + "/dealflow",
 			"http://127.0.0.1:" + env["TEMPORAL_UI_PORT"] + "/namespaces/default/workflows",
-			`curl -H "Authorization: Bearer $TOKEN" ` + api + "/v1/me"} {
+			`curl -H "Authorization: Bearer $TOKEN" ` + api + "/v1/me", api + "/console/"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("round %d: banner lacks %q:\n%s", round, want, out)
 			}
@@ -212,6 +212,9 @@ func TestDevStack(t *testing.T) {
 		}
 		if got.ID != "admin" || strings.Join(got.Roles, ",") != "admin,pmo" {
 			t.Errorf("round %d: /v1/me = %+v", round, got)
+		}
+		if code := getJSON(t, api+"/console/login", "", nil); code != http.StatusOK {
+			t.Errorf("round %d: the web console's sign-in page = %d", round, code)
 		}
 		if code := getJSON(t, api+"/v1/me", "dfl_not-a-token", nil); code != http.StatusUnauthorized {
 			t.Errorf("round %d: /v1/me with a bad token = %d, want 401", round, code)
