@@ -68,6 +68,14 @@ func TestSessionSealing(t *testing.T) {
 			t.Errorf("open(%q): %v", junk, err)
 		}
 	}
+	// Two servers given the same key (DEALFLOW_SESSION_KEY) open each
+	// other's sessions.
+	a, b := testConsole(t, key, now), testConsole(t, key, now)
+	if v, err := a.sealer.seal(in); err != nil {
+		t.Fatal(err)
+	} else if got, err := b.sealer.open(v, now); err != nil || got.Token != in.Token {
+		t.Errorf("a session sealed by one server does not open on another with the same key: %v", err)
+	}
 	if _, err := newSealer([]byte("too short")); err == nil {
 		t.Error("a 9-byte key was accepted")
 	}

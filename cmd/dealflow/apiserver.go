@@ -20,7 +20,7 @@ func runAPI(ctx context.Context, args []string, env lookupEnvFunc, _, stderr io.
 		"Serves the HTTP API. It starts deal workflows on Temporal and reads the Postgres\n"+
 			"read model; run `dealflow worker` next to it, and `dealflow migrate` first.",
 		stderr, "database-url", "temporal-address", "namespace", "task-queue", "listen", "temporal-ui-url",
-		"drain-delay", "shutdown-timeout", "log-level", "log-format")
+		"drain-delay", "session-key", "shutdown-timeout", "log-level", "log-format")
 	cfg, err := b.parse(args, env)
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func serveAPI(ctx context.Context, g *errgroup.Group, cfg *Config, ln net.Listen
 		MetricsHandler: m.Handler,
 	}
 	// The web console, on the same server under /console/.
-	con, err := console.New(console.Config{Logger: log.With("component", "console")})
+	con, err := console.New(console.Config{SessionKey: cfg.SessionKey, Logger: log.With("component", "console")})
 	if err != nil {
 		g.Go(func() error { return err })
 	} else {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +37,7 @@ type Config struct {
 	LinkBase        string
 	ShutdownTimeout time.Duration
 	DrainDelay      time.Duration // the API's /readyz answers 503 this long before it stops accepting
+	SessionKey      []byte        // seals the web console's cookies; nil: random per start
 
 	// dev only
 	DataDir        string
@@ -192,6 +194,20 @@ var settings = []setting{
 				return errors.New("want a duration such as 5s, or 0s for none")
 			}
 			c.DrainDelay = d
+			return nil
+		},
+	},
+	{
+		flag: "session-key", env: "DEALFLOW_SESSION_KEY", arg: "HEX", scope: "api, dev", secret: true,
+		usage: "the web console's session key: 64 hex digits (32 bytes, e.g. from openssl rand -hex 32); " +
+			"give every API server the same one so that a sign-in works on each and survives restarts " +
+			"(unset: a random key at each start)",
+		set: func(c *Config, v string) error {
+			k, err := hex.DecodeString(strings.TrimSpace(v))
+			if err != nil || len(k) != 32 {
+				return errors.New("want 64 hex digits (32 bytes), e.g. from openssl rand -hex 32")
+			}
+			c.SessionKey = k
 			return nil
 		},
 	},

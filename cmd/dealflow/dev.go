@@ -35,7 +35,7 @@ func runDev(ctx context.Context, args []string, env lookupEnvFunc, stdout, stder
 	b := newFlagSet("dev", "[flags]", devAbout, stderr,
 		"data-dir", "postgres-port", "temporal-port", "temporal-ui-port", "temporal-cli",
 		"database-url", "temporal-address", "namespace", "task-queue", "listen", "temporal-ui-url",
-		"notify", "link-base", "shutdown-timeout", "log-level", "log-format")
+		"notify", "link-base", "session-key", "shutdown-timeout", "log-level", "log-format")
 	cfg, err := b.parse(args, env)
 	if err != nil {
 		return err
