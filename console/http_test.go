@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // browserless is a plain HTTP client with a cookie jar: the console as a
@@ -219,6 +220,22 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 			"role": {"commercial"}, "due": {"5d"}, "depends_on": {"needs-analysis"}, "checklist": {"NDA signed\nTerms reviewed"}})
 		if status != http.StatusOK || !contains(body, "The plan is changed.", `id="m-legal"`, "Legal review") {
 			t.Errorf("add: %d\n%s", status, body)
+		}
+		// Due in two seconds: at the due time the PMO is told, and the
+		// escalation is in Pat's inbox.
+		soon := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+		status, body = b.post("/console/deals/umbrella-pilot/plan", url.Values{"op": {"redate"}, "key": {"needs-analysis"}, "due": {soon}})
+		if status != http.StatusOK || !contains(body, "The plan is changed.") {
+			t.Errorf("redate: %d\n%s", status, body)
+		}
+		eventually(t, "the escalation in pat's inbox", func() bool {
+			_, inbox := b.get("/console/inbox")
+			i := strings.Index(inbox, `id="escalations"`)
+			return i >= 0 && contains(inbox[i:], "Umbrella pilot", "Needs analysis", "due today and not done")
+		})
+		status, body = b.get("/console/deals/umbrella-pilot")
+		if i := strings.Index(body, `id="m-needs-analysis"`); i < 0 || !contains(body[i:], "overdue", `class="due red"`, "escalation level") {
+			t.Errorf("the overdue milestone on the deal page: %d\n%s", status, body)
 		}
 		status, body = b.post("/console/deals/umbrella-pilot/pause", url.Values{"reason": {"customer budget freeze"}, "until": {"2099-01-02T10:00"}})
 		if status != http.StatusOK || !contains(body, "The deal is paused", "until 2099-01-02 10:00 UTC") {
