@@ -17,9 +17,10 @@ import (
 
 // Config holds the console's settings.
 type Config struct {
-	// SessionKey seals the session cookies (32 bytes). When nil a random
-	// key is made at start, so sessions end when the server restarts, and
-	// servers behind one load balancer do not share sessions.
+	// SessionKey seals the session cookies (32 bytes; DEALFLOW_SESSION_KEY).
+	// When nil a random key is made at start, so sessions end when the
+	// server restarts, and servers behind one load balancer do not share
+	// sessions.
 	SessionKey []byte
 	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
 	SessionTTL time.Duration
