@@ -85,8 +85,8 @@ func checkContainer(where string, args []string, env map[string]string, imageEnv
 			problems = append(problems, fmt.Sprintf("%s: %s is not a dealflow setting", where, name))
 			continue
 		}
-		if v == "" && !s.allowEmpty {
-			continue // a placeholder; dealflow would say "is empty"
+		if (v == "" && !s.allowEmpty) || strings.Contains(v, "CHANGE-ME") {
+			continue // a placeholder to replace; dealflow refuses it
 		}
 		var c Config
 		if err := s.set(&c, v); err != nil && !strings.Contains(v, "$") {
@@ -410,6 +410,7 @@ type k8sObject struct {
 			Kind string `json:"kind"`
 			Name string `json:"name"`
 		} `json:"scaleTargetRef"`
+		Replicas    *int `json:"replicas"`
 		MinReplicas *int `json:"minReplicas"`
 		Ports       []struct {
 			TargetPort any `json:"targetPort"`
@@ -598,6 +599,9 @@ func checkKubernetes(files map[string][]byte, imageEnv map[string]string) []stri
 					problems = append(problems, fmt.Sprintf("%s: %s probe on port %s, but dealflow %s listens on %d (%s)", where, pr.kind, p, sub, port, portName))
 				}
 			}
+			if sub == "api" && (o.Spec.Replicas == nil || *o.Spec.Replicas > 1) && env["DEALFLOW_SESSION_KEY"] == "" {
+				problems = append(problems, where+": API replicas need one DEALFLOW_SESSION_KEY, or a console sign-in works on one of them only")
+			}
 			need := gracePeriod(sub, env)
 			if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= need {
 				problems = append(problems, fmt.Sprintf("%s: terminationGracePeriodSeconds must exceed %s (drain delay + shutdown timeout)", where, need))
@@ -694,6 +698,7 @@ func TestDeployChecksCatchMistakes(t *testing.T) {
 		{"k8s API grace period with drain", "api.yaml", "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 32", "must exceed 35s"},
 		{"k8s config key", "configmap.yaml", "DEALFLOW_TASK_QUEUE:", "DEALFLOW_QUEUE:", "DEALFLOW_QUEUE is not a dealflow setting"},
 		{"k8s secret key", "secret.yaml", "DATABASE_URL:", "DB_URL:", "Secret dealflow-secrets: DB_URL is not a dealflow setting"},
+		{"k8s session key", "secret.yaml", "DEALFLOW_SESSION_KEY:", "# DEALFLOW_SESSION_KEY:", "API replicas need one DEALFLOW_SESSION_KEY"},
 		{"k8s job subcommand", "setup-job.yaml", `args: ["register-search-attributes"]`, `args: ["register-attributes"]`, `"register-attributes" is not a dealflow subcommand`},
 		{"k8s hpa target", "worker-hpa.yaml", "name: dealflow-worker\n  minReplicas", "name: worker\n  minReplicas", "no HorizontalPodAutoscaler scales the worker"},
 		{"k8s unlisted file", "kustomization.yaml", "  - pdb.yaml\n", "", "kustomization.yaml does not list pdb.yaml"},
