@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -378,10 +379,32 @@ func TestDeployCompose(t *testing.T) {
 			t.Errorf("service %s runs %s, want %s", svc, got, image)
 		}
 	}
+	// Where a compose client is installed, it must agree.
+	if compose := composeClient(); compose != nil {
+		cmd := exec.Command(compose[0], append(compose[1:], "-f", filepath.Join(deployDir, "compose.yaml"), "config", "--quiet")...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s config: %v\n%s", strings.Join(compose, " "), err, out)
+		}
+	} else {
+		t.Log("no compose client (docker compose, or docker-compose v2) on PATH: checked with the loader only")
+	}
 	// The init script the postgres service mounts exists.
 	if _, err := os.Stat(filepath.Join(deployDir, "compose", "postgres-init.sh")); err != nil {
 		t.Error(err)
 	}
+}
+
+// composeClient finds `docker compose` or a v2 `docker-compose` (v1, a
+// different loader, does not count).
+func composeClient() []string {
+	if out, err := exec.Command("docker", "compose", "version").CombinedOutput(); err == nil && strings.Contains(string(out), "Docker Compose version") {
+		return []string{"docker", "compose"}
+	}
+	if out, err := exec.Command("docker-compose", "version").CombinedOutput(); err == nil && strings.Contains(string(out), "Docker Compose version") {
+		return []string{"docker-compose"}
+	}
+	return nil
 }
 
 // ---- Kubernetes --------------------------------------------------------------
