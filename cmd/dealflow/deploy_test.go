@@ -16,6 +16,11 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -484,6 +489,17 @@ var knownKinds = map[string]string{
 	"HorizontalPodAutoscaler": "autoscaling/v2", "PodDisruptionBudget": "policy/v1",
 }
 
+// k8sTypes gives each kind its Kubernetes API type, which a manifest must
+// decode into strictly: a misspelt or misplaced field is an error, as
+// `kubectl apply --validate=strict` would make it.
+var k8sTypes = map[string]func() any{
+	"ConfigMap": func() any { return &corev1.ConfigMap{} }, "Secret": func() any { return &corev1.Secret{} },
+	"Service": func() any { return &corev1.Service{} }, "Job": func() any { return &batchv1.Job{} },
+	"Deployment":              func() any { return &appsv1.Deployment{} },
+	"HorizontalPodAutoscaler": func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
+	"PodDisruptionBudget":     func() any { return &policyv1.PodDisruptionBudget{} },
+}
+
 // checkKubernetes checks the manifests (file name → content) that
 // kustomization.yaml lists.
 func checkKubernetes(files map[string][]byte, imageEnv map[string]string) []string {
@@ -520,6 +536,9 @@ func checkKubernetes(files map[string][]byte, imageEnv map[string]string) []stri
 			if v, ok := knownKinds[o.Kind]; !ok || v != o.APIVersion || o.Metadata.Name == "" {
 				problems = append(problems, fmt.Sprintf("%s, document %d: %s %s %q is not a kind these manifests use, or has no name", res, i+1, o.APIVersion, o.Kind, o.Metadata.Name))
 				continue
+			}
+			if err := yaml.UnmarshalStrict([]byte(doc), k8sTypes[o.Kind]()); err != nil {
+				problems = append(problems, fmt.Sprintf("%s, %s %s: %v", res, o.Kind, o.Metadata.Name, err))
 			}
 			objs = append(objs, o)
 		}
@@ -726,6 +745,8 @@ func TestDeployChecksCatchMistakes(t *testing.T) {
 		{"k8s hpa target", "worker-hpa.yaml", "name: dealflow-worker\n  minReplicas", "name: worker\n  minReplicas", "no HorizontalPodAutoscaler scales the worker"},
 		{"k8s unlisted file", "kustomization.yaml", "  - pdb.yaml\n", "", "kustomization.yaml does not list pdb.yaml"},
 		{"k8s service port", "api.yaml", "targetPort: http", "targetPort: web", "targetPort web is none of the API's ports"},
+		{"k8s misspelt field", "api.yaml", "readinessProbe:", "readinesProbe:", `unknown field "readinesProbe"`},
+		{"k8s misplaced field", "worker.yaml", "      terminationGracePeriodSeconds: 45", "      terminationGracePeriod: 45", `unknown field "terminationGracePeriod"`},
 		{"k8s YAML", "worker.yaml", "replicas: 2", "replicas: [2", "worker.yaml, document 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
