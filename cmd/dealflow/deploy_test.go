@@ -96,6 +96,9 @@ func checkContainer(where string, args []string, env map[string]string, imageEnv
 		}
 		var c Config
 		if err := s.set(&c, v); err != nil && !strings.Contains(v, "$") {
+			if s.secret {
+				v = "…" // not repeated, as dealflow does not
+			}
 			problems = append(problems, fmt.Sprintf("%s: %s=%q: %v", where, name, v, err))
 		}
 	}
