@@ -16,8 +16,8 @@ import (
 // DealWorkflow runs one project-type deal from start to close. Human actions
 // arrive as updates, each checked by a validator before it enters history;
 // one timer waits for the earliest pending deadline; every change is
-// recorded (projection, audit trail, notifications) in one transaction, by a
-// local activity in the workflow task that made the change (see record).
+// recorded (projection, audit trail, notifications) in one transaction, by an
+// activity that runs in the background (see record).
 func DealWorkflow(ctx workflow.Context, in DealInput) (*plan.Deal, error) {
 	r, err := newDealRun(ctx, in)
 	if err != nil {
@@ -38,8 +38,8 @@ type dealRun struct {
 	pending []plan.Event
 	// updates are recently applied update IDs (see Carried.Updates).
 	updates []string
-	// searched is what the search attributes were last set to (recording
-	// versions before versionLocalRecording; later ones read them back).
+	// searched is what the search attributes were last set to (runs before
+	// versionStartAttributes; later ones read them back).
 	searched *searchState
 	// version is this run's recording version (see recordingChange).
 	version workflow.Version
@@ -84,7 +84,7 @@ func (r *dealRun) dirty() bool { return len(r.pending) > 0 }
 // run is the deal's main loop: record what changed, keep the search
 // attributes and the one timer current, wait for an update or the timer.
 func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
-	r.version = workflow.GetVersion(ctx, recordingChange, workflow.DefaultVersion, versionLocalRecording)
+	r.version = workflow.GetVersion(ctx, recordingChange, workflow.DefaultVersion, versionStartAttributes)
 	var (
 		timer       workflow.Future
 		timerAt     time.Time
@@ -143,7 +143,8 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 }
 
 // recordingChange is the GetVersion change ID of how the deal records its
-// changes. Each version stays for as long as deals started under it may run.
+// changes and shows its search attributes. Each version stays for as long
+// as deals started under it may run.
 const recordingChange = "record-in-background"
 
 const (
@@ -152,19 +153,16 @@ const (
 	// versionBackgroundRecording: an activity in the background, so
 	// deadlines keep firing while a recording waits (Postgres down).
 	versionBackgroundRecording workflow.Version = 1
-	// versionLocalRecording: a local activity inside the workflow task that
-	// made the change, falling back to a background activity when it fails;
-	// search attributes are compared with the workflow's own, so those set
-	// at start are not set again. A change costs one marker event instead
-	// of an activity's three and a second workflow task, and an action's
-	// answer comes after its change is in the read model.
-	versionLocalRecording workflow.Version = 2
+	// versionStartAttributes: search attributes are compared with the
+	// workflow's own, so those set at start (StartOptions) are not set
+	// again, nor those a run continued as new inherits.
+	versionStartAttributes workflow.Version = 2
 )
 
 // record finishes the background recording if it is done, shows the
-// current state in the UI, and records what changed — unless a background
+// current state in the UI, and starts recording what changed — unless a
 // recording is still in flight: changes are recorded in order, so they wait
-// for the next turn.
+// for the next turn, and are then recorded together.
 func (r *dealRun) record(ctx workflow.Context, inFlight workflow.Future) (workflow.Future, error) {
 	if r.version < versionBackgroundRecording {
 		return nil, r.flush(ctx)
@@ -178,27 +176,10 @@ func (r *dealRun) record(ctx workflow.Context, inFlight workflow.Future) (workfl
 	if err := r.showState(ctx); err != nil {
 		return nil, err
 	}
-	if inFlight != nil || !r.dirty() {
-		return inFlight, nil
+	if inFlight == nil && r.dirty() {
+		inFlight = r.startRecording(ctx)
 	}
-	change := r.takeChange()
-	if r.version >= versionLocalRecording && r.recordLocally(ctx, change) {
-		return nil, nil
-	}
-	return r.startRecording(ctx, change), nil
-}
-
-// recordLocally records a change with a local activity and reports whether
-// that settled it. A failure (Postgres slow or down) returns false within
-// localRecordOptions' few seconds, and the change goes to a background
-// activity that retries for as long as it takes.
-func (r *dealRun) recordLocally(ctx workflow.Context, change activities.Change) bool {
-	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localRecordOptions), acts.RecordChange, change).Get(ctx, nil)
-	if err == nil || r.unrecordable(err) {
-		return true
-	}
-	r.logger.Warn("recording in the workflow task failed; retrying in the background", "version", change.Deal.Version, "error", err)
-	return false
+	return inFlight, nil
 }
 
 // awaitRecording waits for the recording in flight, if any: no activity is
@@ -248,19 +229,6 @@ var recordOptions = workflow.ActivityOptions{
 	},
 }
 
-// localRecordOptions bound the recording inside a workflow task well below
-// the task's 10 s timeout.
-var localRecordOptions = workflow.LocalActivityOptions{
-	ScheduleToCloseTimeout: 5 * time.Second,
-	StartToCloseTimeout:    2 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:        100 * time.Millisecond,
-		BackoffCoefficient:     2,
-		MaximumAttempts:        3,
-		NonRetryableErrorTypes: []string{activities.InvalidChangeType},
-	},
-}
-
 var acts *activities.Activities
 
 // flush records everything that changed since the last flush, in one
@@ -273,11 +241,7 @@ func (r *dealRun) flush(ctx workflow.Context) error {
 	if !r.dirty() {
 		return nil
 	}
-	change := r.takeChange()
-	if r.version >= versionLocalRecording && r.recordLocally(ctx, change) {
-		return nil
-	}
-	return r.finishRecording(ctx, r.startRecording(ctx, change))
+	return r.finishRecording(ctx, r.startRecording(ctx))
 }
 
 // showState keeps what the Temporal UI shows current: search attributes
@@ -290,15 +254,10 @@ func (r *dealRun) showState(ctx workflow.Context) error {
 	return nil
 }
 
-// takeChange hands over what changed since the last recording.
-func (r *dealRun) takeChange() activities.Change {
+// startRecording hands the pending changes to the recording activity.
+func (r *dealRun) startRecording(ctx workflow.Context) workflow.Future {
 	change := activities.Change{Deal: *r.deal, Events: r.pending}
 	r.pending = nil
-	return change
-}
-
-// startRecording hands a change to the recording activity.
-func (r *dealRun) startRecording(ctx workflow.Context, change activities.Change) workflow.Future {
 	opts := recordOptions
 	opts.Summary = fmt.Sprintf("record v%d: %d events", change.Deal.Version, len(change.Events))
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.RecordChange, change)
@@ -308,20 +267,13 @@ func (r *dealRun) startRecording(ctx workflow.Context, change activities.Change)
 // accept must not stop the deal: the workflow history still holds it for
 // operators.
 func (r *dealRun) finishRecording(ctx workflow.Context, f workflow.Future) error {
-	if err := f.Get(ctx, nil); err != nil && !r.unrecordable(err) {
-		return err
-	}
-	return nil
-}
-
-// unrecordable reports (and logs) a change the store refused for good.
-func (r *dealRun) unrecordable(err error) bool {
+	err := f.Get(ctx, nil)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		r.logger.Error("change not recorded", "error", err)
-		return true
+		return nil
 	}
-	return false
+	return err
 }
 
 // continueAsNew hands the deal to a fresh run once the history grows long.

@@ -114,13 +114,13 @@ func searchAttributes(d *plan.Deal) []temporal.SearchAttributeUpdate {
 }
 
 // upsertSearchAttributes writes the deal's search attributes if they
-// changed: since the last call (runs before versionLocalRecording), or from
+// changed: since the last call (runs before versionStartAttributes), or from
 // what the workflow holds — those set at start and, after continue-as-new,
 // those the previous run left.
 func (r *dealRun) upsertSearchAttributes(ctx workflow.Context) error {
 	now := searchStateOf(r.deal)
 	last := r.searched
-	if r.version >= versionLocalRecording {
+	if r.version >= versionStartAttributes {
 		held := searchStateFrom(workflow.GetTypedSearchAttributes(ctx))
 		last = &held
 	}
