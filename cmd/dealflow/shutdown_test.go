@@ -410,6 +410,24 @@ func TestShutdownWorkerFinishesInFlightActivity(t *testing.T) {
 	}
 }
 
+// waitNoPendingTask waits until the deal's workflow has no workflow task
+// scheduled or running.
+func (e *shutdownEnv) waitNoPendingTask(id string) {
+	e.t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := e.tc.DescribeWorkflowExecution(ctx, workflows.DealWorkflowID(id), "")
+		cancel()
+		if err == nil && resp.GetPendingWorkflowTask() == nil && resp.GetWorkflowExecutionInfo().GetHistoryLength() > 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("deal %s still has a workflow task pending after a minute (%v)", id, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // waitStartRecorded waits until the deal's start is in the audit trail.
 func (e *shutdownEnv) waitStartRecorded(ctx context.Context, id string, w *faultProc) {
 	e.t.Helper()
@@ -581,7 +599,12 @@ func TestShutdownAPIDrains(t *testing.T) {
 	api := e.startAPI(drain)
 	d := e.startDeal("sigterm-api")
 
-	// With no worker the next action waits in the API for its update.
+	// With no worker the next action waits in the API for its update. The
+	// worker stops once the deal's first workflow task is done: a task
+	// handed to a worker as it stops is lost with its cancelled poll and
+	// runs again only after its timeout (10 s; see
+	// TestFaultsWorkerStopsMidWorkflowTask), longer than the API waits.
+	e.waitNoPendingTask(d.ID)
 	w1.stop()
 	if code := w1.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("worker exited %d on SIGTERM:\n%s", code, tail(w1.logPath, 4000))
@@ -629,10 +652,10 @@ func TestShutdownAPIDrains(t *testing.T) {
 	}
 
 	// A worker takes the update and the open action gets its answer on its
-	// open connection: 200 with the deal. On a machine so busy that the new
-	// worker takes longer than the API's own Temporal deadline (10 s), the
-	// answer is the handler's 503 instead: an answer all the same, not a
-	// connection cut by the shutdown.
+	// open connection: 200 with the deal. Should the new worker take longer
+	// than the API's own Temporal deadline (10 s), the answer is the
+	// handler's 503 instead: an answer all the same, not a connection cut
+	// by the shutdown.
 	var r reply
 	var w2 *faultProc
 	select {
@@ -655,7 +678,7 @@ func TestShutdownAPIDrains(t *testing.T) {
 			t.Errorf("the action's answer shows prospect %+v, want done", m)
 		}
 	case r.status == http.StatusServiceUnavailable && shaped && r.took >= 9*time.Second:
-		t.Logf("the open action ran into the API's Temporal deadline (a busy machine): %s", r)
+		t.Logf("the open action ran into the API's Temporal deadline: %s", r)
 		if w2 != nil {
 			t.Logf("the new worker's log:\n%s", tail(w2.logPath, 3000))
 		}
