@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
@@ -84,15 +85,28 @@ func toError(err error) (*Error, bool) {
 	case errors.As(err, &he):
 		return fromEcho(he), false
 	}
+	if noWorker(err) {
+		return apiError(http.StatusServiceUnavailable, codeUnavailable, "no dealflow worker is polling the deals' task queue; start one (dealflow worker) and retry"), true
+	}
 	if unavailable(err) {
 		return apiError(http.StatusServiceUnavailable, codeUnavailable, "a backing service (Postgres or Temporal) is unavailable; retry shortly"), true
 	}
 	return apiError(http.StatusInternalServerError, codeInternal, "internal error; see the server log"), true
 }
 
-// unavailable reports whether err means Postgres or Temporal is down or too
-// slow, as opposed to a bug.
+// noWorker reports whether Temporal refused a query because no worker has
+// polled the task queue lately (every worker is down).
+func noWorker(err error) bool {
+	var pre *serviceerror.FailedPrecondition
+	return errors.As(err, &pre) && strings.Contains(pre.Error(), "no poller seen")
+}
+
+// unavailable reports whether err means Postgres, Temporal or the workers
+// are down or too slow, as opposed to a bug.
 func unavailable(err error) bool {
+	if noWorker(err) {
+		return true
+	}
 	var (
 		unav     *serviceerror.Unavailable
 		deadline *serviceerror.DeadlineExceeded
