@@ -78,6 +78,10 @@ func ActionErrorCode(err *temporal.ApplicationError) (plan.ErrorCode, bool) {
 // policy that refuses a second deal with the same ID even after the first
 // closed.
 func StartOptions(initial *plan.Deal, taskQueue string) client.StartWorkflowOptions {
+	attrs := knownSearchAttributes(initial)
+	if initial.Next != nil {
+		attrs = append(attrs, AttrNextDeadline.ValueSet(initial.Next.At))
+	}
 	return client.StartWorkflowOptions{
 		ID:                       DealWorkflowID(initial.ID),
 		TaskQueue:                taskQueue,
@@ -86,6 +90,6 @@ func StartOptions(initial *plan.Deal, taskQueue string) client.StartWorkflowOpti
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Without this the SDK quietly returns the running deal's handle.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(searchAttributes(initial)...),
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
 	}
 }

@@ -92,13 +92,20 @@ func searchStateFrom(sa temporal.SearchAttributes) searchState {
 	return s
 }
 
-// searchAttributes are the attribute values that show deal d.
+// searchAttributes are the attribute values that show deal d; a deal with
+// no pending deadline has DealNextDeadline unset.
 func searchAttributes(d *plan.Deal) []temporal.SearchAttributeUpdate {
-	s := searchStateOf(d)
 	next := AttrNextDeadline.ValueUnset()
 	if d.Next != nil {
 		next = AttrNextDeadline.ValueSet(d.Next.At)
 	}
+	return append(knownSearchAttributes(d), next)
+}
+
+// knownSearchAttributes are the values deal d always has: all but
+// DealNextDeadline.
+func knownSearchAttributes(d *plan.Deal) []temporal.SearchAttributeUpdate {
+	s := searchStateOf(d)
 	return []temporal.SearchAttributeUpdate{
 		AttrDealID.ValueSet(d.ID),
 		AttrCustomer.ValueSet(s.Customer),
@@ -109,7 +116,6 @@ func searchAttributes(d *plan.Deal) []temporal.SearchAttributeUpdate {
 		AttrOverdue.ValueSet(s.Overdue),
 		AttrBuyerStage.ValueSet(s.BuyerStage),
 		AttrTemplate.ValueSet(s.Template),
-		next,
 	}
 }
 
