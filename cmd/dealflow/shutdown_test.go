@@ -259,22 +259,7 @@ func TestShutdownWorkerFinishesInFlightActivity(t *testing.T) {
 	defer cancel()
 
 	d := e.startDeal("sigterm-worker")
-	// The start's recording is done once the row exists and nothing more
-	// is pending for the deal.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		var n int
-		if err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM audit_events WHERE deal_id = $1`, d.ID).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n >= 2 { // deal_started, milestone_activated
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the deal's start was not recorded within 2 minutes:\n%s", tail(w1.logPath, 4000))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	e.waitStartRecorded(ctx, d.ID, w1)
 
 	// Hold the deal's read-model row: the next recording blocks on it.
 	lock, err := e.db.BeginTx(ctx, nil)
@@ -285,26 +270,12 @@ func TestShutdownWorkerFinishesInFlightActivity(t *testing.T) {
 	if _, err := lock.ExecContext(ctx, `SELECT 1 FROM deals WHERE id = $1 FOR UPDATE`, d.ID); err != nil {
 		t.Fatal(err)
 	}
-	// The submit is recorded inside its workflow task first; that fails on
-	// the lock within a few seconds, and the submit answers while the change
-	// goes to a background activity, which now waits for the lock.
+	// The submit answers once the workflow has applied it; its recording
+	// runs in a background activity, which now waits for the lock.
 	if _, err := e.act("cora", d.ID, "/milestones/prospect/submit", submitBody(d, "prospect"), "submit-prospect"); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(time.Minute); ; {
-		var waiting int
-		if err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no recording waits on the lock:\n%s", tail(w1.logPath, 4000))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	e.waitLockWaiter(ctx, w1)
 
 	sent := time.Now()
 	if err := w1.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -466,126 +437,6 @@ func (e *shutdownEnv) waitLockWaiter(ctx context.Context, w *faultProc) {
 	}
 }
 
-// TestFaultsWorkerStopsMidWorkflowTask stops a worker with SIGTERM while a
-// deal action's workflow task is in flight, its recording (a local activity
-// inside the task) waiting on a locked row: the worker finishes the task
-// (the recording gives up within its bound and is handed to a background
-// activity), so the action gets its answer without the task timing out, and
-// exits 0 within the shutdown timeout with the row still locked; the
-// recording is completed by the next worker, once.
-//
-// It runs with the fault tests (make test-faults) because it often takes
-// over half a minute: the background recording, scheduled by the task the
-// worker completes on its way out, is often recorded as started but never
-// runs (the stopping worker is the only one on the task queue then, and the
-// dev server (1.29.1) hands it out all the same), so Temporal starts
-// it again only after its 30 s StartToClose timeout (attempt 2). The test
-// allows that and says so.
-func TestFaultsWorkerStopsMidWorkflowTask(t *testing.T) {
-	if os.Getenv(faultTestsEnv) == "" {
-		t.Skipf("a fault test that can take a minute: run it with make test-faults (%s=1)", faultTestsEnv)
-	}
-	t.Parallel()
-	e := newShutdownEnv(t)
-	w1, _ := e.startWorker()
-	e.startAPI(0)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	d := e.startDeal("sigterm-task")
-	e.waitStartRecorded(ctx, d.ID, w1)
-
-	lock, err := e.db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = lock.Rollback() }()
-	if _, err := lock.ExecContext(ctx, `SELECT 1 FROM deals WHERE id = $1 FOR UPDATE`, d.ID); err != nil {
-		t.Fatal(err)
-	}
-	answer := make(chan reply, 1)
-	go func() {
-		answer <- e.call("cora", "POST", "/v1/deals/"+d.ID+"/milestones/prospect/submit", submitBody(d, "prospect"), "submit")
-	}()
-	e.waitLockWaiter(ctx, w1) // the workflow task's recording
-	sent := time.Now()
-	if err := w1.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	took := e.waitExit(w1, sent)
-	t.Logf("worker stopped %s after SIGTERM with the row still locked", took.Round(time.Millisecond))
-	var r reply
-	select {
-	case r = <-answer:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the action has no answer 30 s after its worker stopped")
-	}
-	if r.status != http.StatusOK {
-		t.Fatalf("the action whose workflow task was in flight: %s", r)
-	}
-	var after plan.Deal
-	if err := json.Unmarshal(r.body, &after); err != nil {
-		t.Fatal(err)
-	}
-	if m := after.Milestone("prospect"); m == nil || m.State != plan.StateDone {
-		t.Errorf("the action's answer shows prospect %+v, want done", m)
-	}
-
-	// The next worker records the change once the row is free.
-	if err := lock.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	w2, _ := e.startWorker()
-	for deadline := time.Now().Add(2 * time.Minute); ; {
-		var n int
-		if err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM audit_events WHERE deal_id = $1 AND kind = 'milestone_submitted'`, d.ID).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 1 {
-			break
-		}
-		if n > 1 || time.Now().After(deadline) {
-			t.Fatalf("milestone_submitted recorded %d times:\n%s", n, tail(w2.logPath, 4000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-
-	// The history: the task in flight at SIGTERM completed on the first
-	// worker; no workflow task timed out or failed.
-	w1ID := fmt.Sprintf("%d@", w1.pid())
-	completedAfterSigterm := false
-	var startedBy string
-	it := e.tc.GetWorkflowHistory(ctx, workflows.DealWorkflowID(d.ID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch ev.GetEventType() {
-		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-			startedBy = ev.GetWorkflowTaskStartedEventAttributes().GetIdentity()
-		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-			if strings.HasPrefix(startedBy, w1ID) && !ev.GetEventTime().AsTime().Before(sent.Add(-time.Second)) {
-				completedAfterSigterm = true
-			}
-		case enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-			t.Errorf("event %d: %s", ev.GetEventId(), ev.GetEventType())
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-			// Attempt 2 after a StartToClose timeout: the first never ran
-			// (see above).
-			switch a := ev.GetActivityTaskStartedEventAttributes(); {
-			case a.GetAttempt() == 1:
-			case a.GetAttempt() == 2 && strings.Contains(a.GetLastFailure().GetMessage(), "StartToClose timeout"):
-				t.Logf("event %d: the background recording started on attempt 2, after its first attempt timed out (%s)", ev.GetEventId(), a.GetLastFailure().GetMessage())
-			default:
-				t.Errorf("event %d: the background recording started on attempt %d (%s)", ev.GetEventId(), a.GetAttempt(), a.GetLastFailure().GetMessage())
-			}
-		}
-	}
-	if !completedAfterSigterm {
-		t.Errorf("no workflow task of the stopping worker (%s…) completed after its SIGTERM", w1ID)
-	}
-}
-
 // TestShutdownAPIDrains stops the API with SIGTERM while a deal action is
 // open (waiting for a worker): during the drain delay /readyz answers 503
 // and other requests are still served; then new connections are refused;
@@ -602,8 +453,7 @@ func TestShutdownAPIDrains(t *testing.T) {
 	// With no worker the next action waits in the API for its update. The
 	// worker stops once the deal's first workflow task is done: a task
 	// handed to a worker as it stops is lost with its cancelled poll and
-	// runs again only after its timeout (10 s; see
-	// TestFaultsWorkerStopsMidWorkflowTask), longer than the API waits.
+	// runs again only after its timeout (10 s), longer than the API waits.
 	e.waitNoPendingTask(d.ID)
 	w1.stop()
 	if code := w1.cmd.ProcessState.ExitCode(); code != 0 {
