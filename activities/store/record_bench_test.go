@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"dealflow/activities/store"
 	"dealflow/workflows/plan"
 )
 
@@ -15,25 +16,31 @@ import (
 // every action: a project deal's snapshot, its milestones, the action's
 // audit events and their notifications, from 16 concurrent deals, each
 // recording its start and its first submit. It reports the latency a
-// recording adds to an action (-cpu 1 shows it without other deals'
-// contention).
+// recording adds to an action: "sequential" from one deal a core (with
+// -cpu 1, one at a time), "concurrent" from 8 a core, as a busy worker.
 func BenchmarkRecordChange(b *testing.B) {
-	ctx := context.Background()
 	s := benchStore(b)
+	b.Run("sequential", func(b *testing.B) { benchRecordChange(b, s, 1) })
+	b.Run("concurrent", func(b *testing.B) { benchRecordChange(b, s, 8) })
+}
+
+func benchRecordChange(b *testing.B, s *store.Store, parallelism int) {
+	ctx := context.Background()
 	tmpl, _ := plan.Builtin("project")
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
 		next      int
 	)
-	b.SetParallelism(8) // 16 goroutines on two cores, as 16 busy deals
+	prefix := fmt.Sprintf("bench-%d-", parallelism)
+	b.SetParallelism(parallelism)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
 		for pb.Next() {
 			mu.Lock()
 			next++
-			id := fmt.Sprintf("bench-%d", next)
+			id := fmt.Sprintf("%s%d", prefix, next)
 			mu.Unlock()
 			// A deal's start, then its first submit: what a new deal and a
 			// typical action record.
