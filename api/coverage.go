@@ -1,12 +1,8 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,13 +19,14 @@ func (s *Server) coverageRoutes(v1 *echo.Group) {
 	manage := requireRole(store.RolePMO, store.RoleDirector)
 	record := requireRole(store.RolePMO, store.RoleDirector, store.RoleCommercial, store.RoleSolution)
 
-	v1.GET("/coverage/programs", s.listCoveragePrograms)
+	programs := s.coveragePrograms()
+	v1.GET("/coverage/programs", programs.listHandler)
 	v1.POST("/coverage/programs", s.createCoverageProgram, manage)
-	v1.GET("/coverage/programs/:id", s.getCoverageProgram)
+	v1.GET("/coverage/programs/:id", programs.getHandler)
 	v1.PUT("/coverage/programs/:id", s.updateCoverageProgram, manage)
-	v1.DELETE("/coverage/programs/:id", s.deleteCoverageProgram, manage)
-	v1.POST("/coverage/programs/:id/pause", s.pauseCoverageProgram(true), manage)
-	v1.POST("/coverage/programs/:id/resume", s.pauseCoverageProgram(false), manage)
+	v1.DELETE("/coverage/programs/:id", programs.deleteHandler, manage)
+	v1.POST("/coverage/programs/:id/pause", programs.pauseHandler(true), manage)
+	v1.POST("/coverage/programs/:id/resume", programs.pauseHandler(false), manage)
 	v1.POST("/coverage/programs/:id/accounts", s.importCoverageAccounts, manage)
 	v1.POST("/coverage/programs/:id/events", s.recordCoverageEvents, record)
 	v1.POST("/coverage/programs/:id/run", s.runCoverageReport, manage)
@@ -52,20 +49,25 @@ func (r programRequest) program() store.Program {
 	return store.Program{ID: r.ID, Name: r.Name, Schedule: r.Schedule, UntouchedDays: r.UntouchedDays, Targets: r.Targets, Teams: r.Teams}
 }
 
-// programView is a program as the API shows it: with its schedule's ID,
-// where to see it in the Temporal UI and, when Temporal answers, its next
-// report times.
+// programView is a program as the API shows it: with its schedule.
 type programView struct {
 	*store.Program
-	ScheduleID  string      `json:"schedule_id"`
-	TemporalURL string      `json:"temporal_url"`
-	NextRuns    []time.Time `json:"next_runs,omitempty"`
+	scheduleView
 }
 
 func (s *Server) programView(p *store.Program) programView {
-	id := workflows.CoverageScheduleID(p.ID)
-	return programView{Program: p, ScheduleID: id,
-		TemporalURL: strings.TrimRight(s.cfg.TemporalUIURL, "/") + "/namespaces/" + s.cfg.Namespace + "/schedules/" + url.PathEscape(id)}
+	return programView{Program: p, scheduleView: s.scheduleView(workflows.CoverageScheduleID(p.ID))}
+}
+
+// coveragePrograms serves what programs share with funnel targets.
+func (s *Server) coveragePrograms() scheduled[store.Program, programView] {
+	return scheduled[store.Program, programView]{
+		s: s, listKey: "programs", notFound: programError,
+		get: s.store.GetProgram, list: s.store.ListPrograms,
+		setPaused: s.store.SetProgramPaused, remove: s.store.DeleteProgram,
+		schedule: coverageSchedule, scheduleID: workflows.CoverageScheduleID,
+		view: s.programView, scheduleOf: func(v *programView) *scheduleView { return &v.scheduleView },
+	}
 }
 
 func (s *Server) createCoverageProgram(c echo.Context) error {
@@ -74,7 +76,7 @@ func (s *Server) createCoverageProgram(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	p, err := s.store.CreateProgram(ctx, r.program(), currentUser(c).ID, s.saveProgramSchedule(ctx))
+	p, err := s.store.CreateProgram(ctx, r.program(), currentUser(c).ID, s.coveragePrograms().saveSchedule(ctx))
 	if errors.Is(err, store.ErrDuplicate) {
 		return apiError(http.StatusConflict, string(plan.CodeConflict), "a coverage program with id %q already exists; PUT /v1/coverage/programs/%s changes it", r.ID, r.ID)
 	}
@@ -96,66 +98,11 @@ func (s *Server) updateCoverageProgram(c echo.Context) error {
 	}
 	r.ID = id
 	ctx := c.Request().Context()
-	p, err := s.store.UpdateProgram(ctx, r.program(), s.saveProgramSchedule(ctx))
+	p, err := s.store.UpdateProgram(ctx, r.program(), s.coveragePrograms().saveSchedule(ctx))
 	if err != nil {
 		return programError(err, id)
 	}
 	return c.JSON(http.StatusOK, s.programView(p))
-}
-
-// pauseCoverageProgram pauses or resumes a program's scheduled report.
-func (s *Server) pauseCoverageProgram(paused bool) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if err := s.bindOptional(c, &struct{}{}); err != nil {
-			return err
-		}
-		ctx := c.Request().Context()
-		p, err := s.store.SetProgramPaused(ctx, c.Param("id"), paused, s.saveProgramSchedule(ctx))
-		if err != nil {
-			return programError(err, c.Param("id"))
-		}
-		return c.JSON(http.StatusOK, s.programView(p))
-	}
-}
-
-func (s *Server) deleteCoverageProgram(c echo.Context) error {
-	ctx := c.Request().Context()
-	id := c.Param("id")
-	err := s.store.DeleteProgram(ctx, id, func() error { return s.deleteSchedule(ctx, workflows.CoverageScheduleID(id)) })
-	if err != nil {
-		return programError(err, id)
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-// saveProgramSchedule brings the program's Temporal Schedule in line with
-// the program. The store calls it inside the program's transaction, so a
-// schedule that cannot be saved leaves the program as it was.
-func (s *Server) saveProgramSchedule(ctx context.Context) func(*store.Program) error {
-	return func(p *store.Program) error { return s.saveSchedule(ctx, coverageSchedule(p)) }
-}
-
-func (s *Server) getCoverageProgram(c echo.Context) error {
-	ctx := c.Request().Context()
-	p, err := s.store.GetProgram(ctx, c.Param("id"))
-	if err != nil {
-		return programError(err, c.Param("id"))
-	}
-	v := s.programView(p)
-	v.NextRuns = s.nextRuns(ctx, v.ScheduleID)
-	return c.JSON(http.StatusOK, v)
-}
-
-func (s *Server) listCoveragePrograms(c echo.Context) error {
-	ps, err := s.store.ListPrograms(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	out := make([]programView, len(ps))
-	for i := range ps {
-		out[i] = s.programView(&ps[i])
-	}
-	return c.JSON(http.StatusOK, map[string]any{"programs": out})
 }
 
 // programError says which program was not found.

@@ -1,13 +1,9 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,13 +20,14 @@ import (
 func (s *Server) funnelRoutes(v1 *echo.Group) {
 	manage := requireRole(store.RolePMO, store.RoleDirector)
 
-	v1.GET("/funnel/targets", s.listFunnelTargets)
+	targets := s.funnelTargets()
+	v1.GET("/funnel/targets", targets.listHandler)
 	v1.POST("/funnel/targets", s.createFunnelTarget, manage)
-	v1.GET("/funnel/targets/:id", s.getFunnelTarget)
+	v1.GET("/funnel/targets/:id", targets.getHandler)
 	v1.PUT("/funnel/targets/:id", s.updateFunnelTarget, manage)
-	v1.DELETE("/funnel/targets/:id", s.deleteFunnelTarget, manage)
-	v1.POST("/funnel/targets/:id/pause", s.pauseFunnelTarget(true), manage)
-	v1.POST("/funnel/targets/:id/resume", s.pauseFunnelTarget(false), manage)
+	v1.DELETE("/funnel/targets/:id", targets.deleteHandler, manage)
+	v1.POST("/funnel/targets/:id/pause", targets.pauseHandler(true), manage)
+	v1.POST("/funnel/targets/:id/resume", targets.pauseHandler(false), manage)
 	v1.POST("/funnel/targets/:id/run", s.runFunnelReport, manage)
 	v1.POST("/funnel/activities", s.ingestFunnelActivities, manage)
 	v1.POST("/funnel/leads", s.ingestFunnelLeads, manage)
@@ -39,20 +36,26 @@ func (s *Server) funnelRoutes(v1 *echo.Group) {
 }
 
 // funnelTargetView is a target as the API shows it: with what it needs
-// (plan), its schedule's ID, where to see it in the Temporal UI and, when
-// Temporal answers, its next report times.
+// (plan) and its schedule.
 type funnelTargetView struct {
 	*store.FunnelTarget
-	Plan        store.FunnelPlan `json:"plan"`
-	ScheduleID  string           `json:"schedule_id"`
-	TemporalURL string           `json:"temporal_url"`
-	NextRuns    []time.Time      `json:"next_runs,omitempty"`
+	Plan store.FunnelPlan `json:"plan"`
+	scheduleView
 }
 
 func (s *Server) funnelTargetView(t *store.FunnelTarget) funnelTargetView {
-	id := workflows.FunnelScheduleID(t.ID)
-	return funnelTargetView{FunnelTarget: t, Plan: t.Plan(), ScheduleID: id,
-		TemporalURL: strings.TrimRight(s.cfg.TemporalUIURL, "/") + "/namespaces/" + s.cfg.Namespace + "/schedules/" + url.PathEscape(id)}
+	return funnelTargetView{FunnelTarget: t, Plan: t.Plan(), scheduleView: s.scheduleView(workflows.FunnelScheduleID(t.ID))}
+}
+
+// funnelTargets serves what targets share with coverage programs.
+func (s *Server) funnelTargets() scheduled[store.FunnelTarget, funnelTargetView] {
+	return scheduled[store.FunnelTarget, funnelTargetView]{
+		s: s, listKey: "targets", notFound: funnelTargetError,
+		get: s.store.GetFunnelTarget, list: s.store.ListFunnelTargets,
+		setPaused: s.store.SetFunnelTargetPaused, remove: s.store.DeleteFunnelTarget,
+		schedule: funnelSchedule, scheduleID: workflows.FunnelScheduleID,
+		view: s.funnelTargetView, scheduleOf: func(v *funnelTargetView) *scheduleView { return &v.scheduleView },
+	}
 }
 
 // newFunnelTarget validates a target's body and checks that its manager
@@ -93,7 +96,7 @@ func (s *Server) createFunnelTarget(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	t, err = s.store.CreateFunnelTarget(ctx, t, currentUser(c).ID, s.saveFunnelSchedule(ctx))
+	t, err = s.store.CreateFunnelTarget(ctx, t, currentUser(c).ID, s.funnelTargets().saveSchedule(ctx))
 	if errors.Is(err, store.ErrDuplicate) {
 		return apiError(http.StatusConflict, string(plan.CodeConflict), "a funnel target with id %q already exists; PUT /v1/funnel/targets/%s changes it", in.ID, in.ID)
 	}
@@ -121,67 +124,11 @@ func (s *Server) updateFunnelTarget(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	t, err = s.store.UpdateFunnelTarget(ctx, t, s.saveFunnelSchedule(ctx))
+	t, err = s.store.UpdateFunnelTarget(ctx, t, s.funnelTargets().saveSchedule(ctx))
 	if err != nil {
 		return funnelTargetError(err, id)
 	}
 	return c.JSON(http.StatusOK, s.funnelTargetView(t))
-}
-
-// pauseFunnelTarget pauses or resumes a target's scheduled report.
-func (s *Server) pauseFunnelTarget(paused bool) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if err := s.bindOptional(c, &struct{}{}); err != nil {
-			return err
-		}
-		ctx := c.Request().Context()
-		t, err := s.store.SetFunnelTargetPaused(ctx, c.Param("id"), paused, s.saveFunnelSchedule(ctx))
-		if err != nil {
-			return funnelTargetError(err, c.Param("id"))
-		}
-		return c.JSON(http.StatusOK, s.funnelTargetView(t))
-	}
-}
-
-// deleteFunnelTarget removes the target, its reports and its schedule.
-func (s *Server) deleteFunnelTarget(c echo.Context) error {
-	ctx := c.Request().Context()
-	id := c.Param("id")
-	err := s.store.DeleteFunnelTarget(ctx, id, func() error { return s.deleteSchedule(ctx, workflows.FunnelScheduleID(id)) })
-	if err != nil {
-		return funnelTargetError(err, id)
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-// saveFunnelSchedule brings the target's Temporal Schedule in line with
-// the target. The store calls it inside the target's transaction, so a
-// schedule that cannot be saved leaves the target as it was.
-func (s *Server) saveFunnelSchedule(ctx context.Context) func(*store.FunnelTarget) error {
-	return func(t *store.FunnelTarget) error { return s.saveSchedule(ctx, funnelSchedule(t)) }
-}
-
-func (s *Server) getFunnelTarget(c echo.Context) error {
-	ctx := c.Request().Context()
-	t, err := s.store.GetFunnelTarget(ctx, c.Param("id"))
-	if err != nil {
-		return funnelTargetError(err, c.Param("id"))
-	}
-	v := s.funnelTargetView(t)
-	v.NextRuns = s.nextRuns(ctx, v.ScheduleID)
-	return c.JSON(http.StatusOK, v)
-}
-
-func (s *Server) listFunnelTargets(c echo.Context) error {
-	ts, err := s.store.ListFunnelTargets(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	out := make([]funnelTargetView, len(ts))
-	for i := range ts {
-		out[i] = s.funnelTargetView(&ts[i])
-	}
-	return c.JSON(http.StatusOK, map[string]any{"targets": out})
 }
 
 // funnelTargetError says which target was not found.
