@@ -40,7 +40,7 @@ type scheduled[T, V any] struct {
 	schedule   func(*T) reportSchedule
 	scheduleID func(id string) string
 	view       func(*T) V
-	// schedule of a view: the part the views share.
+	// scheduleOf returns the schedule part of a view.
 	scheduleOf func(*V) *scheduleView
 }
 

@@ -376,13 +376,7 @@ func (e *faultEnv) clusterDeal(fd *faultDeal, answered *atomic.Int64, lat *laten
 		if d.Status.Final() {
 			return nil
 		}
-		var next *plan.Milestone
-		for _, m := range d.Milestones {
-			if m.State == plan.StateActive || m.State == plan.StateSubmitted || m.State == plan.StateInReview {
-				next = m
-				break
-			}
-		}
+		next := firstOpenMilestone(d)
 		t0 = time.Now()
 		switch {
 		case next == nil:

@@ -563,13 +563,7 @@ func (e *faultEnv) drive(fd *faultDeal) error {
 		if d.Status.Final() {
 			return nil
 		}
-		var next *plan.Milestone
-		for _, m := range d.Milestones {
-			if m.State == plan.StateActive || m.State == plan.StateSubmitted || m.State == plan.StateInReview {
-				next = m
-				break
-			}
-		}
+		next := firstOpenMilestone(d)
 		switch {
 		case next == nil:
 			return fmt.Errorf("open deal with nothing to do: %+v", d)
@@ -632,6 +626,54 @@ func (e *faultEnv) events(id string) ([]plan.Event, error) {
 			return all, nil
 		}
 	}
+}
+
+// firstOpenMilestone is the deal's first milestone with something to do:
+// active, submitted or in review; nil when there is none.
+func firstOpenMilestone(d *plan.Deal) *plan.Milestone {
+	for _, m := range d.Milestones {
+		if m.State == plan.StateActive || m.State == plan.StateSubmitted || m.State == plan.StateInReview {
+			return m
+		}
+	}
+	return nil
+}
+
+// split divides deals into those the test leaves alone and those it moves.
+func split(deals []*faultDeal, leftAlone func(*faultDeal) bool) (untouched, moved []*faultDeal) {
+	for _, fd := range deals {
+		if leftAlone(fd) {
+			untouched = append(untouched, fd)
+		} else {
+			moved = append(moved, fd)
+		}
+	}
+	return untouched, moved
+}
+
+// awaitEscalatedOnTime waits until each deal's deadlines have fired, each
+// escalation stamped with its own deadline (however late it fired).
+func (e *faultEnv) awaitEscalatedOnTime(deals []*faultDeal) {
+	e.t.Helper()
+	for _, fd := range deals {
+		e.eventually(fd.id+" escalated", time.Minute, func() error {
+			d, err := e.deal(fd.id)
+			if err != nil {
+				return err
+			}
+			return escalatedOnTime(d)
+		})
+	}
+}
+
+// finish drives every deal to its end and verifies the run.
+func (e *faultEnv) finish(deals []*faultDeal) {
+	e.t.Helper()
+	e.parallel(deals, e.drive)
+	if e.t.Failed() {
+		e.t.FailNow()
+	}
+	e.verify(deals)
 }
 
 // verify checks every deal after the run: it reached its expected end; its

@@ -32,14 +32,7 @@ func TestFaultsWorkerCrash(t *testing.T) {
 	const n = 50
 	deals := newDeals("crash", n, func(i int) bool { return i%3 == 2 })
 	group := func(d *faultDeal) int { return d.n % 5 }
-	var untouched, moved []*faultDeal
-	for _, fd := range deals {
-		if group(fd) == 0 {
-			untouched = append(untouched, fd)
-		} else {
-			moved = append(moved, fd)
-		}
-	}
+	untouched, moved := split(deals, func(d *faultDeal) bool { return group(d) == 0 })
 	t.Logf("servers, worker and API up in %s", time.Since(start).Round(time.Millisecond))
 
 	// Phase A, worker up: move the deals to different places.
@@ -158,22 +151,10 @@ func TestFaultsWorkerCrash(t *testing.T) {
 		time.Since(restartedAt).Round(time.Millisecond), e.retried503.Load())
 
 	// Timers that fell due without a worker fired once it came back.
-	for _, fd := range untouched {
-		e.eventually(fd.id+" escalated", time.Minute, func() error {
-			d, err := e.deal(fd.id)
-			if err != nil {
-				return err
-			}
-			return escalatedOnTime(d)
-		})
-	}
+	e.awaitEscalatedOnTime(untouched)
 
 	// Phase C: every deal to its end.
-	e.parallel(deals, e.drive)
-	if t.Failed() {
-		t.FailNow()
-	}
-	e.verify(deals)
+	e.finish(deals)
 	lost := 0
 	for _, fd := range deals {
 		if fd.lost {
@@ -198,14 +179,7 @@ func TestFaultsTemporalRestart(t *testing.T) {
 	e := newFaultEnv(t, "15s")
 	const n = 10
 	deals := newDeals("trestart", n, func(i int) bool { return i%3 == 2 })
-	var untouched, moved []*faultDeal
-	for _, fd := range deals {
-		if fd.n%2 == 0 {
-			untouched = append(untouched, fd)
-		} else {
-			moved = append(moved, fd)
-		}
-	}
+	untouched, moved := split(deals, func(d *faultDeal) bool { return d.n%2 == 0 })
 	// Odd deals: design submitted, waiting for review. Even deals: started
 	// last and left alone, their qualify falling due during the outage.
 	e.start(moved)
@@ -324,15 +298,7 @@ func TestFaultsTemporalRestart(t *testing.T) {
 
 	// The deadlines that fell in the outage fired after it (recorded after
 	// the restart), each escalation stamped with its own deadline.
-	for _, fd := range untouched {
-		e.eventually(fd.id+" escalated", time.Minute, func() error {
-			d, err := e.deal(fd.id)
-			if err != nil {
-				return err
-			}
-			return escalatedOnTime(d)
-		})
-	}
+	e.awaitEscalatedOnTime(untouched)
 	for _, fd := range inOutage {
 		if at := lastDeadline(fd.started); !at.Before(restarting) {
 			t.Errorf("%s: last deadline %s after the outage (%s–%s)", fd.id, at, stoppedAt, restarting)
@@ -344,11 +310,7 @@ func TestFaultsTemporalRestart(t *testing.T) {
 		})
 	}
 
-	e.parallel(deals, e.drive)
-	if t.Failed() {
-		t.FailNow()
-	}
-	e.verify(deals)
+	e.finish(deals)
 	e.requireRunning("at the end")
 	t.Logf("%d deals, Temporal stopped once for %s, %d actions retried after 503; %s in all",
 		n, restartedAt.Sub(stoppedAt).Round(time.Millisecond), e.retried503.Load(), time.Since(start).Round(time.Millisecond))
@@ -367,14 +329,7 @@ func TestFaultsPostgresOutage(t *testing.T) {
 	const n = 10
 	const outage = 30 * time.Second
 	deals := newDeals("pgdown", n, func(i int) bool { return i%3 == 2 })
-	var untouched, moved []*faultDeal
-	for _, fd := range deals {
-		if fd.n%2 == 0 {
-			untouched = append(untouched, fd)
-		} else {
-			moved = append(moved, fd)
-		}
-	}
+	untouched, moved := split(deals, func(d *faultDeal) bool { return d.n%2 == 0 })
 	// Odd deals: qualify done, design active. Even deals: started last and
 	// left alone, their qualify falling due during the outage.
 	e.start(moved)
@@ -522,21 +477,9 @@ func TestFaultsPostgresOutage(t *testing.T) {
 		return errors.Join(errs...)
 	})
 	t.Logf("read model and audit trail caught up %s after Postgres came back", time.Since(recoveredAt).Round(time.Millisecond))
-	for _, fd := range untouched {
-		e.eventually(fd.id+" escalated", time.Minute, func() error {
-			d, err := e.deal(fd.id)
-			if err != nil {
-				return err
-			}
-			return escalatedOnTime(d)
-		})
-	}
+	e.awaitEscalatedOnTime(untouched)
 
-	e.parallel(deals, e.drive)
-	if t.Failed() {
-		t.FailNow()
-	}
-	e.verify(deals)
+	e.finish(deals)
 	e.requireRunning("at the end")
 	t.Logf("%d deals, Postgres stopped once for %s, %d actions retried after 503; %s in all",
 		n, recoveredAt.Sub(stoppedAt).Round(time.Millisecond), e.retried503.Load(), time.Since(start).Round(time.Millisecond))
