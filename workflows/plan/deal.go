@@ -191,28 +191,28 @@ type Warning struct {
 func NewDeal(spec DealSpec, now time.Time) (*Deal, []Event, error) {
 	var ps problems
 	if strings.TrimSpace(spec.ID) == "" || strings.ContainsAny(spec.ID, "/ ") || len(spec.ID) > 128 {
-		ps.add("id", "a deal id is required: up to 128 characters, no spaces or '/'")
+		ps.Add("id", "a deal id is required: up to 128 characters, no spaces or '/'")
 	}
 	if strings.TrimSpace(spec.Name) == "" {
-		ps.add("name", "a deal needs a name")
+		ps.Add("name", "a deal needs a name")
 	}
 	if strings.TrimSpace(spec.Customer) == "" {
-		ps.add("customer", "a deal needs a customer")
+		ps.Add("customer", "a deal needs a customer")
 	}
 	if spec.Amount < 0 {
-		ps.add("amount", "amount cannot be negative")
+		ps.Add("amount", "amount cannot be negative")
 	}
 	if spec.Currency != "" && !currencyPattern.MatchString(spec.Currency) {
-		ps.add("currency", "currency %q must be a three-letter ISO 4217 code such as CNY or USD", spec.Currency)
+		ps.Add("currency", "currency %q must be a three-letter ISO 4217 code such as CNY or USD", spec.Currency)
 	}
 	if spec.Team.PMO == "" {
-		ps.add("team.pmo", "every deal needs a PMO")
+		ps.Add("team.pmo", "every deal needs a PMO")
 	}
 	if err := spec.Plan.Validate(); err != nil {
 		ps = append(ps, err.(*ValidationError).Problems...)
 	}
 	if len(ps) > 0 {
-		return nil, nil, ps.err()
+		return nil, nil, ps.Err()
 	}
 	d := &Deal{
 		ID: spec.ID, Name: spec.Name, Customer: spec.Customer, Amount: spec.Amount,
@@ -269,20 +269,20 @@ func (d *Deal) checkStaffing() error {
 	for _, m := range d.Milestones {
 		d.checkMilestoneStaffing(&ps, m)
 	}
-	return ps.err()
+	return ps.Err()
 }
 
 func (d *Deal) checkMilestoneStaffing(ps *problems, m *Milestone) {
 	field := fmt.Sprintf("milestones[%s]", m.Key)
 	if d.owner(m) == "" {
-		ps.add(field+".owner", "no owner: set owner, or name the deal's %s in team.%s", m.Role, m.Role)
+		ps.Add(field+".owner", "no owner: set owner, or name the deal's %s in team.%s", m.Role, m.Role)
 	}
 	if m.Review != nil && len(resolveAll(m.Review.Reviewers, d.Team, d.owner(m))) == 0 {
-		ps.add(field+".review.reviewers", "the review gate reaches nobody on this team (reviewers %v): fill team.approvers or name users", m.Review.Reviewers)
+		ps.Add(field+".review.reviewers", "the review gate reaches nobody on this team (reviewers %v): fill team.approvers or name users", m.Review.Reviewers)
 	}
 	for i, s := range m.Escalations {
 		if len(s.Target.resolve(d.Team, d.owner(m))) == 0 {
-			ps.add(fmt.Sprintf("%s.escalations[%d].target", field, i), "escalation target %s is not held by anyone on this team: set team.%s", s.Target, s.Target)
+			ps.Add(fmt.Sprintf("%s.escalations[%d].target", field, i), "escalation target %s is not held by anyone on this team: set team.%s", s.Target, s.Target)
 		}
 	}
 }

@@ -27,25 +27,25 @@ func TestNewDealRejects(t *testing.T) {
 			s := projectSpec(t)
 			s.Team.PMO = ""
 			return s
-		}, []Problem{{"team.pmo", "every deal needs a PMO"}}},
+		}, []Problem{{Field: "team.pmo", Message: "every deal needs a PMO"}}},
 		{"bad currency", func(t *testing.T) DealSpec {
 			s := projectSpec(t)
 			s.Currency = "usd"
 			return s
-		}, []Problem{{"currency", `currency "usd" must be a three-letter ISO 4217 code`}}},
+		}, []Problem{{Field: "currency", Message: `currency "usd" must be a three-letter ISO 4217 code`}}},
 		{"negative amount", func(t *testing.T) DealSpec {
 			s := projectSpec(t)
 			s.Amount = -1
 			return s
-		}, []Problem{{"amount", "amount cannot be negative"}}},
+		}, []Problem{{Field: "amount", Message: "amount cannot be negative"}}},
 		{"bad id, no name, no customer", func(t *testing.T) DealSpec {
 			s := projectSpec(t)
 			s.ID, s.Name, s.Customer = "a/b", " ", ""
 			return s
 		}, []Problem{
-			{"id", "a deal id is required"},
-			{"name", "a deal needs a name"},
-			{"customer", "a deal needs a customer"},
+			{Field: "id", Message: "a deal id is required"},
+			{Field: "name", Message: "a deal needs a name"},
+			{Field: "customer", Message: "a deal needs a customer"},
 		}},
 		{"invalid plan, with a deal problem", func(t *testing.T) DealSpec {
 			s := spec(mustTemplate(t, soloYAML))
@@ -53,25 +53,25 @@ func TestNewDealRejects(t *testing.T) {
 			s.Amount = -5
 			return s
 		}, []Problem{
-			{"amount", "amount cannot be negative"},
-			{"milestones[a].role", `unknown role "sales"`},
+			{Field: "amount", Message: "amount cannot be negative"},
+			{Field: "milestones[a].role", Message: `unknown role "sales"`},
 		}},
 		{"milestone with no owner", func(t *testing.T) DealSpec {
 			s := solo(t)
 			s.Team.Solution = ""
 			return s
-		}, []Problem{{"milestones[a].owner", "no owner: set owner, or name the deal's solution in team.solution"}}},
+		}, []Problem{{Field: "milestones[a].owner", Message: "no owner: set owner, or name the deal's solution in team.solution"}}},
 		{"review gate reaching nobody", func(t *testing.T) DealSpec {
 			s := projectSpec(t)
 			s.Team.Approvers = nil
 			return s
-		}, []Problem{{"milestones[solution-design].review.reviewers", "the review gate reaches nobody on this team (reviewers [approvers])"}}},
+		}, []Problem{{Field: "milestones[solution-design].review.reviewers", Message: "the review gate reaches nobody on this team (reviewers [approvers])"}}},
 		{"escalation target nobody holds", func(t *testing.T) DealSpec {
 			s := solo(t)
 			s.Plan.Milestones[0].Escalations = []EscalationStep{{Offset: dur("3d"), Target: PartyDirector}, {Offset: dur("-1d"), Target: PartyOwner}}
 			s.Team.Director = ""
 			return s
-		}, []Problem{{"milestones[a].escalations[1].target", "escalation target director is not held by anyone on this team: set team.director"}}},
+		}, []Problem{{Field: "milestones[a].escalations[1].target", Message: "escalation target director is not held by anyone on this team: set team.director"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +92,7 @@ func TestNewDealDirectorUnset(t *testing.T) {
 	s.Team.Director = ""
 	var want []Problem
 	for _, m := range s.Plan.Milestones {
-		want = append(want, Problem{"milestones[" + m.Key + "].escalations[2].target", "escalation target director is not held"})
+		want = append(want, Problem{Field: "milestones[" + m.Key + "].escalations[2].target", Message: "escalation target director is not held"})
 	}
 	_, _, err := NewDeal(s, t0)
 	wantProblems(t, err, want...)

@@ -133,20 +133,20 @@ func (op PlanOp) add(d *Deal, now time.Time, actor string, evs *[]Event) error {
 	var ps problems
 	checkSpec(&ps, "milestone", spec)
 	if d.Milestone(spec.Key) != nil {
-		ps.add("milestone.key", "duplicate key %q: the deal already has it", spec.Key)
+		ps.Add("milestone.key", "duplicate key %q: the deal already has it", spec.Key)
 	}
 	for _, dep := range spec.DependsOn {
 		if d.Milestone(dep) == nil {
-			ps.add("milestone.depends_on", "unknown milestone %q", dep)
+			ps.Add("milestone.depends_on", "unknown milestone %q", dep)
 		}
 	}
 	if !spec.Due.At.IsZero() && !spec.Due.At.After(now) {
-		ps.add("milestone.due", "due %s is already past", spec.Due)
+		ps.Add("milestone.due", "due %s is already past", spec.Due)
 	}
 	m := d.newMilestone(spec)
 	d.checkMilestoneStaffing(&ps, m)
 	if len(ps) > 0 {
-		return refuse(CodeInvalid, "%s", ps.err().Error())
+		return refuse(CodeInvalid, "%s", ps.Err().Error())
 	}
 	if len(d.Milestones) >= MaxMilestones {
 		return refuse(CodeInvalid, "a plan has at most %d milestones", MaxMilestones)

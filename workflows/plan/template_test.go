@@ -108,7 +108,7 @@ name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}
   - {key: b, title: B, role: pmo, due: 1d, depends_on: [a, zz]}`,
-			want: []Problem{{"milestones[b].depends_on", `unknown milestone "zz"`}},
+			want: []Problem{{Field: "milestones[b].depends_on", Message: `unknown milestone "zz"`}},
 		},
 		{
 			name: "cycle",
@@ -119,7 +119,7 @@ milestones:
   - {key: a, title: A, role: pmo, due: 1d, depends_on: [start, b]}
   - {key: b, title: B, role: pmo, due: 1d, depends_on: [c]}
   - {key: c, title: C, role: pmo, due: 1d, depends_on: [a]}`,
-			want: []Problem{{"milestones", "dependency cycle: a → b → c → a"}},
+			want: []Problem{{Field: "milestones", Message: "dependency cycle: a → b → c → a"}},
 		},
 		{
 			name: "self dependency",
@@ -128,8 +128,8 @@ name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, depends_on: [a]}`,
 			want: []Problem{
-				{"milestones[a].depends_on", "a milestone cannot depend on itself"},
-				{"milestones", "dependency cycle: a → a"},
+				{Field: "milestones[a].depends_on", Message: "a milestone cannot depend on itself"},
+				{Field: "milestones", Message: "dependency cycle: a → a"},
 			},
 		},
 		{
@@ -139,7 +139,7 @@ name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}
   - {key: a, title: A again, role: pmo, due: 2d}`,
-			want: []Problem{{"milestones[a].key", `duplicate key "a"`}},
+			want: []Problem{{Field: "milestones[a].key", Message: `duplicate key "a"`}},
 		},
 		{
 			name: "bad due duration",
@@ -147,7 +147,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 10x}`,
-			want: []Problem{{"template", `bad due "10x"`}},
+			want: []Problem{{Field: "template", Message: `bad due "10x"`}},
 		},
 		{
 			name: "bad escalation offset",
@@ -156,7 +156,7 @@ name: t
 escalations: [{offset: 1.5d, target: pmo}]
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}`,
-			want: []Problem{{"template", `bad duration "1.5d": unknown unit '.'`}},
+			want: []Problem{{Field: "template", Message: `bad duration "1.5d": unknown unit '.'`}},
 		},
 		{
 			name: "missing due",
@@ -164,7 +164,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo}`,
-			want: []Problem{{"milestones[a].due", "a milestone needs a due time"}},
+			want: []Problem{{Field: "milestones[a].due", Message: "a milestone needs a due time"}},
 		},
 		{
 			name: "non-positive due",
@@ -172,7 +172,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: -1d}`,
-			want: []Problem{{"milestones[a].due", "due -1d must be a positive span after activation"}},
+			want: []Problem{{Field: "milestones[a].due", Message: "due -1d must be a positive span after activation"}},
 		},
 		{
 			name: "unknown role",
@@ -180,7 +180,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: sales, due: 1d}`,
-			want: []Problem{{"milestones[a].role", `unknown role "sales": use pmo, commercial or solution`}},
+			want: []Problem{{Field: "milestones[a].role", Message: `unknown role "sales": use pmo, commercial or solution`}},
 		},
 		{
 			name: "review gate without reviewers",
@@ -188,7 +188,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: []}}`,
-			want: []Problem{{"milestones[a].review.reviewers", "a review gate needs at least one reviewer"}},
+			want: []Problem{{Field: "milestones[a].review.reviewers", Message: "a review gate needs at least one reviewer"}},
 		},
 		{
 			name: "owner as reviewer",
@@ -196,7 +196,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: [approvers, owner]}}`,
-			want: []Problem{{"milestones[a].review.reviewers", "the owner cannot review their own milestone"}},
+			want: []Problem{{Field: "milestones[a].review.reviewers", Message: "the owner cannot review their own milestone"}},
 		},
 		{
 			name: "unknown reviewer",
@@ -204,7 +204,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: [boss]}}`,
-			want: []Problem{{"milestones[a].review.reviewers", `unknown party "boss"`}},
+			want: []Problem{{Field: "milestones[a].review.reviewers", Message: `unknown party "boss"`}},
 		},
 		{
 			name: "reviewer naming no user",
@@ -212,7 +212,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: ["user: "]}}`,
-			want: []Problem{{"milestones[a].review.reviewers", `"user: " names no user`}},
+			want: []Problem{{Field: "milestones[a].review.reviewers", Message: `"user: " names no user`}},
 		},
 		{
 			name: "unknown review policy",
@@ -220,7 +220,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: [approvers], policy: most}}`,
-			want: []Problem{{"milestones[a].review.policy", `unknown review policy "most": use any or all`}},
+			want: []Problem{{Field: "milestones[a].review.policy", Message: `unknown review policy "most": use any or all`}},
 		},
 		{
 			name: "unknown escalation target on a milestone",
@@ -232,7 +232,7 @@ milestones:
     role: pmo
     due: 1d
     escalations: [{offset: "0", target: pmo}, {offset: 1d, target: ceo}]`,
-			want: []Problem{{"milestones[a].escalations[1].target", `unknown escalation target: unknown party "ceo"`}},
+			want: []Problem{{Field: "milestones[a].escalations[1].target", Message: `unknown escalation target: unknown party "ceo"`}},
 		},
 		{
 			name: "unknown escalation target on the plan",
@@ -241,7 +241,7 @@ name: t
 escalations: [{offset: 1d, target: "user:"}]
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}`,
-			want: []Problem{{"escalations[0].target", `unknown escalation target: "user:" names no user`}},
+			want: []Problem{{Field: "escalations[0].target", Message: `unknown escalation target: "user:" names no user`}},
 		},
 		{
 			name: "unknown buyer stage",
@@ -249,7 +249,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, buyer_stage: signed}`,
-			want: []Problem{{"milestones[a].buyer_stage", `unknown buyer stage "signed": use one of contact_added, met_non_decision_maker`}},
+			want: []Problem{{Field: "milestones[a].buyer_stage", Message: `unknown buyer stage "signed": use one of contact_added, met_non_decision_maker`}},
 		},
 		{
 			name: "bad key",
@@ -257,7 +257,7 @@ milestones:
 name: t
 milestones:
   - {key: Bad Key, title: A, role: pmo, due: 1d}`,
-			want: []Problem{{"milestones[Bad Key].key", `key "Bad Key" must be lowercase letters`}},
+			want: []Problem{{Field: "milestones[Bad Key].key", Message: `key "Bad Key" must be lowercase letters`}},
 		},
 		{
 			name: "missing key",
@@ -266,7 +266,7 @@ name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}
   - {title: B, role: pmo, due: 1d}`,
-			want: []Problem{{"milestones[1].key", `key "" must be lowercase letters`}},
+			want: []Problem{{Field: "milestones[1].key", Message: `key "" must be lowercase letters`}},
 		},
 		{
 			name: "missing title",
@@ -274,7 +274,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: " ", role: pmo, due: 1d}`,
-			want: []Problem{{"milestones[a].title", "a milestone needs a title"}},
+			want: []Problem{{Field: "milestones[a].title", Message: "a milestone needs a title"}},
 		},
 		{
 			name: "empty checklist item",
@@ -282,7 +282,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, checklist: [one, ""]}`,
-			want: []Problem{{"milestones[a].checklist[1]", "checklist items cannot be empty"}},
+			want: []Problem{{Field: "milestones[a].checklist[1]", Message: "checklist items cannot be empty"}},
 		},
 		{
 			name: "duplicate checklist item",
@@ -290,7 +290,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, checklist: [one, two, one]}`,
-			want: []Problem{{"milestones[a].checklist", `duplicate checklist item "one"`}},
+			want: []Problem{{Field: "milestones[a].checklist", Message: `duplicate checklist item "one"`}},
 		},
 		{
 			name: "bad template name",
@@ -298,7 +298,7 @@ milestones:
 name: My Plan
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}`,
-			want: []Problem{{"name", `template name "My Plan" must be lowercase`}},
+			want: []Problem{{Field: "name", Message: `template name "My Plan" must be lowercase`}},
 		},
 		{
 			name: "unknown field on a milestone",
@@ -306,7 +306,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, deadline: 2d}`,
-			want: []Problem{{"template", `unknown field "deadline"`}},
+			want: []Problem{{Field: "template", Message: `unknown field "deadline"`}},
 		},
 		{
 			name: "unknown field on the plan",
@@ -315,17 +315,17 @@ name: t
 owner: pat
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}`,
-			want: []Problem{{"template", `unknown field "owner"`}},
+			want: []Problem{{Field: "template", Message: `unknown field "owner"`}},
 		},
 		{
 			name: "not YAML",
 			yaml: "name: [t\n",
-			want: []Problem{{"template", "yaml"}},
+			want: []Problem{{Field: "template", Message: "yaml"}},
 		},
 		{
 			name: "empty plan",
 			yaml: "name: t\nmilestones: []\n",
-			want: []Problem{{"milestones", "a plan needs at least one milestone"}},
+			want: []Problem{{Field: "milestones", Message: "a plan needs at least one milestone"}},
 		},
 		{
 			name: "several problems together",
@@ -335,11 +335,11 @@ milestones:
   - {key: a, title: A, role: sales}
   - {key: b, title: B, role: pmo, due: 1d, depends_on: [nope], review: {reviewers: [owner], policy: most}}`,
 			want: []Problem{
-				{"milestones[a].role", `unknown role "sales"`},
-				{"milestones[a].due", "needs a due time"},
-				{"milestones[b].review.reviewers", "the owner cannot review"},
-				{"milestones[b].review.policy", `unknown review policy "most"`},
-				{"milestones[b].depends_on", `unknown milestone "nope"`},
+				{Field: "milestones[a].role", Message: `unknown role "sales"`},
+				{Field: "milestones[a].due", Message: "needs a due time"},
+				{Field: "milestones[b].review.reviewers", Message: "the owner cannot review"},
+				{Field: "milestones[b].review.policy", Message: `unknown review policy "most"`},
+				{Field: "milestones[b].depends_on", Message: `unknown milestone "nope"`},
 			},
 		},
 	}
@@ -364,7 +364,7 @@ func TestValidateTooManyMilestones(t *testing.T) {
 	for i := range MaxMilestones + 1 {
 		tmpl.Milestones = append(tmpl.Milestones, MilestoneSpec{Key: fmt.Sprintf("m%d", i), Title: "M", Role: RolePMO, Due: Due{After: Duration(Day)}})
 	}
-	wantProblems(t, tmpl.Validate(), Problem{"milestones", "a plan has at most 500 milestones, this one has 501"})
+	wantProblems(t, tmpl.Validate(), Problem{Field: "milestones", Message: "a plan has at most 500 milestones, this one has 501"})
 	tmpl.Milestones = tmpl.Milestones[:MaxMilestones]
 	if err := tmpl.Validate(); err != nil {
 		t.Errorf("%d milestones: %v", MaxMilestones, err)

@@ -5,40 +5,17 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"dealflow/workflows/problem"
 )
 
-// Problem is one thing wrong with a plan, located by a field path such as
-// "milestones[needs-analysis].depends_on".
-type Problem struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+// Problem is one thing wrong with a plan; the three models share the type.
+type Problem = problem.Problem
 
 // ValidationError lists every problem found, so a user fixes a plan in one go.
-type ValidationError struct {
-	Problems []Problem `json:"problems"`
-}
+type ValidationError = problem.Error
 
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.Field + ": " + p.Message
-	}
-	return strings.Join(parts, "; ")
-}
-
-type problems []Problem
-
-func (ps *problems) add(field, format string, args ...any) {
-	*ps = append(*ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
-}
-
-func (ps problems) err() error {
-	if len(ps) == 0 {
-		return nil
-	}
-	return &ValidationError{Problems: ps}
-}
+type problems = problem.List
 
 var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
@@ -52,13 +29,13 @@ const MaxMilestones = 500
 func (t Template) Validate() error {
 	var ps problems
 	if !keyPattern.MatchString(t.Name) {
-		ps.add("name", "template name %q must be lowercase letters, digits, '-' or '_' (at most 63)", t.Name)
+		ps.Add("name", "template name %q must be lowercase letters, digits, '-' or '_' (at most 63)", t.Name)
 	}
 	if len(t.Milestones) == 0 {
-		ps.add("milestones", "a plan needs at least one milestone")
+		ps.Add("milestones", "a plan needs at least one milestone")
 	}
 	if len(t.Milestones) > MaxMilestones {
-		ps.add("milestones", "a plan has at most %d milestones, this one has %d", MaxMilestones, len(t.Milestones))
+		ps.Add("milestones", "a plan has at most %d milestones, this one has %d", MaxMilestones, len(t.Milestones))
 	}
 	for i, s := range t.Escalations {
 		checkStep(&ps, fmt.Sprintf("escalations[%d]", i), s)
@@ -70,7 +47,7 @@ func (t Template) Validate() error {
 			field = fmt.Sprintf("milestones[%s]", m.Key)
 		}
 		if keys[m.Key] {
-			ps.add(field+".key", "duplicate key %q: each milestone needs its own key", m.Key)
+			ps.Add(field+".key", "duplicate key %q: each milestone needs its own key", m.Key)
 		}
 		keys[m.Key] = true
 		checkSpec(&ps, field, m)
@@ -78,56 +55,56 @@ func (t Template) Validate() error {
 	for _, m := range t.Milestones {
 		for _, dep := range m.DependsOn {
 			if !keys[dep] {
-				ps.add(fmt.Sprintf("milestones[%s].depends_on", m.Key), "unknown milestone %q", dep)
+				ps.Add(fmt.Sprintf("milestones[%s].depends_on", m.Key), "unknown milestone %q", dep)
 			}
 		}
 	}
 	if cycle := findCycle(t.Milestones); cycle != nil {
-		ps.add("milestones", "dependency cycle: %s", strings.Join(cycle, " → "))
+		ps.Add("milestones", "dependency cycle: %s", strings.Join(cycle, " → "))
 	}
-	return ps.err()
+	return ps.Err()
 }
 
 // checkSpec checks one milestone's own fields (not its dependencies).
 func checkSpec(ps *problems, field string, m MilestoneSpec) {
 	if !keyPattern.MatchString(m.Key) {
-		ps.add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", m.Key)
+		ps.Add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", m.Key)
 	}
 	if strings.TrimSpace(m.Title) == "" {
-		ps.add(field+".title", "a milestone needs a title")
+		ps.Add(field+".title", "a milestone needs a title")
 	}
 	if !m.Role.Valid() {
-		ps.add(field+".role", "unknown role %q: use pmo, commercial or solution", m.Role)
+		ps.Add(field+".role", "unknown role %q: use pmo, commercial or solution", m.Role)
 	}
 	if m.Due.IsZero() {
-		ps.add(field+".due", "a milestone needs a due time, e.g. 10d or an RFC 3339 time")
+		ps.Add(field+".due", "a milestone needs a due time, e.g. 10d or an RFC 3339 time")
 	} else if m.Due.At.IsZero() && m.Due.After <= 0 {
-		ps.add(field+".due", "due %s must be a positive span after activation", m.Due.After)
+		ps.Add(field+".due", "due %s must be a positive span after activation", m.Due.After)
 	}
 	if slices.Contains(m.DependsOn, m.Key) {
-		ps.add(field+".depends_on", "a milestone cannot depend on itself")
+		ps.Add(field+".depends_on", "a milestone cannot depend on itself")
 	}
 	for i, item := range m.Checklist {
 		if strings.TrimSpace(item) == "" {
-			ps.add(fmt.Sprintf("%s.checklist[%d]", field, i), "checklist items cannot be empty")
+			ps.Add(fmt.Sprintf("%s.checklist[%d]", field, i), "checklist items cannot be empty")
 		}
 	}
 	if dup := firstDuplicate(m.Checklist); dup != "" {
-		ps.add(field+".checklist", "duplicate checklist item %q", dup)
+		ps.Add(field+".checklist", "duplicate checklist item %q", dup)
 	}
 	if r := m.Review; r != nil {
 		if len(r.Reviewers) == 0 {
-			ps.add(field+".review.reviewers", "a review gate needs at least one reviewer (a role such as approvers, or user:<id>)")
+			ps.Add(field+".review.reviewers", "a review gate needs at least one reviewer (a role such as approvers, or user:<id>)")
 		}
 		for _, p := range r.Reviewers {
 			if p == PartyOwner {
-				ps.add(field+".review.reviewers", "the owner cannot review their own milestone")
+				ps.Add(field+".review.reviewers", "the owner cannot review their own milestone")
 			} else if err := p.check(); err != nil {
-				ps.add(field+".review.reviewers", "%v", err)
+				ps.Add(field+".review.reviewers", "%v", err)
 			}
 		}
 		if r.Policy != "" && r.Policy != PolicyAny && r.Policy != PolicyAll {
-			ps.add(field+".review.policy", "unknown review policy %q: use any or all", r.Policy)
+			ps.Add(field+".review.policy", "unknown review policy %q: use any or all", r.Policy)
 		}
 	}
 	for i, s := range m.Escalations {
@@ -135,14 +112,14 @@ func checkSpec(ps *problems, field string, m MilestoneSpec) {
 	}
 	if m.BuyerStage != "" {
 		if err := m.BuyerStage.check(); err != nil {
-			ps.add(field+".buyer_stage", "%v", err)
+			ps.Add(field+".buyer_stage", "%v", err)
 		}
 	}
 }
 
 func checkStep(ps *problems, field string, s EscalationStep) {
 	if err := s.Target.check(); err != nil {
-		ps.add(field+".target", "unknown escalation target: %v", err)
+		ps.Add(field+".target", "unknown escalation target: %v", err)
 	}
 }
 
