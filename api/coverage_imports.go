@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,29 +26,73 @@ var (
 )
 
 func (s *Server) importCoverageAccounts(c echo.Context) error {
+	// The program first: an upload to a program that does not exist is
+	// refused before its body is read.
+	id := c.Param("id")
+	if _, err := s.store.GetProgram(c.Request().Context(), id); err != nil {
+		return programError(err, id)
+	}
 	var accounts []store.CoverageAccount
 	var lines []int // each account's CSV line; nil for JSON
+	add := func(a store.CoverageAccount) *itemError {
+		if p := checkTexts(line("id", a.ID), line("name", a.Name), line("industry", a.Industry),
+			line("region", a.Region), line("owner", a.Owner)); p != nil {
+			return p
+		}
+		accounts = append(accounts, a)
+		return nil
+	}
+	var err error
 	if isCSV(c) {
-		recs, err := s.readCSV(c, accountColumns, accountOptionalColumns)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			accounts = append(accounts, store.CoverageAccount{ID: r.Get("id"), Name: r.Get("name"),
-				Industry: r.Get("industry"), Region: r.Get("region"), Owner: r.Get("owner")})
+		lines = []int{}
+		err = s.readCSV(c, accountColumns, accountOptionalColumns, func(r csvRecord) error {
+			if p := add(store.CoverageAccount{ID: r.Get("id"), Name: r.Get("name"),
+				Industry: r.Get("industry"), Region: r.Get("region"), Owner: r.Get("owner")}); p != nil {
+				return importError(lineError{Line: r.Line, Field: p.field, Message: p.message})
+			}
 			lines = append(lines, r.Line)
-		}
-	} else if err := s.bind(c, &accounts); err != nil {
+			return nil
+		})
+	} else {
+		err = s.readJSONArray(c, func(i int, raw json.RawMessage) error {
+			var a store.CoverageAccount
+			if err := s.decodeItem(i, raw, &a); err != nil {
+				return err
+			}
+			if p := add(a); p != nil {
+				return importError(lineError{Index: &i, Field: p.field, Message: p.message})
+			}
+			return nil
+		})
+	}
+	if err != nil {
 		return err
 	}
 	if len(accounts) == 0 {
 		return apiError(http.StatusBadRequest, codeBadRequest, "no accounts: send a JSON array of {id, name, industry, region, owner} or a CSV file with the columns id,name,industry,region[,owner]")
 	}
-	res, err := s.store.ImportAccounts(c.Request().Context(), c.Param("id"), accounts)
+	res, err := s.store.ImportAccounts(c.Request().Context(), id, accounts)
 	if err != nil {
-		return importFailure(err, lines, c.Param("id"))
+		return importFailure(err, lines, id)
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+// decodeItem decodes item i of a JSON array strictly (no unknown fields,
+// no value of the wrong type); a bad item is a 400 naming it.
+func (s *Server) decodeItem(i int, raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		_, limit := s.importLimits()
+		err = decodeError(err, limit)
+		var e *Error
+		if errors.As(err, &e) {
+			e.Message = fmt.Sprintf("item %d: %s", i, e.Message)
+		}
+		return err
+	}
+	return nil
 }
 
 // eventInput is one event of a JSON body; At is parsed here so that a bad
@@ -68,15 +115,54 @@ func (in eventInput) event() store.CoverageEvent {
 		Stage: in.Stage, Solution: in.Solution, Round: in.Round, Result: in.Result, Note: in.Note}
 }
 
+// maxEventNote bounds an event's note, in characters (the store's limit).
+const maxEventNote = 2000
+
+// eventAuthorship is the hook for the rule on who may record which events
+// of a program (authorship). It runs once per upload, after the program is
+// found and before the body is read, and may refuse the whole upload; the
+// check it returns runs on every event as it is read (i is the event's
+// index in the upload) and may refuse it, naming the field, or complete it
+// (set its by). Until that rule is wired in, every caller the route's roles
+// admit may record any event.
+func (s *Server) eventAuthorship(_ echo.Context, _ *store.Program) (func(i int, e *store.CoverageEvent) *itemError, error) {
+	return func(int, *store.CoverageEvent) *itemError { return nil }, nil
+}
+
 func (s *Server) recordCoverageEvents(c echo.Context) error {
+	// The program and the caller's right to post to it first, before the
+	// body is read.
+	id := c.Param("id")
+	program, err := s.store.GetProgram(c.Request().Context(), id)
+	if err != nil {
+		return programError(err, id)
+	}
+	authorship, err := s.eventAuthorship(c, program)
+	if err != nil {
+		return err
+	}
 	var events []store.CoverageEvent
 	var lines []int
-	if isCSV(c) {
-		recs, err := s.readCSV(c, eventColumns, eventOptionalColumns)
-		if err != nil {
-			return err
+	// add checks one event as it arrives and keeps it.
+	add := func(i int, in eventInput) *itemError {
+		if p := checkTexts(line("id", in.ID), line("account", in.Account), line("kind", in.Kind), line("by", in.By),
+			line("at", in.At), line("stage", in.Stage), line("solution", in.Solution), line("result", in.Result),
+			textField{name: "note", value: in.Note, limit: maxEventNote, multiline: true}); p != nil {
+			return p
 		}
-		for _, r := range recs {
+		e, msg := withTime(in)
+		if msg != "" {
+			return &itemError{"at", msg}
+		}
+		if p := authorship(i, &e); p != nil {
+			return p
+		}
+		events = append(events, e)
+		return nil
+	}
+	if isCSV(c) {
+		lines = []int{}
+		err = s.readCSV(c, eventColumns, eventOptionalColumns, func(r csvRecord) error {
 			in := eventInput{ID: r.Get("id"), Account: r.Get("account"), Kind: r.Get("kind"), By: r.Get("by"), At: r.Get("at"),
 				Stage: r.Get("stage"), Solution: r.Get("solution"), Result: r.Get("result"), Note: r.Get("note")}
 			if v := r.Get("round"); v != "" {
@@ -86,31 +172,33 @@ func (s *Server) recordCoverageEvents(c echo.Context) error {
 				}
 				in.Round = n
 			}
-			e, msg := withTime(in)
-			if msg != "" {
-				return importError(lineError{Line: r.Line, Field: "at", Message: msg})
+			if p := add(len(events), in); p != nil {
+				return importError(lineError{Line: r.Line, Field: p.field, Message: p.message})
 			}
-			events, lines = append(events, e), append(lines, r.Line)
-		}
+			lines = append(lines, r.Line)
+			return nil
+		})
 	} else {
-		var ins []eventInput
-		if err := s.bind(c, &ins); err != nil {
-			return err
-		}
-		for i, in := range ins {
-			e, msg := withTime(in)
-			if msg != "" {
-				return importError(lineError{Index: &i, Field: "at", Message: msg})
+		err = s.readJSONArray(c, func(i int, raw json.RawMessage) error {
+			var in eventInput
+			if err := s.decodeItem(i, raw, &in); err != nil {
+				return err
 			}
-			events = append(events, e)
-		}
+			if p := add(i, in); p != nil {
+				return importError(lineError{Index: &i, Field: p.field, Message: p.message})
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return err
 	}
 	if len(events) == 0 {
 		return apiError(http.StatusBadRequest, codeBadRequest, "no events: send a JSON array of events or a CSV file with the columns id,account,kind,by[,at,stage,solution,round,result,note]")
 	}
-	res, err := s.store.RecordCoverageEvents(c.Request().Context(), c.Param("id"), events)
+	res, err := s.store.RecordCoverageEvents(c.Request().Context(), id, events)
 	if err != nil {
-		return importFailure(err, lines, c.Param("id"))
+		return importFailure(err, lines, id)
 	}
 	return c.JSON(http.StatusOK, res)
 }

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,7 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/problem"
 )
 
 // Activities and leads arrive as a JSON array or as CSV (Content-Type:
@@ -32,22 +32,24 @@ var (
 )
 
 func (s *Server) ingestFunnelActivities(c echo.Context) error {
-	ins, places, err := readFunnelUpload(s, c, funnelActivityColumns, funnelActivityOptional, func(r csvRecord) (store.FunnelActivityInput, *plan.Problem) {
-		return store.FunnelActivityInput{ID: r.Get("id"), Rep: r.Get("rep"), Kind: r.Get("kind"), At: r.Get("at"), Outcome: r.Get("outcome")}, nil
-	})
+	acts, places, err := readFunnelUpload(s, c, funnelActivityColumns, funnelActivityOptional,
+		func(r csvRecord) (store.FunnelActivityInput, *itemError) {
+			return store.FunnelActivityInput{ID: r.Get("id"), Rep: r.Get("rep"), Kind: r.Get("kind"), At: r.Get("at"), Outcome: r.Get("outcome")}, nil
+		},
+		func(in store.FunnelActivityInput) (store.FunnelActivity, *itemError) {
+			if p := checkTexts(line("id", in.ID), line("rep", in.Rep), line("kind", in.Kind), line("at", in.At), line("outcome", in.Outcome)); p != nil {
+				return store.FunnelActivity{}, p
+			}
+			a, p := in.Parse()
+			if p != nil {
+				return a, &itemError{p.Field, p.Message}
+			}
+			return a, nil
+		})
 	if err != nil {
 		return err
 	}
-	acts := make([]store.FunnelActivity, len(ins))
-	ids, reps := make([]string, len(ins)), make([]string, len(ins))
-	for i, in := range ins {
-		a, p := in.Parse()
-		if p != nil {
-			return places[i].fail(p.Field, p.Message)
-		}
-		acts[i], ids[i], reps[i] = a, a.ID, a.Rep
-	}
-	if err := s.checkFunnelUpload(c, "activities", ids, reps, places); err != nil {
+	if err := s.checkFunnelUpload(c, "activities", len(acts), func(i int) (string, string) { return acts[i].ID, acts[i].Rep }, places); err != nil {
 		return err
 	}
 	res, err := s.store.IngestFunnelActivities(c.Request().Context(), acts)
@@ -58,31 +60,37 @@ func (s *Server) ingestFunnelActivities(c echo.Context) error {
 }
 
 func (s *Server) ingestFunnelLeads(c echo.Context) error {
-	ins, places, err := readFunnelUpload(s, c, funnelLeadColumns, funnelLeadOptional, func(r csvRecord) (store.FunnelLeadInput, *plan.Problem) {
-		in := store.FunnelLeadInput{ID: r.Get("id"), Rep: r.Get("rep"), CreatedAt: r.Get("created_at"),
-			QualifiedAt: r.Get("qualified_at"), ConvertedAt: r.Get("converted_at")}
-		if v := r.Get("amount"); v != "" {
-			a, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return in, &plan.Problem{Field: "amount", Message: fmt.Sprintf("%q is not a number: write it like 125000 or 125000.50", v)}
+	leads, places, err := readFunnelUpload(s, c, funnelLeadColumns, funnelLeadOptional,
+		func(r csvRecord) (store.FunnelLeadInput, *itemError) {
+			in := store.FunnelLeadInput{ID: r.Get("id"), Rep: r.Get("rep"), CreatedAt: r.Get("created_at"),
+				QualifiedAt: r.Get("qualified_at"), ConvertedAt: r.Get("converted_at")}
+			if v := r.Get("amount"); v != "" {
+				a, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					if msg := problem.LineError(v, problem.MaxName); msg != "" {
+						return in, &itemError{"amount", msg}
+					}
+					return in, &itemError{"amount", fmt.Sprintf("%q is not a number: write it like 125000 or 125000.50", v)}
+				}
+				in.Amount = &a
 			}
-			in.Amount = &a
-		}
-		return in, nil
-	})
+			return in, nil
+		},
+		func(in store.FunnelLeadInput) (store.FunnelLead, *itemError) {
+			if p := checkTexts(line("id", in.ID), line("rep", in.Rep), line("created_at", in.CreatedAt),
+				line("qualified_at", in.QualifiedAt), line("converted_at", in.ConvertedAt)); p != nil {
+				return store.FunnelLead{}, p
+			}
+			l, p := in.Parse()
+			if p != nil {
+				return l, &itemError{p.Field, p.Message}
+			}
+			return l, nil
+		})
 	if err != nil {
 		return err
 	}
-	leads := make([]store.FunnelLead, len(ins))
-	ids, reps := make([]string, len(ins)), make([]string, len(ins))
-	for i, in := range ins {
-		l, p := in.Parse()
-		if p != nil {
-			return places[i].fail(p.Field, p.Message)
-		}
-		leads[i], ids[i], reps[i] = l, l.ID, l.Rep
-	}
-	if err := s.checkFunnelUpload(c, "leads", ids, reps, places); err != nil {
+	if err := s.checkFunnelUpload(c, "leads", len(leads), func(i int) (string, string) { return leads[i].ID, leads[i].Rep }, places); err != nil {
 		return err
 	}
 	res, err := s.store.IngestFunnelLeads(c.Request().Context(), leads)
@@ -114,65 +122,65 @@ func (p funnelPlace) fail(field, message string) error {
 	return importError(lineError{Index: &p.index, Field: field, Message: message})
 }
 
-// readFunnelUpload reads a CSV body (each line through fromCSV) or a JSON
-// array of T, each item decoded strictly on its own so that a bad one is
-// named by its index. Either body may be as large as a CSV import.
-func readFunnelUpload[T any](s *Server, c echo.Context, required, optional []string, fromCSV func(csvRecord) (T, *plan.Problem)) ([]T, []funnelPlace, error) {
-	var ins []T
-	var places []funnelPlace
+// importPlaces remembers where each record of an upload was: the CSV line
+// of record i, or (lines nil) its JSON index i.
+type importPlaces struct{ lines []int }
+
+func (p importPlaces) at(i int) funnelPlace {
+	if p.lines != nil {
+		return funnelPlace{line: p.lines[i], csv: true}
+	}
+	return funnelPlace{index: i}
+}
+
+// readFunnelUpload streams a CSV body (each line through fromCSV) or a
+// JSON array of In (each item decoded strictly on its own so that a bad
+// one is named by its index), and turns every record into its Out through
+// parse as it arrives, so that only the parsed records are held. Either
+// body may be as large as an import (see importLimits).
+func readFunnelUpload[In, Out any](s *Server, c echo.Context, required, optional []string,
+	fromCSV func(csvRecord) (In, *itemError), parse func(In) (Out, *itemError)) ([]Out, importPlaces, error) {
+	var outs []Out
+	var places importPlaces
+	var err error
 	if isCSV(c) {
-		recs, err := s.readCSV(c, required, optional)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, r := range recs {
+		places.lines = []int{}
+		err = s.readCSV(c, required, optional, func(r csvRecord) error {
 			place := funnelPlace{line: r.Line, csv: true}
 			in, p := fromCSV(r)
 			if p != nil {
-				return nil, nil, place.fail(p.Field, p.Message)
+				return place.fail(p.field, p.message)
 			}
-			ins, places = append(ins, in), append(places, place)
-		}
+			out, p := parse(in)
+			if p != nil {
+				return place.fail(p.field, p.message)
+			}
+			outs, places.lines = append(outs, out), append(places.lines, r.Line)
+			return nil
+		})
 	} else {
-		raws, err := s.readJSONArray(c)
-		if err != nil {
-			return nil, nil, err
-		}
-		for i, raw := range raws {
+		err = s.readJSONArray(c, func(i int, raw json.RawMessage) error {
 			place := funnelPlace{index: i}
-			var in T
-			if err := decodeStrict(raw, &in); err != nil {
-				return nil, nil, place.fail(err.field, err.message)
+			var in In
+			if p := decodeStrict(raw, &in); p != nil {
+				return place.fail(p.field, p.message)
 			}
-			ins, places = append(ins, in), append(places, place)
-		}
+			out, p := parse(in)
+			if p != nil {
+				return place.fail(p.field, p.message)
+			}
+			outs = append(outs, out)
+			return nil
+		})
 	}
-	if len(ins) == 0 {
-		return nil, nil, apiError(http.StatusBadRequest, codeBadRequest, "nothing to import: send a JSON array or a CSV file with the columns %s",
+	if err != nil {
+		return nil, places, err
+	}
+	if len(outs) == 0 {
+		return nil, places, apiError(http.StatusBadRequest, codeBadRequest, "nothing to import: send a JSON array or a CSV file with the columns %s",
 			strings.Join(append(slices.Clone(required), optional...), ","))
 	}
-	return ins, places, nil
-}
-
-// readJSONArray reads a JSON array body, its items left undecoded.
-func (s *Server) readJSONArray(c echo.Context) ([]json.RawMessage, error) {
-	r := c.Request()
-	if ct := r.Header.Get(echo.HeaderContentType); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != echo.MIMEApplicationJSON && !strings.HasSuffix(mt, "+json")) {
-			return nil, apiError(http.StatusUnsupportedMediaType, codeUnsupportedType, "content type %q is not supported: send application/json (an array) or text/csv", ct)
-		}
-	}
-	limit := s.cfg.MaxBodyBytes * 32
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, limit))
-	var raws []json.RawMessage
-	if err := dec.Decode(&raws); err != nil {
-		return nil, decodeError(err, limit)
-	}
-	if dec.More() {
-		return nil, apiError(http.StatusBadRequest, codeBadRequest, "the body must hold a single JSON array")
-	}
-	return raws, nil
+	return outs, places, nil
 }
 
 // itemError is a JSON item that does not decode: the field and why.
@@ -201,16 +209,19 @@ func decodeStrict(raw json.RawMessage, v any) *itemError {
 
 // checkFunnelUpload refuses an upload that repeats an id (which copy would
 // count?) or names a rep who is not an active user, naming the first such
-// record.
-func (s *Server) checkFunnelUpload(c echo.Context, what string, ids, reps []string, places []funnelPlace) error {
-	seen := make(map[string]int, len(ids))
-	for i, id := range ids {
+// record; record(i) is the id and rep of record i of n.
+func (s *Server) checkFunnelUpload(c echo.Context, what string, n int, record func(i int) (id, rep string), places importPlaces) error {
+	seen := make(map[string]int, n)
+	reps := make(map[string]bool)
+	for i := range n {
+		id, rep := record(i)
 		if j, ok := seen[id]; ok {
-			return places[i].fail("id", fmt.Sprintf("%q repeats the id of %s; send each of the %s once", id, places[j], what))
+			return places.at(i).fail("id", fmt.Sprintf("%q repeats the id of %s; send each of the %s once", id, places.at(j), what))
 		}
 		seen[id] = i
+		reps[rep] = true
 	}
-	distinct := slices.Compact(slices.Sorted(slices.Values(reps)))
+	distinct := slices.Sorted(maps.Keys(reps))
 	missing, err := s.store.MissingUsers(c.Request().Context(), distinct)
 	if err != nil {
 		return err
@@ -218,9 +229,9 @@ func (s *Server) checkFunnelUpload(c echo.Context, what string, ids, reps []stri
 	if len(missing) == 0 {
 		return nil
 	}
-	for i, rep := range reps {
-		if slices.Contains(missing, rep) {
-			return places[i].fail("rep", fmt.Sprintf("unknown rep %q: not an active user; create it first (POST /v1/users)", rep))
+	for i := range n {
+		if _, rep := record(i); slices.Contains(missing, rep) {
+			return places.at(i).fail("rep", fmt.Sprintf("unknown rep %q: not an active user; create it first (POST /v1/users)", rep))
 		}
 	}
 	return nil

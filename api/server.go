@@ -23,8 +23,12 @@ type Config struct {
 	// Namespace and TemporalUIURL build links to each deal in the Temporal UI.
 	Namespace     string
 	TemporalUIURL string
-	// MaxBodyBytes bounds request bodies; 0 means 1 MiB.
+	// MaxBodyBytes bounds request bodies; 0 means 1 MiB. Imports (CSV or
+	// JSON arrays of records) may be 32 times as large.
 	MaxBodyBytes int64
+	// MaxImportRows bounds the records of one import; 0 means
+	// DefaultMaxImportRows (100,000), negative means no limit.
+	MaxImportRows int
 }
 
 // Deps are the API's collaborators.
@@ -68,6 +72,9 @@ func New(cfg Config, deps Deps) http.Handler {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxImportRows == 0 {
+		cfg.MaxImportRows = DefaultMaxImportRows
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()

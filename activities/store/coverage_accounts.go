@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -52,6 +53,10 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
 
 const maxAccountText = 200
 
+// importBatch rows of an import go in one statement (each column one array
+// parameter), so a statement's size is bounded whatever the import's.
+const importBatch = 5000
+
 const (
 	sqlLockProgram      = `SELECT id FROM coverage_programs WHERE id = $1 FOR SHARE`
 	sqlExistingAccounts = `
@@ -82,15 +87,9 @@ func (s *Store) ImportAccounts(ctx context.Context, programID string, accounts [
 		return nil, err
 	}
 	out := &AccountImport{Received: len(accounts)}
-	cols := make([]pq.StringArray, 5)
-	for _, a := range accounts {
-		for i, v := range []string{a.ID, a.Name, a.Industry, a.Region, a.Owner} {
-			cols[i] = append(cols[i], v)
-		}
-	}
-	ids, names := cols[0], make(pq.StringArray, len(accounts))
+	ids, names := make(pq.StringArray, len(accounts)), make(pq.StringArray, len(accounts))
 	for i, a := range accounts {
-		names[i] = strings.ToLower(a.Name)
+		ids[i], names[i] = a.ID, strings.ToLower(a.Name)
 	}
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockProgram(ctx, tx, programID); err != nil {
@@ -106,13 +105,29 @@ func (s *Store) ImportAccounts(ctx context.Context, programID string, accounts [
 		if err := tx.QueryRowxContext(ctx, sqlExistingAccounts, programID, ids).Scan(&existing); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, sqlUpsertAccounts, programID, cols[0], cols[1], cols[2], cols[3], cols[4])
-		if err != nil {
-			return fmt.Errorf("store: importing accounts: %w", err)
-		}
-		written, err := res.RowsAffected()
-		if err != nil {
-			return err
+		// In batches, so that one statement's parameters stay small
+		// whatever the import's size; the transaction keeps it all or
+		// nothing.
+		var written int64
+		for from := 0; from < len(accounts); from += importBatch {
+			batch := accounts[from:min(from+importBatch, len(accounts))]
+			cols := make([]pq.StringArray, 5)
+			for i := range cols {
+				cols[i] = make(pq.StringArray, 0, len(batch))
+			}
+			for _, a := range batch {
+				cols[0], cols[1], cols[2] = append(cols[0], a.ID), append(cols[1], a.Name), append(cols[2], a.Industry)
+				cols[3], cols[4] = append(cols[3], a.Region), append(cols[4], a.Owner)
+			}
+			res, err := tx.ExecContext(ctx, sqlUpsertAccounts, programID, cols[0], cols[1], cols[2], cols[3], cols[4])
+			if err != nil {
+				return fmt.Errorf("store: importing accounts: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			written += n
 		}
 		out.Created = len(accounts) - existing
 		out.Updated = int(written) - out.Created
@@ -140,7 +155,7 @@ func checkAccounts(accounts []CoverageAccount) error {
 			return importErr(i, "name", "account %s needs a name", a.ID)
 		}
 		for _, f := range [...]struct{ field, v string }{{"name", a.Name}, {"industry", a.Industry}, {"region", a.Region}, {"owner", a.Owner}} {
-			if len(f.v) > maxAccountText {
+			if utf8.RuneCountInString(f.v) > maxAccountText {
 				return importErr(i, f.field, "at most %d characters", maxAccountText)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -118,22 +119,30 @@ func (s *Store) RecordCoverageEvents(ctx context.Context, programID string, even
 		if err := checkEventTeams(p, events); err != nil {
 			return err
 		}
-		var ids, accounts, kinds, actors, stages, solutions, results, notes pq.StringArray
-		var ats []time.Time
-		var rounds pq.Int64Array
-		for _, e := range events {
-			ids, accounts, kinds, actors = append(ids, e.ID), append(accounts, e.Account), append(kinds, string(e.Kind)), append(actors, e.By)
-			ats, stages, solutions = append(ats, e.At), append(stages, e.Stage), append(solutions, e.Solution)
-			rounds, results, notes = append(rounds, int64(e.Round)), append(results, e.Result), append(notes, e.Note)
+		for from := 0; from < len(events); from += importBatch {
+			batch := events[from:min(from+importBatch, len(events))]
+			n := len(batch)
+			ids, accounts, kinds, actors := make(pq.StringArray, 0, n), make(pq.StringArray, 0, n), make(pq.StringArray, 0, n), make(pq.StringArray, 0, n)
+			stages, solutions, results, notes := make(pq.StringArray, 0, n), make(pq.StringArray, 0, n), make(pq.StringArray, 0, n), make(pq.StringArray, 0, n)
+			ats, rounds := make([]time.Time, 0, n), make(pq.Int64Array, 0, n)
+			for _, e := range batch {
+				ids, accounts, kinds, actors = append(ids, e.ID), append(accounts, e.Account), append(kinds, string(e.Kind)), append(actors, e.By)
+				ats, stages, solutions = append(ats, e.At), append(stages, e.Stage), append(solutions, e.Solution)
+				rounds, results, notes = append(rounds, int64(e.Round)), append(results, e.Result), append(notes, e.Note)
+			}
+			res, err := tx.ExecContext(ctx, sqlInsertCoverageEvents, programID, ids, accounts, kinds, actors,
+				pq.Array(ats), stages, solutions, rounds, results, notes)
+			if err != nil {
+				return fmt.Errorf("store: recording coverage events: %w", err)
+			}
+			recorded, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			out.Recorded += int(recorded)
 		}
-		res, err := tx.ExecContext(ctx, sqlInsertCoverageEvents, programID, ids, accounts, kinds, actors,
-			pq.Array(ats), stages, solutions, rounds, results, notes)
-		if err != nil {
-			return fmt.Errorf("store: recording coverage events: %w", err)
-		}
-		n, err := res.RowsAffected()
-		out.Recorded, out.Duplicates = int(n), len(events)-int(n)
-		return err
+		out.Duplicates = len(events) - out.Recorded
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -174,7 +183,7 @@ func checkEvent(i int, e *CoverageEvent) error {
 		return importErr(i, "kind", "%q is not an event kind: use %s", e.Kind, joinKinds())
 	case e.By == "":
 		return importErr(i, "by", "the id of the user who did it is required")
-	case len(e.Note) > maxEventText || len(e.Solution) > maxAccountText:
+	case utf8.RuneCountInString(e.Note) > maxEventText || utf8.RuneCountInString(e.Solution) > maxAccountText:
 		return importErr(i, "note", "at most %d characters (solution at most %d)", maxEventText, maxAccountText)
 	}
 	if e.Kind == EventSDRTouch {
