@@ -73,29 +73,63 @@ func IsPermanent(err error) bool {
 }
 
 // formatText is the plain text chat channels post: who it is for, which
-// deal, what happened, and where to look.
-func formatText(m Message) string {
+// deal, what happened, and where to look. Every value in it comes from
+// people (deal names, customers, comments, reasons), so each goes through
+// esc, the channel's own neutralisation of its markup (see slackText,
+// feishuText, weComText); the text dealflow adds carries no markup.
+func formatText(m Message, esc func(string) string) string {
 	var b strings.Builder
 	b.WriteString("[dealflow]")
 	if m.Recipient != "" {
-		b.WriteString(" @" + m.Recipient)
+		b.WriteString(" @" + esc(m.Recipient))
 	}
 	deal := m.DealName
 	if deal == "" {
 		deal = m.DealID
 	}
 	if deal != "" {
-		b.WriteString(" · " + deal)
+		b.WriteString(" · " + esc(deal))
 		if m.Customer != "" {
-			b.WriteString(" (" + m.Customer + ")")
+			b.WriteString(" (" + esc(m.Customer) + ")")
 		}
 	}
-	b.WriteString("\n" + m.Text)
+	b.WriteString("\n" + esc(m.Text))
 	if m.Link != "" {
-		b.WriteString("\n" + m.Link)
+		b.WriteString("\n" + esc(m.Link))
 	}
 	return b.String()
 }
+
+// slackEscaper escapes the three characters Slack's mrkdwn parses as
+// control characters, as Slack documents (Formatting text: escaping):
+// '&' as &amp;, '<' as &lt;, '>' as &gt;. Every special sequence (<!channel>,
+// <!here>, <!everyone>, <@U123>, <#C1>, <!subteam^S1>, <https://x|label>,
+// <!date^...>) starts with '<', so none survives; Slack shows the escaped
+// characters as typed. A plain "@channel" is not a mention in an incoming
+// webhook's text unless the payload sets link_names, which dealflow never
+// does.
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func slackText(s string) string { return slackEscaper.Replace(s) }
+
+// feishuEscaper neutralises the markup of a Feishu/Lark text message: its
+// tags (<at user_id="all">, <at user_id="ou_...">, <a href>, <b>, <i>,
+// <u>, <font>) open with '<', its links are [label](url). Feishu documents
+// no escape for them in a bot's text message, so '<', '>', '[' and ']'
+// become their full-width forms (＜ ＞ ［ ］), which read the same and which
+// Feishu does not parse. Bold (**) and strike-through (~~) are left: they
+// change how a text looks, not whom it reaches or where it links.
+var feishuEscaper = strings.NewReplacer("<", "\uff1c", ">", "\uff1e", "[", "\uff3b", "]", "\uff3d")
+
+func feishuText(s string) string { return feishuEscaper.Replace(s) }
+
+// weComText is the content of a WeCom robot's text message (msgtype text),
+// which the robot shows as is: it parses no markup (<@userid>, <font>,
+// [label](url) are markdown-message syntax) and mentions only the user ids
+// in the payload's mentioned_list and mentioned_mobile_list, which dealflow
+// never sends. So nothing needs escaping; the function exists so that the
+// choice is made here, next to the other channels'.
+func weComText(s string) string { return s }
 
 // truncate cuts s to at most n bytes on a rune boundary.
 func truncate(s string, n int) string {

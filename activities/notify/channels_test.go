@@ -270,3 +270,79 @@ func TestLog(t *testing.T) {
 		t.Errorf("name %q", ch.Name())
 	}
 }
+
+// injected is a notification whose user-written parts (deal name,
+// customer, comment) try every chat platform's mentions and links.
+var injected = notify.Message{Recipient: "alice", DealID: "d-1", DealName: "Q3 <!channel> & co", Customer: `<at user_id="all">所有人</at>`,
+	Kind: "comment", Text: "<!here> <!everyone> <@U123> <#C1> <!subteam^S1> <https://evil.example|Open dealflow> " +
+		`<at user_id="ou_boss">Boss</at> [Open dealflow](https://evil.example) <@zhangsan> <font color="warning">x</font> a&b`,
+	Link: "https://df.example/deals/d-1?tab=a&b=c"}
+
+// sentJSON is the body a robot received, re-encoded with sorted keys.
+func sentJSON(t *testing.T, r *robot) string {
+	t.Helper()
+	body, _ := r.last(t)
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+// TestSlackNeutralisesMarkup: every '<', '>' and '&' of user text reaches
+// Slack escaped, so no mention or labelled link survives.
+func TestSlackNeutralisesMarkup(t *testing.T) {
+	r, srv := newRobot(t, 200, "ok")
+	if err := notify.NewSlack(srv.URL, nil).Send(t.Context(), injected); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"text":"[dealflow] @alice · Q3 \u0026lt;!channel\u0026gt; \u0026amp; co (\u0026lt;at user_id=\"all\"\u0026gt;所有人\u0026lt;/at\u0026gt;)\n` +
+		`\u0026lt;!here\u0026gt; \u0026lt;!everyone\u0026gt; \u0026lt;@U123\u0026gt; \u0026lt;#C1\u0026gt; \u0026lt;!subteam^S1\u0026gt; ` +
+		`\u0026lt;https://evil.example|Open dealflow\u0026gt; \u0026lt;at user_id=\"ou_boss\"\u0026gt;Boss\u0026lt;/at\u0026gt; ` +
+		`[Open dealflow](https://evil.example) \u0026lt;@zhangsan\u0026gt; \u0026lt;font color=\"warning\"\u0026gt;x\u0026lt;/font\u0026gt; a\u0026amp;b\n` +
+		`https://df.example/deals/d-1?tab=a\u0026amp;b=c"}`
+	if got := sentJSON(t, r); got != want {
+		t.Errorf("Slack got\n%s\nwant\n%s", got, want)
+	}
+	body, _ := r.last(t)
+	if text := body["text"].(string); strings.ContainsAny(text, "<>") {
+		t.Errorf("a control character reached Slack unescaped: %q", text)
+	}
+}
+
+// TestFeishuNeutralisesMarkup: Feishu's tags (<at>, <font>) and [label](url)
+// links arrive with full-width brackets, which Feishu does not parse.
+func TestFeishuNeutralisesMarkup(t *testing.T) {
+	r, srv := newRobot(t, 200, `{"code":0,"msg":"success"}`)
+	if err := notify.NewFeishu(srv.URL, "", nil).Send(t.Context(), injected); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"content":{"text":"[dealflow] @alice · Q3 ＜!channel＞ \u0026 co (＜at user_id=\"all\"＞所有人＜/at＞)\n` +
+		`＜!here＞ ＜!everyone＞ ＜@U123＞ ＜#C1＞ ＜!subteam^S1＞ ＜https://evil.example|Open dealflow＞ ` +
+		`＜at user_id=\"ou_boss\"＞Boss＜/at＞ ［Open dealflow］(https://evil.example) ＜@zhangsan＞ ＜font color=\"warning\"＞x＜/font＞ a\u0026b\n` +
+		`https://df.example/deals/d-1?tab=a\u0026b=c"},"msg_type":"text"}`
+	if got := sentJSON(t, r); got != want {
+		t.Errorf("Feishu got\n%s\nwant\n%s", got, want)
+	}
+	body, _ := r.last(t)
+	if text := body["content"].(map[string]any)["text"].(string); strings.ContainsAny(text, "<>") || strings.Contains(text, "](") {
+		t.Errorf("markup reached Feishu live: %q", text)
+	}
+}
+
+// TestWeComMentionsNoOne: a WeCom text message is shown as is and mentions
+// only mentioned_list, which dealflow never sends: the body is exactly
+// msgtype and content, whatever the text says.
+func TestWeComMentionsNoOne(t *testing.T) {
+	r, srv := newRobot(t, 200, `{"errcode":0,"errmsg":"ok"}`)
+	if err := notify.NewWeCom(srv.URL, nil).Send(t.Context(), injected); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"msgtype":"text","text":{"content":"[dealflow] @alice · Q3 \u003c!channel\u003e \u0026 co (\u003cat user_id=\"all\"\u003e所有人\u003c/at\u003e)\n` +
+		`\u003c!here\u003e \u003c!everyone\u003e \u003c@U123\u003e \u003c#C1\u003e \u003c!subteam^S1\u003e \u003chttps://evil.example|Open dealflow\u003e ` +
+		`\u003cat user_id=\"ou_boss\"\u003eBoss\u003c/at\u003e [Open dealflow](https://evil.example) \u003c@zhangsan\u003e \u003cfont color=\"warning\"\u003ex\u003c/font\u003e a\u0026b\n` +
+		`https://df.example/deals/d-1?tab=a\u0026b=c"}}`
+	if got := sentJSON(t, r); got != want {
+		t.Errorf("WeCom got\n%s\nwant\n%s", got, want)
+	}
+}

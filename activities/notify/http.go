@@ -120,8 +120,8 @@ func NewSlack(rawURL string, client *http.Client) *Slack {
 // Name is "slack:" and a hash of the URL.
 func (s *Slack) Name() string { return s.name }
 
-// Send posts m's text.
+// Send posts m's text, escaped for Slack's mrkdwn (see slackText).
 func (s *Slack) Send(ctx context.Context, m Message) error {
-	_, err := s.post(ctx, map[string]string{"text": formatText(m)})
+	_, err := s.post(ctx, map[string]string{"text": formatText(m, slackText)})
 	return err
 }

@@ -33,11 +33,12 @@ func NewWeCom(rawURL string, client *http.Client) *WeCom {
 // Name is "wecom:" and a hash of the URL.
 func (w *WeCom) Name() string { return w.name }
 
-// Send posts m as a text message.
+// Send posts m as a text message (see weComText: nothing in it is parsed,
+// and it mentions no one).
 func (w *WeCom) Send(ctx context.Context, m Message) error {
 	payload := map[string]any{
 		"msgtype": "text",
-		"text":    map[string]any{"content": truncate(formatText(m), weComMaxContent)},
+		"text":    map[string]any{"content": truncate(formatText(m, weComText), weComMaxContent)},
 	}
 	body, err := w.post(ctx, payload)
 	if err != nil {
@@ -80,11 +81,12 @@ func NewFeishu(rawURL, secret string, client *http.Client) *Feishu {
 // Name is "feishu:" and a hash of the URL.
 func (f *Feishu) Name() string { return f.name }
 
-// Send posts m as a text message.
+// Send posts m as a text message, its tags and links neutralised (see
+// feishuText).
 func (f *Feishu) Send(ctx context.Context, m Message) error {
 	payload := map[string]any{
 		"msg_type": "text",
-		"content":  map[string]any{"text": formatText(m)},
+		"content":  map[string]any{"text": formatText(m, feishuText)},
 	}
 	if f.secret != "" {
 		ts := strconv.FormatInt(f.now().Unix(), 10)
