@@ -60,6 +60,7 @@ type Server struct {
 	store    *store.Store
 	tokens   *tokenCache
 	log      *slog.Logger
+	ready    *Readiness
 }
 
 // New returns the API's HTTP handler with every route registered.
@@ -79,7 +80,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, temporal: deps.Temporal, store: deps.Store, tokens: newTokenCache(), log: deps.Logger}
+	s := &Server{cfg: cfg, temporal: deps.Temporal, store: deps.Store, tokens: newTokenCache(), log: deps.Logger, ready: NewReadiness(deps.Logger)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s.routes(e, deps)

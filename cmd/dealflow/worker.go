@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"dealflow/activities"
 	"dealflow/activities/store"
+	"dealflow/api"
 	"dealflow/workflows"
 )
 
@@ -63,7 +65,7 @@ func runWorker(ctx context.Context, args []string, env lookupEnvFunc, _, stderr 
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	defer stopHTTP()
 	if ln != nil {
-		srv := newHTTPServer(workerHTTPHandler(m, st, tc, gctx.Done()), log)
+		srv := newHTTPServer(workerHTTPHandler(m, st, tc, gctx.Done(), log), log)
 		serveHTTP(httpCtx, g, srv, ln, "worker metrics", 0, cfg.ShutdownTimeout, log)
 	}
 	wg, wctx := errgroup.WithContext(gctx)
@@ -119,33 +121,33 @@ func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.
 }
 
 // workerHTTPHandler serves the worker's metrics and health checks; once
-// stopping is closed, /readyz answers 503.
-func workerHTTPHandler(m *metrics, st *store.Store, tc client.Client, stopping <-chan struct{}) http.Handler {
+// stopping is closed, /readyz answers 503. Like the API's, /readyz says
+// only ok or unavailable per dependency; the cause goes to log.
+func workerHTTPHandler(m *metrics, st *store.Store, tc client.Client, stopping <-chan struct{}, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
+	ready := api.NewReadiness(log)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		status, body := http.StatusServiceUnavailable, ""
+		status, body := http.StatusServiceUnavailable, map[string]string{"status": "shutting down"}
 		select {
 		case <-stopping:
-			body = `{"status":"shutting down"}`
 		default:
-			if err := st.Ping(ctx); err != nil {
-				body = `{"postgres":"unavailable"}`
-			} else if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-				body = `{"temporal":"unavailable"}`
-			} else {
-				status, body = http.StatusOK, `{"postgres":"ok","temporal":"ok"}`
-			}
+			status, body = ready.Check(ctx,
+				api.ReadyCheck{Name: "postgres", Check: st.Ping},
+				api.ReadyCheck{Name: "temporal", Check: func(ctx context.Context) error {
+					_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+					return err
+				}})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body+"\n")
+		_ = json.NewEncoder(w).Encode(body)
 	})
 	return mux
 }
