@@ -23,7 +23,10 @@ import (
 // index (from 0) and its field, and nothing is stored. Ids are the client's:
 // an activity sent again changes nothing; a lead sent again replaces the
 // stored one if it differs (that is how it becomes qualified, then
-// converted).
+// converted). These routes name no target (records serve every target);
+// the caller's role is checked by the route's middleware before the body
+// is read, and the body is streamed within the import limits (see
+// importLimits).
 var (
 	funnelActivityColumns  = []string{"id", "rep", "kind", "at"}
 	funnelActivityOptional = []string{"outcome"}
