@@ -108,7 +108,7 @@ func (s *Server) recordCoverageEvents(c echo.Context) error {
 	if len(events) == 0 {
 		return apiError(http.StatusBadRequest, codeBadRequest, "no events: send a JSON array of events or a CSV file with the columns id,account,kind,by[,at,stage,solution,round,result,note]")
 	}
-	res, err := s.store.RecordCoverageEvents(c.Request().Context(), c.Param("id"), events)
+	res, err := s.store.RecordCoverageEvents(c.Request().Context(), c.Param("id"), currentUser(c), events)
 	if err != nil {
 		return importFailure(err, lines, c.Param("id"))
 	}

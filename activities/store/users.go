@@ -130,12 +130,10 @@ type Auth struct {
 }
 
 // TokenID returns the public id of a token's secret: the id its row has.
-func TokenID(token string) string {
-	hash := sha256.Sum256([]byte(token))
-	return tokenIDOf(hash)
-}
+func TokenID(token string) string { return TokenIDOfHash(sha256.Sum256([]byte(token))) }
 
-func tokenIDOf(hash [sha256.Size]byte) string { return "tok_" + hex.EncodeToString(hash[:8]) }
+// TokenIDOfHash returns the public id of the token whose SHA-256 is hash.
+func TokenIDOfHash(hash [sha256.Size]byte) string { return "tok_" + hex.EncodeToString(hash[:8]) }
 
 const (
 	sqlUserColumns = `id, name, email, roles, created_at, disabled_at`
@@ -398,7 +396,7 @@ func (s *Store) IssueToken(ctx context.Context, r TokenRequest) (*IssuedToken, e
 	}
 	plaintext := TokenPrefix + base64.RawURLEncoding.EncodeToString(secret)
 	hash := sha256.Sum256([]byte(plaintext))
-	id := tokenIDOf(hash) // public handle, not the secret
+	id := TokenIDOfHash(hash) // public handle, not the secret
 	if _, err := s.db.ExecContext(ctx, sqlInsertToken, id, r.UserID, hash[:], r.Name, r.By, r.ExpiresAt); err != nil {
 		if pq.As(err, codeForeignKeyViolation) != nil {
 			return nil, fmt.Errorf("user %s: %w", r.UserID, ErrNotFound)
