@@ -63,7 +63,7 @@ func TestBadInput(t *testing.T) {
 	s.fails("pat", "POST", "/v1/templates", cyclic, 422, "dependency cycle")
 	s.fails("pat", "POST", "/v1/templates", map[string]any{"name": "x", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "ten days"}}}, 400, "bad due")
 	s.fails("pat", "POST", "/v1/templates", map[string]any{"name": "project", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "1d"}}}, 409, "built-in")
-	s.fails("root", "POST", "/v1/users", map[string]any{"id": "x", "name": "X", "roles": []string{"king"}}, 400, "unknown role")
+	s.fails("root", "POST", "/v1/users", map[string]any{"id": "x", "name": "X", "roles": []string{"king"}}, 422, "unknown role")
 	s.fails("root", "POST", "/v1/users", map[string]any{"id": "pat", "name": "Pat again", "roles": []string{"pmo"}}, 409, "already exists")
 
 	// None of it touched the deal.

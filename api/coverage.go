@@ -13,8 +13,9 @@ import (
 
 // coverageRoutes serves the behaviour paradigm: named-account coverage
 // programs, their accounts and events, and their reports. PMOs and
-// directors run programs; the teams' tools (commercial and solution users)
-// post events; everyone reads.
+// directors run programs; the teams (commercial and solution users) post
+// events, each in their own name, a team's lead also for its members (see
+// store.CheckEventAuthor, applied by RecordCoverageEvents); everyone reads.
 func (s *Server) coverageRoutes(v1 *echo.Group) {
 	manage := requireRole(store.RolePMO, store.RoleDirector)
 	record := requireRole(store.RolePMO, store.RoleDirector, store.RoleCommercial, store.RoleSolution)

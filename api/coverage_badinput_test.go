@@ -82,7 +82,7 @@ func TestCoverageBadInput(t *testing.T) {
 		{header + ok + ok, "line 3, field id: event id t-1 appears twice"},
 		{"id,account,kind\n", "line 1, field by: required column missing"},
 	} {
-		s.failsCSV("sid", events, c.body, http.StatusUnprocessableEntity, c.want)
+		s.failsCSV("pat", events, c.body, http.StatusUnprocessableEntity, c.want)
 	}
 	s.fails("sid", "POST", events, []map[string]any{
 		{"id": "t-1", "account": "acc-000", "kind": "sdr_touch", "stage": "needs_probed", "by": "sid"},

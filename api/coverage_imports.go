@@ -118,15 +118,23 @@ func (in eventInput) event() store.CoverageEvent {
 // maxEventNote bounds an event's note, in characters (the store's limit).
 const maxEventNote = 2000
 
-// eventAuthorship is the hook for the rule on who may record which events
-// of a program (authorship). It runs once per upload, after the program is
-// found and before the body is read, and may refuse the whole upload; the
-// check it returns runs on every event as it is read (i is the event's
-// index in the upload) and may refuse it, naming the field, or complete it
-// (set its by). Until that rule is wired in, every caller the route's roles
-// admit may record any event.
-func (s *Server) eventAuthorship(_ echo.Context, _ *store.Program) (func(i int, e *store.CoverageEvent) *itemError, error) {
-	return func(int, *store.CoverageEvent) *itemError { return nil }, nil
+// eventAuthorship applies the rule on who posts which events of a program
+// (store.CheckEventAuthor) while an upload is read: a caller who is on none
+// of the program's teams and does not manage programs is refused before the
+// body is read, and each event is checked as it arrives, so a forged one
+// stops the upload at its line. The store checks the batch again inside the
+// transaction that records it.
+func (s *Server) eventAuthorship(c echo.Context, program *store.Program) (func(i int, e *store.CoverageEvent) error, error) {
+	caller := currentUser(c)
+	if !store.ManagesPrograms(caller) && !program.OnTeams(caller.ID) {
+		return nil, apiError(http.StatusForbidden, "forbidden", "%s", store.CheckEventAuthor(program, caller, store.CoverageEvent{}))
+	}
+	return func(_ int, e *store.CoverageEvent) error {
+		if msg := store.CheckEventAuthor(program, caller, *e); msg != "" {
+			return &store.CoverageAuthorError{EventID: e.ID, Message: msg}
+		}
+		return nil
+	}, nil
 }
 
 func (s *Server) recordCoverageEvents(c echo.Context) error {
@@ -143,22 +151,24 @@ func (s *Server) recordCoverageEvents(c echo.Context) error {
 	}
 	var events []store.CoverageEvent
 	var lines []int
-	// add checks one event as it arrives and keeps it.
-	add := func(i int, in eventInput) *itemError {
+	// add checks one event as it arrives and keeps it: a problem with a
+	// field is the item's, an event the caller may not post refuses the
+	// upload (403).
+	add := func(i int, in eventInput) (*itemError, error) {
 		if p := checkTexts(line("id", in.ID), line("account", in.Account), line("kind", in.Kind), line("by", in.By),
 			line("at", in.At), line("stage", in.Stage), line("solution", in.Solution), line("result", in.Result),
 			textField{name: "note", value: in.Note, limit: maxEventNote, multiline: true}); p != nil {
-			return p
+			return p, nil
 		}
 		e, msg := withTime(in)
 		if msg != "" {
-			return &itemError{"at", msg}
+			return &itemError{"at", msg}, nil
 		}
-		if p := authorship(i, &e); p != nil {
-			return p
+		if err := authorship(i, &e); err != nil {
+			return nil, err
 		}
 		events = append(events, e)
-		return nil
+		return nil, nil
 	}
 	if isCSV(c) {
 		lines = []int{}
@@ -172,7 +182,9 @@ func (s *Server) recordCoverageEvents(c echo.Context) error {
 				}
 				in.Round = n
 			}
-			if p := add(len(events), in); p != nil {
+			if p, err := add(len(events), in); err != nil {
+				return err
+			} else if p != nil {
 				return importError(lineError{Line: r.Line, Field: p.field, Message: p.message})
 			}
 			lines = append(lines, r.Line)
@@ -184,7 +196,9 @@ func (s *Server) recordCoverageEvents(c echo.Context) error {
 			if err := s.decodeItem(i, raw, &in); err != nil {
 				return err
 			}
-			if p := add(i, in); p != nil {
+			if p, err := add(i, in); err != nil {
+				return err
+			} else if p != nil {
 				return importError(lineError{Index: &i, Field: p.field, Message: p.message})
 			}
 			return nil
@@ -196,7 +210,7 @@ func (s *Server) recordCoverageEvents(c echo.Context) error {
 	if len(events) == 0 {
 		return apiError(http.StatusBadRequest, codeBadRequest, "no events: send a JSON array of events or a CSV file with the columns id,account,kind,by[,at,stage,solution,round,result,note]")
 	}
-	res, err := s.store.RecordCoverageEvents(c.Request().Context(), id, events)
+	res, err := s.store.RecordCoverageEvents(c.Request().Context(), id, currentUser(c), events)
 	if err != nil {
 		return importFailure(err, lines, id)
 	}

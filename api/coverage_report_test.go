@@ -137,20 +137,20 @@ func TestCoverageReportThroughTheAPI(t *testing.T) {
 	evs := monthOfEvents(accounts, time.Now(), window)
 	half := len(evs) / 2
 	var ingest store.EventIngest
-	s.must("sid", "POST", "/v1/coverage/programs/east/events", evs[:half], http.StatusOK, &ingest)
+	s.must("pat", "POST", "/v1/coverage/programs/east/events", evs[:half], http.StatusOK, &ingest)
 	if ingest != (store.EventIngest{Received: half, Recorded: half}) {
 		t.Errorf("JSON events %+v", ingest)
 	}
-	s.postCSV("pete", "/v1/coverage/programs/east/events", eventsCSV(evs[half:]), http.StatusOK, &ingest)
+	s.postCSV("pat", "/v1/coverage/programs/east/events", eventsCSV(evs[half:]), http.StatusOK, &ingest)
 	if ingest != (store.EventIngest{Received: len(evs) - half, Recorded: len(evs) - half}) {
 		t.Errorf("CSV events %+v", ingest)
 	}
 	// Idempotent re-ingestion: the same events again, either way, record nothing.
-	s.must("sid", "POST", "/v1/coverage/programs/east/events", evs, http.StatusOK, &ingest)
+	s.must("pat", "POST", "/v1/coverage/programs/east/events", evs, http.StatusOK, &ingest)
 	if ingest != (store.EventIngest{Received: len(evs), Duplicates: len(evs)}) {
 		t.Errorf("events again %+v", ingest)
 	}
-	s.postCSV("pete", "/v1/coverage/programs/east/events", eventsCSV(evs), http.StatusOK, &ingest)
+	s.postCSV("pat", "/v1/coverage/programs/east/events", eventsCSV(evs), http.StatusOK, &ingest)
 	if ingest.Duplicates != len(evs) {
 		t.Errorf("CSV events again %+v", ingest)
 	}

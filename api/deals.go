@@ -38,11 +38,12 @@ func (s *Server) createDeal(c echo.Context) error {
 	if req.Team.PMO == "" {
 		req.Team.PMO = currentUser(c).ID
 	}
-	tmpl, err := s.resolvePlan(c, req.Template, req.Plan)
+	tmpl, version, err := s.resolvePlan(c, req.Template, req.Plan)
 	if err != nil {
 		return err
 	}
-	spec := plan.DealSpec{ID: req.ID, Name: req.Name, Customer: req.Customer, Amount: req.Amount, Currency: req.Currency, Team: req.Team, Plan: tmpl}
+	spec := plan.DealSpec{ID: req.ID, Name: req.Name, Customer: req.Customer, Amount: req.Amount, Currency: req.Currency, Team: req.Team,
+		Plan: tmpl, TemplateVersion: version}
 	// Validate here, with the same model the workflow uses, so a bad plan is
 	// a 422 now and never a failed workflow.
 	if _, _, err := plan.NewDeal(spec, time.Now()); err != nil {
@@ -67,20 +68,22 @@ func (s *Server) createDeal(c echo.Context) error {
 	return c.JSON(http.StatusCreated, d)
 }
 
-// resolvePlan returns the plan a new deal starts from.
-func (s *Server) resolvePlan(c echo.Context, name string, explicit *plan.Template) (plan.Template, error) {
+// resolvePlan returns the plan a new deal starts from and the version of
+// the template it comes from (the latest of a saved template).
+func (s *Server) resolvePlan(c echo.Context, name string, explicit *plan.Template) (plan.Template, int, error) {
 	switch {
 	case name != "" && explicit != nil:
-		return plan.Template{}, apiError(http.StatusBadRequest, codeBadRequest, "give either template or plan, not both")
+		return plan.Template{}, 0, apiError(http.StatusBadRequest, codeBadRequest, "give either template or plan, not both")
 	case explicit != nil:
 		if explicit.Name == "" {
 			explicit.Name = "custom"
 		}
-		return *explicit, nil
+		return *explicit, plan.BuiltinTemplateVersion, nil
 	case name == "":
-		return plan.Template{}, apiError(http.StatusBadRequest, codeBadRequest, "template is required (project, solution, key-account or a saved template), or give an explicit plan")
+		return plan.Template{}, 0, apiError(http.StatusBadRequest, codeBadRequest, "template is required (project, solution, key-account or a saved template), or give an explicit plan")
 	}
-	return s.template(c, name)
+	t, err := s.template(c, name)
+	return t.Template, t.version(), err
 }
 
 // dealUsers lists every user a deal names: its team and explicit owners and

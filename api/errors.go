@@ -62,6 +62,8 @@ func toError(err error) (*Error, bool) {
 		ve       *plan.ValidationError
 		ae       *plan.ActionError
 		ie       *store.InputError
+		author   *store.CoverageAuthorError
+		owner    *store.TemplateOwnerError
 		appErr   *temporal.ApplicationError
 		notFound *serviceerror.NotFound
 	)
@@ -76,6 +78,10 @@ func toError(err error) (*Error, bool) {
 		if code, ok := workflows.ActionErrorCode(appErr); ok && actionStatus[code] != 0 {
 			return &Error{Status: actionStatus[code], Code: string(code), Message: appErr.Message()}, false
 		}
+	case errors.As(err, &author):
+		return apiError(http.StatusForbidden, string(plan.CodeForbidden), "%s; nothing was imported", author.Message), false
+	case errors.As(err, &owner):
+		return apiError(http.StatusForbidden, string(plan.CodeForbidden), "%s", owner.Error()), false
 	case errors.As(err, &ie):
 		return &Error{Status: http.StatusBadRequest, Code: codeBadRequest, Message: ie.Error()}, false
 	case errors.Is(err, store.ErrNotFound), errors.As(err, &notFound):

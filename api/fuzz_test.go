@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -62,6 +63,31 @@ func FuzzRequestBodies(f *testing.F) {
 			if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
 				t.Fatalf("%s with %q: %d without the error shape: %s", r.path, body, resp.StatusCode, raw)
 			}
+			return
 		}
+		followAccepted(t, s, r.path, raw)
 	})
+}
+
+// followAccepted follows an accepted input to where it must land: a deal's
+// change to its read model, audit trail and outbox (a recording that fails
+// after a 2xx is a failure, not only a 5xx); a template or user to the
+// lists that show it.
+func followAccepted(t *testing.T, s *stack, path string, raw []byte) {
+	ts := s.on(t)
+	switch {
+	case strings.HasPrefix(path, "/v1/deals"):
+		var d struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil || d.ID == "" {
+			t.Fatalf("%s answered %.300s, not a deal", path, raw)
+		}
+		ts.projected(d.ID)
+		ts.outboxComplete(d.ID)
+	case path == "/v1/templates":
+		ts.must("pat", "GET", "/v1/templates", nil, http.StatusOK, nil)
+	case path == "/v1/users":
+		ts.must("root", "GET", "/v1/users", nil, http.StatusOK, nil)
+	}
 }

@@ -49,7 +49,9 @@ func (s *Server) routes(e *echo.Echo, deps Deps) {
 
 	v1.GET("/users", s.listUsers, requireRole(store.RoleAdmin))
 	v1.POST("/users", s.createUser, requireRole(store.RoleAdmin))
-	v1.POST("/users/:id/tokens", s.createToken)
+	v1.PATCH("/users/:id", s.updateUser, requireRole(store.RoleAdmin))
+	v1.GET("/users/:id/tokens", s.listTokens)
+	v1.POST("/users/:id/tokens", s.createToken, requireRole(store.RoleAdmin))
 	v1.DELETE("/tokens/:id", s.revokeToken, requireRole(store.RoleAdmin))
 
 	s.funnelRoutes(v1)

@@ -59,6 +59,7 @@ type Server struct {
 	temporal client.Client
 	store    *store.Store
 	tokens   *tokenCache
+	auth     tokenAuthenticator
 	log      *slog.Logger
 	ready    *Readiness
 }
@@ -80,7 +81,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, temporal: deps.Temporal, store: deps.Store, tokens: newTokenCache(), log: deps.Logger, ready: NewReadiness(deps.Logger)}
+	s := &Server{cfg: cfg, temporal: deps.Temporal, store: deps.Store, tokens: newTokenCache(), auth: deps.Store, log: deps.Logger, ready: NewReadiness(deps.Logger)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s.routes(e, deps)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dealflow/activities/store"
 )
 
 // browserless is a plain HTTP client with a cookie jar: the console as a
@@ -324,4 +326,32 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 			t.Errorf("inbox after sign-out is not the sign-in page:\n%s", body)
 		}
 	})
+}
+
+// TestConsoleDisabledUser: an admin disables a user through the API
+// (PATCH /v1/users/{id}); every console session of theirs, signed in
+// before, is refused at its next request, and their tokens with it.
+func TestConsoleDisabledUser(t *testing.T) {
+	s := newStack(t)
+	s.user("root", "Root", store.RoleAdmin)
+	s.user("abe", "Abe Sun", store.RoleApprover)
+	laptop, phone := newBrowserless(t, s), newBrowserless(t, s)
+	laptop.signIn(s.tokens["abe"])
+	phone.signIn(s.tokens["abe"])
+	if status, body := laptop.get("/console/inbox"); status != http.StatusOK || !contains(body, "My inbox") {
+		t.Fatalf("inbox before: %d\n%s", status, body)
+	}
+	s.api("root", "PATCH", "/v1/users/abe", map[string]any{"disabled": true}, nil)
+	for name, b := range map[string]*browserless{"laptop": laptop, "phone": phone} {
+		status, body := b.get("/console/inbox")
+		if status != http.StatusUnauthorized || !contains(body, "Your token no longer works", `name="token"`) {
+			t.Errorf("%s after disable: %d\n%s", name, status, body)
+		}
+	}
+	// Signing in again with the same token is refused too.
+	fresh := newBrowserless(t, s)
+	fresh.get("/console/login")
+	if status, body := fresh.post("/console/login", url.Values{"token": {s.tokens["abe"]}}); contains(body, "My inbox") {
+		t.Errorf("a disabled user signed in: %d\n%s", status, body)
+	}
 }

@@ -35,17 +35,17 @@ func TestCoverageImportsInBatches(t *testing.T) {
 	}
 	bad := append([]store.CoverageEvent(nil), events...)
 	bad[n-1].Note = "a NUL \x00 Postgres refuses"
-	if _, err := s.RecordCoverageEvents(ctx, "east", bad); err == nil {
+	if _, err := s.RecordCoverageEvents(ctx, "east", importer, bad); err == nil {
 		t.Fatal("a note with NUL was stored")
 	}
 	if c := count(t, s, `SELECT count(*) FROM coverage_events`); c != 0 {
 		t.Fatalf("%d events stored by a batch refused in its last statement", c)
 	}
-	res, err := s.RecordCoverageEvents(ctx, "east", events)
+	res, err := s.RecordCoverageEvents(ctx, "east", importer, events)
 	if err != nil || *res != (store.EventIngest{Received: n, Recorded: n}) {
 		t.Fatalf("events: %+v, %v", res, err)
 	}
-	res, err = s.RecordCoverageEvents(ctx, "east", events)
+	res, err = s.RecordCoverageEvents(ctx, "east", importer, events)
 	if err != nil || *res != (store.EventIngest{Received: n, Duplicates: n}) {
 		t.Fatalf("events again: %+v, %v", res, err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -93,13 +94,18 @@ SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::tim
 ON CONFLICT (program_id, id) DO NOTHING`
 )
 
-// RecordCoverageEvents stores a batch of a program's events, all or nothing.
-// The first bad event (unknown kind or stage, missing field, an id twice, an
-// account not on the program, a user not on the team that records its
-// kind) returns a *CoverageImportError and nothing is stored. Events whose
-// id is already recorded are counted as duplicates and left unchanged. An
-// unknown program returns ErrNotFound.
-func (s *Store) RecordCoverageEvents(ctx context.Context, programID string, events []CoverageEvent) (*EventIngest, error) {
+// RecordCoverageEvents stores a batch of a program's events posted by
+// caller, all or nothing. The first bad event (unknown kind or stage,
+// missing field, an id twice, an account not on the program, a user not on
+// the team that records its kind) returns a *CoverageImportError; the first
+// event caller may not post (see CheckEventAuthor) a *CoverageAuthorError;
+// either way nothing is stored. Events whose id is already recorded are
+// counted as duplicates and left unchanged. An unknown program returns
+// ErrNotFound.
+func (s *Store) RecordCoverageEvents(ctx context.Context, programID string, caller *User, events []CoverageEvent) (*EventIngest, error) {
+	if caller == nil {
+		return nil, errors.New("store: recording coverage events: no caller: every event has an author")
+	}
 	now := time.Now().UTC()
 	if err := checkEvents(events, now); err != nil {
 		return nil, err
@@ -111,6 +117,9 @@ func (s *Store) RecordCoverageEvents(ctx context.Context, programID string, even
 		}
 		p, err := getProgram(ctx, tx, programID)
 		if err != nil {
+			return err
+		}
+		if err := CheckEventAuthors(p, caller, events); err != nil {
 			return err
 		}
 		if err := checkEventAccounts(ctx, tx, programID, events); err != nil {
@@ -247,6 +256,82 @@ func checkEventTeams(p *Program, events []CoverageEvent) error {
 		team := TeamOf(e.Kind)
 		if !slices.Contains(p.Teams.Get(team).Members, e.By) {
 			return importErr(i, "by", "%q is not on program %s's %s team, which records %s events", e.By, p.ID, team, e.Kind)
+		}
+	}
+	return nil
+}
+
+// CoverageAuthorError refuses an event its caller may not post (the API
+// answers 403): the caller is not on the program, or posts in another's
+// name without managing that team. Nothing of the batch is stored.
+type CoverageAuthorError struct {
+	// EventID is the refused event's id; Message says who may post it.
+	EventID string
+	Message string
+}
+
+func (e *CoverageAuthorError) Error() string { return e.Message }
+
+// OnTeams reports whether user id is on any of the program's teams.
+func (p *Program) OnTeams(id string) bool {
+	for _, team := range CoverageTeams {
+		if slices.Contains(p.Teams.Get(team).Members, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// ManagesPrograms reports whether u runs coverage programs: admins, PMOs
+// and directors create, replace and delete any program (and so could name
+// its teams), so they may post any team's events in any member's name.
+func ManagesPrograms(u *User) bool {
+	return u.HasRole(RoleAdmin) || u.HasRole(RolePMO) || u.HasRole(RoleDirector)
+}
+
+// CheckEventAuthor is the one rule on who may post a coverage event, and in
+// whose name ("" when caller may post e, else what the caller may do):
+//
+//   - admins, PMOs and directors (ManagesPrograms) post any event, in the
+//     name of any member of the team that records its kind;
+//   - the lead of the team that records the event's kind posts it in the
+//     name of any member of that team (the lead included);
+//   - any other member of the program's teams posts only in their own name
+//     ("by" is the caller);
+//   - nobody else posts events to the program.
+//
+// Whether "by" is on the right team is checked afterwards, for everyone.
+func CheckEventAuthor(p *Program, caller *User, e CoverageEvent) string {
+	if ManagesPrograms(caller) {
+		return ""
+	}
+	team := TeamOf(e.Kind)
+	lead := p.Teams.Get(team).Lead
+	by := strings.TrimSpace(e.By)
+	switch {
+	case !p.OnTeams(caller.ID):
+		return fmt.Sprintf("you (%s) are not on program %s's teams: its events are posted by its team members in their own name, "+
+			"by each team's lead for that team, or by a PMO, director or admin", caller.ID, p.ID)
+	case by == caller.ID, caller.ID == lead:
+		return ""
+	}
+	return fmt.Sprintf("event %s is in %q's name, not yours (%s): you post events only with \"by\": %q; events in another's name "+
+		"are posted by the lead of program %s's %s team (%s) or by a PMO, director or admin", e.ID, by, caller.ID, caller.ID, p.ID, team, orNone(lead))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// CheckEventAuthors applies CheckEventAuthor to a batch: the first event
+// caller may not post returns a *CoverageAuthorError.
+func CheckEventAuthors(p *Program, caller *User, events []CoverageEvent) error {
+	for _, e := range events {
+		if msg := CheckEventAuthor(p, caller, e); msg != "" {
+			return &CoverageAuthorError{EventID: e.ID, Message: msg}
 		}
 	}
 	return nil

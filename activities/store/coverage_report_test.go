@@ -184,7 +184,7 @@ func TestCoverageReportFigures(t *testing.T) {
 	asOf := time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
 	evs := syntheticMonth(accs, asOf)
 	for start := 0; start < len(evs); start += 500 {
-		if _, err := s.RecordCoverageEvents(ctx, "east", evs[start:min(start+500, len(evs))]); err != nil {
+		if _, err := s.RecordCoverageEvents(ctx, "east", importer, evs[start:min(start+500, len(evs))]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -236,7 +236,7 @@ func TestCoverageReportFigures(t *testing.T) {
 	}
 
 	// The same run stores nothing new, even after more events arrive.
-	if _, err := s.RecordCoverageEvents(ctx, "east", []store.CoverageEvent{
+	if _, err := s.RecordCoverageEvents(ctx, "east", importer, []store.CoverageEvent{
 		{ID: "late", Account: "acc-000", Kind: store.EventBDSigning, By: "bo", At: asOf.Add(-time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}

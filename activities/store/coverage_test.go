@@ -25,6 +25,9 @@ func coverageUsers(t testing.TB, s *store.Store) {
 	}
 }
 
+// importer posts events as an admin would: in any team member's name.
+var importer = &store.User{ID: "importer", Roles: []store.Role{store.RoleAdmin}}
+
 func testProgram(id string) store.Program {
 	return store.Program{
 		ID: id, Name: "Program " + id,
@@ -228,11 +231,11 @@ func TestRecordCoverageEvents(t *testing.T) {
 		{ID: "s1", Account: "acc-002", Kind: store.EventSolutionSubmitted, Solution: "erp", Round: 1, By: "pete", At: at},
 		{ID: "r1", Account: "acc-002", Kind: store.EventSolutionReviewed, Solution: "erp", Round: 1, Result: store.ReviewApproved, By: "pia"},
 	}
-	got, err := s.RecordCoverageEvents(ctx, "east", batch)
+	got, err := s.RecordCoverageEvents(ctx, "east", importer, batch)
 	if err != nil || *got != (store.EventIngest{Received: 6, Recorded: 6}) {
 		t.Fatalf("first: %+v, %v", got, err)
 	}
-	got, err = s.RecordCoverageEvents(ctx, "east", batch)
+	got, err = s.RecordCoverageEvents(ctx, "east", importer, batch)
 	if err != nil || *got != (store.EventIngest{Received: 6, Recorded: 0, Duplicates: 6}) {
 		t.Fatalf("again: %+v, %v", got, err)
 	}
@@ -267,7 +270,7 @@ func TestRecordCoverageEvents(t *testing.T) {
 	} {
 		batch := good()
 		c.mod(batch)
-		_, err := s.RecordCoverageEvents(ctx, "east", batch)
+		_, err := s.RecordCoverageEvents(ctx, "east", importer, batch)
 		var ie *store.CoverageImportError
 		if !errors.As(err, &ie) || ie.Index != c.index || ie.Field != c.field {
 			t.Errorf("%s: %v, want item %d field %s", c.name, err, c.index, c.field)
@@ -275,5 +278,78 @@ func TestRecordCoverageEvents(t *testing.T) {
 	}
 	if n := count(t, s, `SELECT count(*) FROM coverage_events`); n != 6 {
 		t.Errorf("%d events stored, want 6: a rejected batch stores nothing", n)
+	}
+}
+
+// TestCoverageEventAuthors: the one rule on who posts events in whose name,
+// as a table, and applied by RecordCoverageEvents (nothing stored when
+// refused).
+func TestCoverageEventAuthors(t *testing.T) {
+	p := testProgram("east")
+	p.Teams.SDR.Members = append(p.Teams.SDR.Members, "lena")
+	p.Teams.BD.Members = append(p.Teams.BD.Members, "bo")
+	p.Teams.Presales.Members = append(p.Teams.Presales.Members, "pia")
+	user := func(id string, roles ...store.Role) *store.User { return &store.User{ID: id, Roles: roles} }
+	signing := func(by string) store.CoverageEvent {
+		return store.CoverageEvent{ID: "e1", Kind: store.EventBDSigning, By: by}
+	}
+	review := func(by string) store.CoverageEvent {
+		return store.CoverageEvent{ID: "e2", Kind: store.EventSolutionReviewed, By: by}
+	}
+	for _, c := range []struct {
+		name   string
+		caller *store.User
+		event  store.CoverageEvent
+		want   string // "" allowed, else part of the refusal
+	}{
+		{"member in own name", user("ben", store.RoleCommercial), signing("ben"), ""},
+		{"member in another's name", user("ben", store.RoleCommercial), signing("bo"), `in "bo"'s name, not yours (ben)`},
+		{"member of another team in own name (refused later by team)", user("sid", store.RoleCommercial), signing("sid"), ""},
+		{"member of another team for a lead", user("sid", store.RoleCommercial), signing("bo"), "lead of program east's bd team (bo)"},
+		{"off-team commercial", user("olga", store.RoleCommercial), signing("olga"), "not on program east's teams"},
+		{"off-team solution forging a review", user("sam", store.RoleSolution), review("pia"), "not on program east's teams"},
+		{"lead for a member of the team", user("bo", store.RoleCommercial), signing("ben"), ""},
+		{"lead for another team's member", user("lena", store.RoleCommercial), review("pete"), "lead of program east's presales team (pia)"},
+		{"presales lead for a member", user("pia", store.RoleSolution), review("pete"), ""},
+		{"pmo off the teams", user("pat", store.RolePMO), signing("ben"), ""},
+		{"director", user("dina", store.RoleDirector), review("pete"), ""},
+		{"admin", user("root", store.RoleAdmin), signing("bo"), ""},
+	} {
+		got := store.CheckEventAuthor(&p, c.caller, c.event)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+
+	s := newStore(t)
+	coverageUsers(t, s)
+	createProgram(t, s, testProgram("east"))
+	ctx := t.Context()
+	if _, err := s.ImportAccounts(ctx, "east", accounts(2)); err != nil {
+		t.Fatal(err)
+	}
+	ben := user("ben", store.RoleCommercial)
+	batch := []store.CoverageEvent{
+		{ID: "v1", Account: "acc-000", Kind: store.EventBDVisit, By: "ben"},
+		{ID: "g1", Account: "acc-000", Kind: store.EventBDSigning, By: "bo"},
+	}
+	var ae *store.CoverageAuthorError
+	if _, err := s.RecordCoverageEvents(ctx, "east", ben, batch); !errors.As(err, &ae) || ae.EventID != "g1" {
+		t.Errorf("ben signing for bo: %v", err)
+	}
+	if _, err := s.RecordCoverageEvents(ctx, "east", user("olga", store.RoleCommercial), batch[:1]); !errors.As(err, &ae) {
+		t.Errorf("olga, off the teams: %v", err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM coverage_events`); n != 0 {
+		t.Errorf("%d events stored by refused batches", n)
+	}
+	if got, err := s.RecordCoverageEvents(ctx, "east", ben, batch[:1]); err != nil || got.Recorded != 1 {
+		t.Errorf("ben's own visit: %+v %v", got, err)
+	}
+	if got, err := s.RecordCoverageEvents(ctx, "east", user("bo", store.RoleCommercial), batch[1:]); err != nil || got.Recorded != 1 {
+		t.Errorf("bo, the lead: %+v %v", got, err)
+	}
+	if _, err := s.RecordCoverageEvents(ctx, "east", nil, batch); err == nil {
+		t.Error("no caller accepted")
 	}
 }

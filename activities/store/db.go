@@ -208,3 +208,41 @@ func IsUnavailable(err error) bool {
 	var de *net.DNSError
 	return errors.As(err, &de)
 }
+
+// IsOutage reports whether err means Postgres cannot be reached at all —
+// the connection was refused, reset, closed or timed out, the host or
+// network is unreachable, the server is shutting down or starting — as
+// opposed to a server that answers: a statement or lock timeout, too many
+// connections, a cancelled query or any other error is not an outage. The
+// API lets recently seen tokens in during an outage (and only then), so
+// this is deliberately narrower than IsUnavailable.
+func IsOutage(err error) bool {
+	if err == nil {
+		return false
+	}
+	if pe := pq.As(err); pe != nil {
+		switch pe.Code {
+		case "57P01", // admin_shutdown
+			"57P02", // crash_shutdown
+			"57P03": // cannot_connect_now (starting up, recovery)
+			return true
+		}
+		return pe.Code.Class() == "08" // connection exception
+	}
+	if errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+		return true
+	}
+	// A socket that failed or timed out (dialling, reading or writing); a
+	// context deadline alone is not one: it also ends slow statements.
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return true
+	}
+	var de *net.DNSError
+	return errors.As(err, &de)
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/problem"
 )
 
 func TestUsers(t *testing.T) {
@@ -34,9 +35,21 @@ func TestUsers(t *testing.T) {
 		"email": {ID: "x", Name: "x", Email: "not-an-address"},
 		"roles": {ID: "x", Name: "x", Roles: []store.Role{"king"}},
 	} {
-		var ie *store.InputError
-		if _, err := s.CreateUser(ctx, bad); !errors.As(err, &ie) || ie.Field != name {
+		var pe *problem.Error
+		if _, err := s.CreateUser(ctx, bad); !errors.As(err, &pe) || pe.Problems[0].Field != name {
 			t.Errorf("bad %s: %v", name, err)
+		}
+	}
+	for name, bad := range map[string]store.User{
+		"id with ..":        {ID: "a..b", Name: "x"},
+		"id too long":       {ID: strings.Repeat("a", 65), Name: "x"},
+		"name on two lines": {ID: "x", Name: "x\ny"},
+		"name too long":     {ID: "x", Name: strings.Repeat("n", problem.MaxName+1)},
+		"email with NUL":    {ID: "x", Name: "x", Email: "a\x00@example.com"},
+	} {
+		var pe *problem.Error
+		if _, err := s.CreateUser(ctx, bad); !errors.As(err, &pe) {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 	if _, err := s.CreateUser(ctx, store.User{ID: "bob", Name: "Bob"}); err != nil {
@@ -171,5 +184,116 @@ func TestTokens(t *testing.T) {
 	}
 	if _, err := s.CreateToken(ctx, "zed", "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("token for an unknown user: %v", err)
+	}
+}
+
+func TestUpdateUser(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	for _, u := range []store.User{
+		{ID: "root", Name: "Root", Roles: []store.Role{store.RoleAdmin}},
+		{ID: "cora", Name: "Cora", Email: "cora@example.com", Roles: []store.Role{store.RoleCommercial}},
+	} {
+		if _, err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := s.CreateToken(ctx, "cora", "laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := func(v string) *string { return &v }
+	yes, no := true, false
+	roles := []store.Role{store.RolePMO, store.RoleApprover}
+	u, err := s.UpdateUser(ctx, "cora", store.UserPatch{Name: str(" Cora Li "), Roles: &roles})
+	if err != nil || u.Name != "Cora Li" || u.Email != "cora@example.com" || !u.HasRole(store.RolePMO) || u.HasRole(store.RoleCommercial) {
+		t.Fatalf("rename and roles: %+v, %v", u, err)
+	}
+	if a, err := s.Authenticate(ctx, tok); err != nil || !a.HasRole(store.RolePMO) {
+		t.Errorf("the token after a role change: %+v %v (roles apply at the next request)", a, err)
+	}
+	if u, err = s.UpdateUser(ctx, "cora", store.UserPatch{Disabled: &yes}); err != nil || !u.Disabled() {
+		t.Fatalf("disable: %+v, %v", u, err)
+	}
+	if _, err := s.Authenticate(ctx, tok); !errors.Is(err, store.ErrUnauthenticated) {
+		t.Errorf("a disabled user's token: %v", err)
+	}
+	if u, err = s.UpdateUser(ctx, "cora", store.UserPatch{Disabled: &no}); err != nil || u.Disabled() {
+		t.Fatalf("enable: %+v, %v", u, err)
+	}
+	if _, err := s.Authenticate(ctx, tok); err != nil {
+		t.Errorf("the token of a user enabled again: %v", err)
+	}
+	var pe *problem.Error
+	if _, err := s.UpdateUser(ctx, "cora", store.UserPatch{Name: str(""), Email: str("nope"), Roles: &[]store.Role{"king"}}); !errors.As(err, &pe) || len(pe.Problems) != 3 {
+		t.Errorf("bad patch: %v", err)
+	}
+	if _, err := s.UpdateUser(ctx, "zed", store.UserPatch{Disabled: &yes}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown user: %v", err)
+	}
+	// The last active admin stays one.
+	var ie *store.InputError
+	if _, err := s.UpdateUser(ctx, "root", store.UserPatch{Disabled: &yes}); !errors.As(err, &ie) || !strings.Contains(ie.Message, "last active admin") {
+		t.Errorf("disabling the last admin: %v", err)
+	}
+	if _, err := s.UpdateUser(ctx, "root", store.UserPatch{Roles: &roles}); !errors.As(err, &ie) {
+		t.Errorf("demoting the last admin: %v", err)
+	}
+	admin := []store.Role{store.RoleAdmin}
+	if _, err := s.UpdateUser(ctx, "cora", store.UserPatch{Roles: &admin}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(ctx, "root", store.UserPatch{Disabled: &yes}); err != nil {
+		t.Errorf("disabling an admin when another is left: %v", err)
+	}
+}
+
+func TestTokenExpiry(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	if _, err := s.CreateUser(ctx, store.User{ID: "alice", Name: "Alice"}); err != nil {
+		t.Fatal(err)
+	}
+	soon := time.Now().Add(time.Hour)
+	issued, err := s.IssueToken(ctx, store.TokenRequest{UserID: "alice", Name: "ci", By: "root", ExpiresAt: &soon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if issued.ID != store.TokenID(issued.Token) || issued.ExpiresAt == nil || issued.ExpiresAt.Sub(soon).Abs() > time.Millisecond {
+		t.Errorf("issued %+v", issued)
+	}
+	a, err := s.AuthenticateToken(ctx, issued.Token)
+	if err != nil || a.User.ID != "alice" || a.TokenID != issued.ID || a.ExpiresAt == nil {
+		t.Fatalf("AuthenticateToken = %+v, %v", a, err)
+	}
+	forever, err := s.IssueToken(ctx, store.TokenRequest{UserID: "alice", Name: "laptop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := s.ListTokens(ctx, "alice")
+	if err != nil || len(toks) != 2 || toks[0].CreatedBy != "root" || toks[0].ExpiresAt == nil || toks[0].Status != store.TokenActive ||
+		toks[1].ExpiresAt != nil {
+		t.Fatalf("ListTokens = %+v, %v", toks, err)
+	}
+	// Past its expiry a token is refused like a revoked one.
+	if _, err := s.DB().ExecContext(ctx, `UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, issued.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, issued.Token); !errors.Is(err, store.ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired token: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, forever.Token); err != nil {
+		t.Errorf("the other token: %v", err)
+	}
+	if tk, err := s.GetToken(ctx, issued.ID); err != nil || tk.Status != store.TokenExpired {
+		t.Errorf("GetToken = %+v, %v", tk, err)
+	}
+	past := time.Now().Add(-time.Minute)
+	if _, err := s.IssueToken(ctx, store.TokenRequest{UserID: "alice", ExpiresAt: &past}); !isInputError(err) {
+		t.Errorf("an expiry in the past: %v", err)
+	}
+	var pe *problem.Error
+	if _, err := s.IssueToken(ctx, store.TokenRequest{UserID: "alice", Name: "a\x00b"}); !errors.As(err, &pe) {
+		t.Errorf("a name with NUL: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"dealflow/activities/store"
 	"dealflow/deploy/localstack/testenv"
 	"dealflow/workflows"
 )
@@ -76,6 +78,68 @@ func TestMigrateAndUsers(t *testing.T) {
 	err = run(context.Background(), []string{"users", "token", "-id", "nobody"}, env.lookup, io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "no such user") {
 		t.Errorf("token for an unknown user: %v", err)
+	}
+
+	// Cutting a leaver off: tokens listed, one revoked, roles changed, the
+	// user disabled (every token refused) and enabled again.
+	out = runOK(t, env, "users", "token", "-id", "pat", "-name", "ci", "-ttl", "7d")
+	ci := printedToken.FindStringSubmatch(out)
+	if ci == nil || !strings.Contains(out, "expires 20") {
+		t.Fatalf("users token -ttl printed:\n%s", out)
+	}
+	out = runOK(t, env, "users", "tokens", "-id", "pat")
+	if strings.Contains(out, "dfl_") || !regexp.MustCompile(`(?m)^tok_\S+\s+laptop\s.*\sactive$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^tok_\S+\s+ci\s.*\s20\S+\s+active$`).MatchString(out) {
+		t.Errorf("users tokens:\n%s", out)
+	}
+	st, err := store.Open(t.Context(), store.Config{URL: env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ciID := store.TokenID(ci[1])
+	if !strings.Contains(runOK(t, env, "users", "revoke", "-token", ciID), "revoked") {
+		t.Error("users revoke printed nothing")
+	}
+	if _, err := st.Authenticate(t.Context(), ci[1]); !errors.Is(err, store.ErrUnauthenticated) {
+		t.Errorf("revoked token: %v", err)
+	}
+	if out := runOK(t, env, "users", "tokens", "-id", "pat"); !regexp.MustCompile(`(?m)^` + ciID + `\s.*revoked$`).MatchString(out) {
+		t.Errorf("users tokens after revoke:\n%s", out)
+	}
+	if out := runOK(t, env, "users", "roles", "-id", "pat", "-roles", "viewer"); !strings.Contains(out, "roles viewer") {
+		t.Errorf("users roles printed:\n%s", out)
+	}
+	if out := runOK(t, env, "users", "disable", "-id", "pat"); !strings.Contains(out, "is disabled") {
+		t.Errorf("users disable printed:\n%s", out)
+	}
+	if _, err := st.Authenticate(t.Context(), m2[1]); !errors.Is(err, store.ErrUnauthenticated) {
+		t.Errorf("a disabled user's token: %v", err)
+	}
+	if out := runOK(t, env, "users", "list"); !regexp.MustCompile(`pat\s+Pat Lee\s+pat@example.com\s+viewer\s+disabled`).MatchString(out) {
+		t.Errorf("users list after disable:\n%s", out)
+	}
+	runOK(t, env, "users", "enable", "-id", "pat")
+	if u, err := st.Authenticate(t.Context(), m2[1]); err != nil || u.ID != "pat" {
+		t.Errorf("the token after enable: %v %v", u, err)
+	}
+	for _, args := range [][]string{
+		{"users", "disable", "-id", "nobody"},
+		{"users", "tokens", "-id", "nobody"},
+		{"users", "revoke", "-token", "tok_nope"},
+	} {
+		if err := run(context.Background(), args, env.lookup, io.Discard, &stderr); err == nil || !strings.Contains(err.Error(), "no such") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	for _, args := range [][]string{
+		{"users", "roles", "-id", "pat", "-roles", "king"},
+		{"users", "roles", "-id", "pat"},
+		{"users", "token", "-id", "pat", "-ttl", "soon"},
+	} {
+		if code := exitCode(run(context.Background(), args, env.lookup, io.Discard, &stderr), io.Discard); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
 	}
 }
 

@@ -7,17 +7,30 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/plan"
+	"dealflow/workflows/problem"
 )
 
 const usersUsage = `Usage:
-  dealflow users create -id ID -name NAME [-email EMAIL] [-roles ROLE,...]
-  dealflow users token  -id ID [-name TOKEN_NAME]
+  dealflow users create  -id ID -name NAME [-email EMAIL] [-roles ROLE,...]
+  dealflow users token   -id ID [-name TOKEN_NAME] [-ttl 30d]
   dealflow users list
+  dealflow users disable -id ID
+  dealflow users enable  -id ID
+  dealflow users roles   -id ID -roles ROLE,...
+  dealflow users tokens  -id ID
+  dealflow users revoke  -token TOKEN_ID
 
 create adds a user and prints their first API token; token issues another one
-(tokens are shown once: only their hashes are stored); list shows every user.
+(tokens are shown once: only their hashes are stored), expiring after -ttl if
+given; list shows every user. disable refuses every token and console session
+of the user from their next request on; enable lets their tokens that are
+neither revoked nor expired work again. roles replaces the user's roles.
+tokens lists a user's tokens (never their secrets); revoke revokes one by id.
+The last active admin can be neither disabled nor lose the admin role.
 Roles: ` + "admin, pmo, commercial, solution, approver, director, viewer" + `.
 Each subcommand takes -database-url ($DATABASE_URL); -h shows its flags.
 `
@@ -25,7 +38,7 @@ Each subcommand takes -database-url ($DATABASE_URL); -h shows its flags.
 func runUsers(ctx context.Context, args []string, env lookupEnvFunc, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usersUsage)
-		return usageErrorf("users: which one? create, token or list")
+		return usageErrorf("users: which one? create, token, list, disable, enable, roles, tokens or revoke")
 	}
 	switch args[0] {
 	case "create":
@@ -34,6 +47,14 @@ func runUsers(ctx context.Context, args []string, env lookupEnvFunc, stdout, std
 		return runUsersToken(ctx, args[1:], env, stdout, stderr)
 	case "list":
 		return runUsersList(ctx, args[1:], env, stdout, stderr)
+	case "disable", "enable":
+		return runUsersDisable(ctx, args[0], args[1:], env, stdout, stderr)
+	case "roles":
+		return runUsersRoles(ctx, args[1:], env, stdout, stderr)
+	case "tokens":
+		return runUsersTokens(ctx, args[1:], env, stdout, stderr)
+	case "revoke":
+		return runUsersRevoke(ctx, args[1:], env, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usersUsage)
 		return nil
@@ -46,7 +67,7 @@ func runUsersCreate(ctx context.Context, args []string, env lookupEnvFunc, stdou
 	b := newFlagSet("users create", "-id ID -name NAME [-email EMAIL] [-roles ROLE,...] [flags]",
 		"Adds a user and prints an API token for them. The token is shown only now.",
 		stderr, "database-url", "log-level", "log-format")
-	id := b.fs.String("id", "", "user id: lowercase letters, digits, '.', '_' or '-' (required)")
+	id := b.fs.String("id", "", "user id: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (required)")
 	name := b.fs.String("name", "", "the person's name (required)")
 	email := b.fs.String("email", "", "email address")
 	roles := b.fs.String("roles", "", "comma-separated roles: "+rolesList())
@@ -82,11 +103,12 @@ func runUsersCreate(ctx context.Context, args []string, env lookupEnvFunc, stdou
 }
 
 func runUsersToken(ctx context.Context, args []string, env lookupEnvFunc, stdout, stderr io.Writer) error {
-	b := newFlagSet("users token", "-id ID [-name TOKEN_NAME] [flags]",
+	b := newFlagSet("users token", "-id ID [-name TOKEN_NAME] [-ttl 30d] [flags]",
 		"Issues another API token for a user. The token is shown only now.",
 		stderr, "database-url", "log-level", "log-format")
 	id := b.fs.String("id", "", "user id (required)")
 	tokenName := b.fs.String("name", "", "a note on the token, e.g. where it is used")
+	ttl := b.fs.String("ttl", "", "the token expires after this long (30d, 2w, 12h); default never")
 	cfg, err := b.parse(args, env)
 	if err != nil {
 		return err
@@ -95,17 +117,166 @@ func runUsersToken(ctx context.Context, args []string, env lookupEnvFunc, stdout
 		b.fs.Usage()
 		return usageErrorf("users token: -id is required")
 	}
+	var expires *time.Time
+	if *ttl != "" {
+		d, err := plan.ParseDuration(*ttl)
+		if err != nil || d <= 0 {
+			return usageErrorf("users token: -ttl %q is not a positive duration such as 30d or 12h", *ttl)
+		}
+		at := time.Now().Add(d.Std())
+		expires = &at
+	}
 	st, err := openUsersStore(ctx, cfg, b)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	token, err := st.CreateToken(ctx, *id, *tokenName)
+	t, err := st.IssueToken(ctx, store.TokenRequest{UserID: *id, Name: *tokenName, ExpiresAt: expires})
 	if err != nil {
 		return userError(err)
 	}
-	printToken(stdout, token)
+	fmt.Fprintf(stdout, "token %s for %s", t.ID, *id)
+	if t.ExpiresAt != nil {
+		fmt.Fprintf(stdout, ", expires %s", t.ExpiresAt.Format(time.RFC3339))
+	}
+	fmt.Fprintln(stdout)
+	printToken(stdout, t.Token)
 	return nil
+}
+
+// runUsersDisable disables (or, for "enable", enables) a user.
+func runUsersDisable(ctx context.Context, verb string, args []string, env lookupEnvFunc, stdout, stderr io.Writer) error {
+	what := "Disables a user: every token and console session of theirs is refused from its next request on."
+	if verb == "enable" {
+		what = "Enables a disabled user: their tokens that are neither revoked nor expired work again."
+	}
+	b := newFlagSet("users "+verb, "-id ID [flags]", what, stderr, "database-url", "log-level", "log-format")
+	id := b.fs.String("id", "", "user id (required)")
+	cfg, err := b.parse(args, env)
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		b.fs.Usage()
+		return usageErrorf("users %s: -id is required", verb)
+	}
+	st, err := openUsersStore(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	disabled := verb == "disable"
+	u, err := st.UpdateUser(ctx, *id, store.UserPatch{Disabled: &disabled})
+	if err != nil {
+		return userError(err)
+	}
+	fmt.Fprintf(stdout, "user %s (%s) is %s\n", u.ID, u.Name, userStatus(u))
+	return nil
+}
+
+func runUsersRoles(ctx context.Context, args []string, env lookupEnvFunc, stdout, stderr io.Writer) error {
+	b := newFlagSet("users roles", "-id ID -roles ROLE,... [flags]",
+		"Replaces a user's roles; they apply from the user's next request.",
+		stderr, "database-url", "log-level", "log-format")
+	id := b.fs.String("id", "", "user id (required)")
+	roles := b.fs.String("roles", "", "comma-separated roles, all of them (required): "+rolesList())
+	cfg, err := b.parse(args, env)
+	if err != nil {
+		return err
+	}
+	if *id == "" || strings.TrimSpace(*roles) == "" {
+		b.fs.Usage()
+		return usageErrorf("users roles: -id and -roles are required")
+	}
+	rs, err := parseRoles(*roles)
+	if err != nil {
+		return err
+	}
+	st, err := openUsersStore(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.UpdateUser(ctx, *id, store.UserPatch{Roles: &rs})
+	if err != nil {
+		return userError(err)
+	}
+	fmt.Fprintf(stdout, "user %s (%s): roles %s\n", u.ID, u.Name, joinRoles(u.Roles))
+	return nil
+}
+
+func runUsersTokens(ctx context.Context, args []string, env lookupEnvFunc, stdout, stderr io.Writer) error {
+	b := newFlagSet("users tokens", "-id ID [flags]", "Lists a user's API tokens, oldest first (never their secrets).",
+		stderr, "database-url", "log-level", "log-format")
+	id := b.fs.String("id", "", "user id (required)")
+	cfg, err := b.parse(args, env)
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		b.fs.Usage()
+		return usageErrorf("users tokens: -id is required")
+	}
+	st, err := openUsersStore(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.GetUser(ctx, *id); err != nil {
+		return userError(err)
+	}
+	tokens, err := st.ListTokens(ctx, *id)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tCREATED\tBY\tLAST USED\tEXPIRES\tSTATUS")
+	for _, t := range tokens {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, orDash(t.Name), t.CreatedAt.UTC().Format(time.RFC3339), orDash(t.CreatedBy),
+			timeOrDash(t.LastUsedAt), timeOrDash(t.ExpiresAt), t.Status)
+	}
+	return tw.Flush()
+}
+
+func runUsersRevoke(ctx context.Context, args []string, env lookupEnvFunc, stdout, stderr io.Writer) error {
+	b := newFlagSet("users revoke", "-token TOKEN_ID [flags]", "Revokes an API token by its id (see users tokens).",
+		stderr, "database-url", "log-level", "log-format")
+	id := b.fs.String("token", "", "the token's id, tok_… (required)")
+	cfg, err := b.parse(args, env)
+	if err != nil {
+		return err
+	}
+	if *id == "" {
+		b.fs.Usage()
+		return usageErrorf("users revoke: -token is required")
+	}
+	st, err := openUsersStore(ctx, cfg, b)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.RevokeToken(ctx, *id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no such token: %w", err)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "token %s is revoked\n", *id)
+	return nil
+}
+
+func userStatus(u *store.User) string {
+	if u.Disabled() {
+		return "disabled"
+	}
+	return "active"
+}
+
+func timeOrDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func runUsersList(ctx context.Context, args []string, env lookupEnvFunc, stdout, stderr io.Writer) error {
@@ -127,11 +298,7 @@ func runUsersList(ctx context.Context, args []string, env lookupEnvFunc, stdout,
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tEMAIL\tROLES\tSTATUS")
 	for _, u := range users {
-		status := "active"
-		if u.Disabled() {
-			status = "disabled"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, orDash(u.Email), joinRoles(u.Roles), status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, orDash(u.Email), joinRoles(u.Roles), userStatus(&u))
 	}
 	return tw.Flush()
 }
@@ -194,10 +361,15 @@ func printToken(w io.Writer, token string) {
 // userError turns the store's input errors into usage errors (exit 2) and
 // says plainly what a duplicate or a missing user means.
 func userError(err error) error {
-	var ie *store.InputError
+	var (
+		ie *store.InputError
+		pe *problem.Error
+	)
 	switch {
 	case errors.As(err, &ie):
 		return usageErrorf("%s", ie.Message)
+	case errors.As(err, &pe):
+		return usageErrorf("%s", pe.Error())
 	case errors.Is(err, store.ErrDuplicate):
 		return fmt.Errorf("that user id or email is taken: %w", err)
 	case errors.Is(err, store.ErrNotFound):

@@ -62,7 +62,14 @@ type DealSpec struct {
 	Currency string   `json:"currency"`
 	Team     Team     `json:"team"`
 	Plan     Template `json:"plan"`
+	// TemplateVersion is the saved template's version Plan was copied from
+	// (BuiltinTemplateVersion for a built-in template or an explicit plan).
+	TemplateVersion int `json:"template_version,omitempty"`
 }
+
+// BuiltinTemplateVersion is the version of every built-in template (and of
+// an explicit plan): saved templates count their versions from 1.
+const BuiltinTemplateVersion = 0
 
 // Deal is the whole state of one deal. It is a plain serialisable value: the
 // workflow holds one, returns it from the state query, carries it across
@@ -75,6 +82,8 @@ type Deal struct {
 	Currency string  `json:"currency"`
 	Team     Team    `json:"team"`
 	Template string  `json:"template"`
+	// TemplateVersion is the version of Template the deal started from.
+	TemplateVersion int `json:"template_version,omitempty"`
 	// Escalations are the plan's default steps, for milestones added later.
 	Escalations []EscalationStep `json:"escalations,omitempty"`
 
@@ -216,7 +225,7 @@ func NewDeal(spec DealSpec, now time.Time) (*Deal, []Event, error) {
 	}
 	d := &Deal{
 		ID: spec.ID, Name: spec.Name, Customer: spec.Customer, Amount: spec.Amount,
-		Currency: spec.Currency, Team: spec.Team, Template: spec.Plan.Name,
+		Currency: spec.Currency, Team: spec.Team, Template: spec.Plan.Name, TemplateVersion: spec.TemplateVersion,
 		Escalations: spec.Plan.Escalations, Status: DealActive, StartedAt: now,
 	}
 	if d.Currency == "" {
