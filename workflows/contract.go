@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"dealflow/activities"
 	"dealflow/workflows/plan"
 )
 
@@ -60,6 +61,9 @@ type Carried struct {
 	Updates []string `json:"updates,omitempty"`
 	// Pending are events the previous run had not recorded yet.
 	Pending []plan.Event `json:"pending,omitempty"`
+	// Behind is set when the previous run's last recording left changes
+	// parked in the store, so the next run keeps retrying.
+	Behind *activities.RecordResult `json:"behind,omitempty"`
 }
 
 // ActionErrorType prefixes the application-error type of a refused update;

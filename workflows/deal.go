@@ -43,8 +43,24 @@ type dealRun struct {
 	searched *searchState
 	// version is this run's recording version (see recordingChange).
 	version workflow.Version
-	logger  log.Logger
+	// behind is the last recording's result when it said the deal's
+	// changes are parked in the store (versionParkedRetry); nil otherwise.
+	behind *activities.RecordResult
+	// retryWait is the wait before the next retry of a parked recording.
+	retryWait time.Duration
+	logger    log.Logger
 }
+
+// maxUnrecordedEvents bounds the events a deal holds unrecorded (while a
+// recording is slow or retrying, Postgres down, say): past it, validators
+// refuse new actions, so the workflow's state, which travels in
+// continue-as-new, does not grow without bound. Validators do not run on
+// replay, so the bound needs no version.
+const maxUnrecordedEvents = 500
+
+// errRecordBehind is the refusal past maxUnrecordedEvents.
+var errRecordBehind = &plan.ActionError{Code: plan.CodeConflict,
+	Message: fmt.Sprintf("the deal's record is behind (%d events not yet recorded); retry in a few minutes", maxUnrecordedEvents)}
 
 // maxRememberedUpdates bounds the update IDs carried across runs: enough to
 // cover any client's retry window, small enough to keep the input light.
@@ -56,6 +72,7 @@ func newDealRun(ctx workflow.Context, in DealInput) (*dealRun, error) {
 	case in.Resume != nil:
 		// Changes the previous run had not recorded yet are recorded first.
 		r.deal, r.updates, r.pending = &in.Resume.Deal, in.Resume.Updates, in.Resume.Pending
+		r.behind = in.Resume.Behind
 	case in.Spec != nil:
 		// A deal starts when its starter says, so the starter can answer
 		// with the same initial state (see StartDeal).
@@ -84,17 +101,29 @@ func (r *dealRun) dirty() bool { return len(r.pending) > 0 }
 // run is the deal's main loop: record what changed, keep the search
 // attributes and the one timer current, wait for an update or the timer.
 func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
-	r.version = workflow.GetVersion(ctx, recordingChange, workflow.DefaultVersion, versionStartAttributes)
+	r.version = workflow.GetVersion(ctx, recordingChange, workflow.DefaultVersion, versionParkedRetry)
 	var (
 		timer       workflow.Future
 		timerAt     time.Time
 		cancelTimer workflow.CancelFunc
 		recording   workflow.Future // the recording in flight, if any
+		retry       workflow.Future // the timer before retrying a parked recording
+		cancelRetry workflow.CancelFunc
 	)
 	for {
 		var err error
 		if recording, err = r.record(ctx, recording); err != nil {
 			return nil, err
+		}
+		if r.version >= versionParkedRetry {
+			switch {
+			case r.behind == nil && retry != nil:
+				cancelRetry()
+				retry = nil
+			case r.behind != nil && retry == nil && recording == nil:
+				retryCtx, cancel := workflow.WithCancel(ctx)
+				retry, cancelRetry = r.retryTimer(retryCtx), cancel
+			}
 		}
 		if r.deal.Status.Final() {
 			break
@@ -123,15 +152,24 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 			if recording != nil {
 				return recording.IsReady() || (timer != nil && timer.IsReady())
 			}
-			return r.dirty() || (timer != nil && timer.IsReady())
+			return r.dirty() || (timer != nil && timer.IsReady()) || (retry != nil && retry.IsReady())
 		})
 		if err != nil {
 			return nil, err
+		}
+		if retry != nil && retry.IsReady() && recording == nil {
+			// Nothing new to record: a recording without events replays
+			// what is parked.
+			retry = nil
+			recording = r.startRecording(ctx)
 		}
 		if timer != nil && timer.IsReady() {
 			timer = nil
 			r.advance(ctx)
 		}
+	}
+	if retry != nil {
+		cancelRetry() // settle retries on its own
 	}
 	if err := r.awaitRecording(ctx, recording); err != nil {
 		return nil, err
@@ -157,7 +195,27 @@ const (
 	// workflow's own, so those set at start (StartOptions) are not set
 	// again, nor those a run continued as new inherits.
 	versionStartAttributes workflow.Version = 2
+	// versionParkedRetry: the recording answers whether the store parked
+	// the deal's changes (refused for good, see store.RecordOrPark); while
+	// it did, the workflow retries on a timer with backoff, shows it in its
+	// details, and does not end before the record is complete.
+	versionParkedRetry workflow.Version = 3
 )
+
+// Backoff of the retries of a parked recording.
+const (
+	firstParkedRetry = time.Minute
+	maxParkedRetry   = time.Hour
+)
+
+// retryTimer starts the timer before the next retry of a parked recording;
+// each one waits twice as long as the one before, up to maxParkedRetry.
+func (r *dealRun) retryTimer(ctx workflow.Context) workflow.Future {
+	wait := min(max(r.retryWait, firstParkedRetry), maxParkedRetry)
+	r.retryWait = min(2*wait, maxParkedRetry)
+	return workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
+		Summary: fmt.Sprintf("retry the parked recording (%d changes parked)", r.behind.Parked)})
+}
 
 // record finishes the background recording if it is done, shows the
 // current state in the UI, and starts recording what changed — unless a
@@ -200,10 +258,24 @@ func (r *dealRun) settle(ctx workflow.Context) error {
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return err
 		}
-		if !r.dirty() {
+		if r.dirty() {
+			if err := r.flush(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if r.version < versionParkedRetry || r.behind == nil {
 			return nil
 		}
-		if err := r.flush(ctx); err != nil {
+		// The record is behind: the workflow stays to retry, so that the
+		// closing changes reach the store once the cause is repaired.
+		if err := r.retryTimer(ctx).Get(ctx, nil); err != nil {
+			return err
+		}
+		if err := r.showState(ctx); err != nil {
+			return err
+		}
+		if err := r.finishRecording(ctx, r.startRecording(ctx)); err != nil {
 			return err
 		}
 	}
@@ -267,7 +339,34 @@ func (r *dealRun) startRecording(ctx workflow.Context) workflow.Future {
 // accept must not stop the deal: the workflow history still holds it for
 // operators.
 func (r *dealRun) finishRecording(ctx workflow.Context, f workflow.Future) error {
-	err := f.Get(ctx, nil)
+	if r.version >= versionParkedRetry {
+		var res activities.RecordResult
+		err := f.Get(ctx, &res)
+		if err == nil {
+			r.noteRecorded(res)
+			return nil
+		}
+		return r.unrecorded(err)
+	}
+	return r.unrecorded(f.Get(ctx, nil))
+}
+
+// noteRecorded keeps what a recording answered: behind while the store
+// holds parked changes of the deal.
+func (r *dealRun) noteRecorded(res activities.RecordResult) {
+	if res.Parked == 0 {
+		r.behind, r.retryWait = nil, 0
+		return
+	}
+	if r.behind == nil {
+		r.logger.Error("deal record behind: changes parked in the store", "parked", res.Parked, "error", res.Error)
+	}
+	r.behind = &res
+}
+
+// unrecorded handles a recording's failure: one the store can never accept
+// (a recorder that does not park) must not stop the deal.
+func (r *dealRun) unrecorded(err error) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		r.logger.Error("change not recorded", "error", err)
@@ -287,7 +386,7 @@ func (r *dealRun) continueAsNew(ctx workflow.Context) error {
 		return err
 	}
 	r.logger.Info("continuing as new", "version", r.deal.Version, "unrecorded_events", len(r.pending))
-	return workflow.NewContinueAsNewError(ctx, DealWorkflowName, DealInput{Resume: &Carried{Deal: *r.deal, Updates: r.updates, Pending: r.pending}})
+	return workflow.NewContinueAsNewError(ctx, DealWorkflowName, DealInput{Resume: &Carried{Deal: *r.deal, Updates: r.updates, Pending: r.pending, Behind: r.behind}})
 }
 
 // details is the markdown the Temporal UI shows as the workflow's current
@@ -300,6 +399,11 @@ func (r *dealRun) details() string {
 	}
 	if d.Next != nil {
 		s += fmt.Sprintf("\n\nnext: %s at %s", d.Next.Summary, d.Next.At.Format(time.RFC3339))
+	}
+	if b := r.behind; b != nil {
+		s += fmt.Sprintf("\n\n**⚠ record behind**: %d changes parked in the store since %s, refused: %s. "+
+			"Retrying with backoff; operators: `dealflow recordings show %s`, then `dealflow recordings retry %s`.",
+			b.Parked, b.Since.Format(time.RFC3339), b.Error, d.ID, d.ID)
 	}
 	return s
 }
