@@ -373,3 +373,36 @@ func cleanJSON(b []byte) []byte {
 	}
 	return out
 }
+
+// ReplayReport is what a replay did for one deal.
+type ReplayReport struct {
+	DealID string `json:"deal_id"`
+	RecordOutcome
+	// Failed is set when the replay itself failed (Postgres unreachable,
+	// say); the changes stay parked.
+	Failed string `json:"failed,omitempty"`
+}
+
+// ReplayDeals replays the parked changes of the deals named, or of every
+// deal with some when none is named, and reports on each.
+func (s *Store) ReplayDeals(ctx context.Context, dealIDs ...string) ([]ReplayReport, error) {
+	if len(dealIDs) == 0 {
+		var err error
+		if dealIDs, err = s.ParkedDeals(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]ReplayReport, 0, len(dealIDs))
+	for _, id := range dealIDs {
+		o, err := s.ReplayParked(ctx, id)
+		r := ReplayReport{DealID: id, RecordOutcome: o}
+		if err != nil {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			r.Failed = err.Error()
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
