@@ -51,6 +51,7 @@ func (s *Server) routes(e *echo.Echo, deps Deps) {
 	v1.POST("/users", s.createUser, requireRole(store.RoleAdmin))
 	v1.POST("/users/:id/tokens", s.createToken)
 	v1.DELETE("/tokens/:id", s.revokeToken, requireRole(store.RoleAdmin))
+	s.recordingRoutes(v1)
 
 	s.funnelRoutes(v1)
 	s.coverageRoutes(v1)
