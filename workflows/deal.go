@@ -202,17 +202,17 @@ const (
 	versionParkedRetry workflow.Version = 3
 )
 
-// Backoff of the retries of a parked recording.
-const (
-	firstParkedRetry = time.Minute
-	maxParkedRetry   = time.Hour
-)
+// ParkedRetryBackoff is the first and the longest wait before retrying a
+// parked recording (the wait doubles in between). Tests shorten it before
+// starting a worker; a timer's duration is not checked on replay.
+var ParkedRetryBackoff = struct{ First, Max time.Duration }{time.Minute, time.Hour}
 
 // retryTimer starts the timer before the next retry of a parked recording;
-// each one waits twice as long as the one before, up to maxParkedRetry.
+// each one waits twice as long as the one before, up to the longest.
 func (r *dealRun) retryTimer(ctx workflow.Context) workflow.Future {
-	wait := min(max(r.retryWait, firstParkedRetry), maxParkedRetry)
-	r.retryWait = min(2*wait, maxParkedRetry)
+	first, longest := ParkedRetryBackoff.First, ParkedRetryBackoff.Max
+	wait := min(max(r.retryWait, first), longest)
+	r.retryWait = min(2*wait, longest)
 	return workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
 		Summary: fmt.Sprintf("retry the parked recording (%d changes parked)", r.behind.Parked)})
 }
