@@ -55,12 +55,14 @@ type dealRun struct {
 // recording is slow or retrying, Postgres down, say): past it, validators
 // refuse new actions, so the workflow's state, which travels in
 // continue-as-new, does not grow without bound. Validators do not run on
-// replay, so the bound needs no version.
-const maxUnrecordedEvents = 500
+// replay, so the bound needs no version. (A variable for tests.)
+var maxUnrecordedEvents = 500
 
 // errRecordBehind is the refusal past maxUnrecordedEvents.
-var errRecordBehind = &plan.ActionError{Code: plan.CodeConflict,
-	Message: fmt.Sprintf("the deal's record is behind (%d events not yet recorded); retry in a few minutes", maxUnrecordedEvents)}
+func errRecordBehind(n int) error {
+	return &plan.ActionError{Code: plan.CodeConflict,
+		Message: fmt.Sprintf("the deal's record is behind (%d events not yet recorded); retry in a few minutes", n)}
+}
 
 // maxRememberedUpdates bounds the update IDs carried across runs: enough to
 // cover any client's retry window, small enough to keep the input light.
@@ -344,6 +346,7 @@ func (r *dealRun) finishRecording(ctx workflow.Context, f workflow.Future) error
 		err := f.Get(ctx, &res)
 		if err == nil {
 			r.noteRecorded(res)
+			workflow.SetCurrentDetails(ctx, r.details())
 			return nil
 		}
 		return r.unrecorded(err)
