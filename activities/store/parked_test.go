@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,4 +210,60 @@ func TestRecordCleansNUL(t *testing.T) {
 		t.Errorf("message %q, note %q", msg, note)
 	}
 	assertComplete(t, s, d, evs)
+}
+
+// TestRecordOrParkRetriesRealForeignKeyRace reproduces the race itself: a
+// coverage account is deleted while the recording copies a solution review
+// to its program (a trigger deletes it between the recording's read of the
+// account and the foreign-key check). Postgres answers 23503; the recording
+// is retried, not parked; the retry, after the delete, writes the deal's
+// events and nothing for the deleted account.
+func TestRecordOrParkRetriesRealForeignKeyRace(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	coverageUsers(t, s)
+	createProgram(t, s, testProgram("east"))
+	if _, err := s.ImportAccounts(ctx, "east", []store.CoverageAccount{{ID: "a-1", Name: "ACME"}}); err != nil {
+		t.Fatal(err)
+	}
+	d, evs := newDeal(t, "acme-race", t0)
+	now := t0
+	for _, key := range []string{"prospect", "needs-analysis"} {
+		now = now.Add(time.Hour)
+		evs = append(evs, submit(t, d, key, "carol", now)...)
+	}
+	all := slices.Clone(evs)
+	if out, err := s.RecordOrPark(ctx, d, evs); err != nil || out.Parked != 0 {
+		t.Fatalf("%+v, %v", out, err)
+	}
+	for _, q := range []string{`
+CREATE FUNCTION delete_account() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM coverage_accounts WHERE program_id = NEW.program_id AND id = NEW.account_id;
+	RETURN NEW;
+END $$`, `CREATE TRIGGER delete_account BEFORE INSERT ON coverage_events FOR EACH ROW EXECUTE FUNCTION delete_account()`} {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs = submit(t, d, "solution-design", "sam", now.Add(time.Hour))
+	all = append(all, evs...)
+	out, err := s.RecordOrPark(ctx, clone(t, d), evs)
+	if err == nil || errors.Is(err, store.ErrInvalidChange) || !strings.Contains(err.Error(), "23503") || out.Parked != 0 {
+		t.Fatalf("FK race: %+v, %v; want a retryable foreign-key violation", out, err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM parked_changes`); n != 0 {
+		t.Errorf("%d changes parked by an FK race", n)
+	}
+	// The delete commits; the retry finds the account gone.
+	if _, err := s.DB().ExecContext(ctx, `DROP TRIGGER delete_account ON coverage_events`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM coverage_accounts WHERE program_id = 'east' AND id = 'a-1'`); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.RecordOrPark(ctx, clone(t, d), evs); err != nil || out.Parked != 0 {
+		t.Fatalf("retry: %+v, %v", out, err)
+	}
+	assertComplete(t, s, d, all)
 }
