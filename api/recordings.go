@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/activities/store"
+	"dealflow/workflows"
 )
 
 // Parked recordings: changes of a deal the store refused for good, kept
@@ -35,6 +36,14 @@ func (s *Server) retryRecordings(c echo.Context) error {
 	r := reports[0]
 	if r.Failed != "" {
 		return apiError(http.StatusServiceUnavailable, codeUnavailable, "replaying the parked recordings of deal %q failed; nothing changed: %s", r.DealID, r.Failed)
+	}
+	if r.Parked == 0 && s.temporal != nil {
+		// The deal's workflow retries at once rather than at its next
+		// backoff: it stops showing its record behind (and, closed, ends).
+		// A deal whose workflow has ended needs nothing.
+		if err := s.temporal.SignalWorkflow(c.Request().Context(), workflows.DealWorkflowID(r.DealID), "", workflows.SignalRecordingReplayed, nil); err != nil {
+			s.log.Info("telling the deal's workflow its record was replayed", "deal", r.DealID, "err", err)
+		}
 	}
 	return c.JSON(http.StatusOK, r)
 }

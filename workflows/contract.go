@@ -66,6 +66,12 @@ type Carried struct {
 	Behind *activities.RecordResult `json:"behind,omitempty"`
 }
 
+// SignalRecordingReplayed tells a deal's workflow that an operator
+// replayed its parked recordings (see store.ReplayParked): a workflow
+// waiting to retry them retries at once, so it stops showing its record
+// behind, and a closed deal's workflow ends. It carries nothing.
+const SignalRecordingReplayed = "recording-replayed"
+
 // ActionErrorType prefixes the application-error type of a refused update;
 // the suffix is the plan.ErrorCode ("DealAction:forbidden").
 const ActionErrorType = "DealAction:"

@@ -111,6 +111,8 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 		recording   workflow.Future // the recording in flight, if any
 		retry       workflow.Future // the timer before retrying a parked recording
 		cancelRetry workflow.CancelFunc
+		// An operator's replay (see SignalRecordingReplayed) retries at once.
+		replayed = workflow.GetSignalChannel(ctx, SignalRecordingReplayed)
 	)
 	for {
 		var err error
@@ -154,17 +156,22 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 			if recording != nil {
 				return recording.IsReady() || (timer != nil && timer.IsReady())
 			}
-			return r.dirty() || (timer != nil && timer.IsReady()) || (retry != nil && retry.IsReady())
+			return r.dirty() || (timer != nil && timer.IsReady()) ||
+				(retry != nil && (retry.IsReady() || replayed.Len() > 0))
 		})
 		if err != nil {
 			return nil, err
 		}
-		if retry != nil && retry.IsReady() && recording == nil {
+		if retry != nil && (retry.IsReady() || replayed.Len() > 0) && recording == nil {
 			// Nothing new to record: a recording without events replays
 			// what is parked.
+			if !retry.IsReady() {
+				cancelRetry()
+			}
 			retry = nil
 			recording = r.startRecording(ctx)
 		}
+		drain(replayed) // only a retry waiting for its timer needs the signal
 		if timer != nil && timer.IsReady() {
 			timer = nil
 			r.advance(ctx)
@@ -271,7 +278,7 @@ func (r *dealRun) settle(ctx workflow.Context) error {
 		}
 		// The record is behind: the workflow stays to retry, so that the
 		// closing changes reach the store once the cause is repaired.
-		if err := r.retryTimer(ctx).Get(ctx, nil); err != nil {
+		if err := r.awaitRetry(ctx); err != nil {
 			return err
 		}
 		if err := r.showState(ctx); err != nil {
@@ -280,6 +287,34 @@ func (r *dealRun) settle(ctx workflow.Context) error {
 		if err := r.finishRecording(ctx, r.startRecording(ctx)); err != nil {
 			return err
 		}
+	}
+}
+
+// awaitRetry waits for the next retry of a parked recording: the backoff
+// timer, or an operator's replay (SignalRecordingReplayed).
+func (r *dealRun) awaitRetry(ctx workflow.Context) error {
+	replayed := workflow.GetSignalChannel(ctx, SignalRecordingReplayed)
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := r.retryTimer(timerCtx)
+	var err error
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(timer, func(f workflow.Future) { err = f.Get(ctx, nil) })
+	sel.AddReceive(replayed, func(workflow.ReceiveChannel, bool) {})
+	sel.Select(ctx)
+	drain(replayed)
+	if err != nil {
+		return err
+	}
+	if !timer.IsReady() {
+		cancel()
+	}
+	return nil
+}
+
+// drain empties a signal channel without blocking.
+func drain(c workflow.ReceiveChannel) {
+	for c.ReceiveAsync(nil) {
 	}
 }
 

@@ -43,11 +43,14 @@ type recorder struct {
 	refuse   atomic.Bool
 	parked   []activities.Change
 	replayed int
+	// calls counts RecordOrPark calls.
+	calls atomic.Int64
 }
 
 // RecordOrPark is store.RecordOrPark's contract: parked changes are
 // replayed first; while refused, changes with events are parked.
 func (r *recorder) RecordOrPark(ctx context.Context, d *plan.Deal, evs []plan.Event) (store.RecordOutcome, error) {
+	r.calls.Add(1)
 	if r.down.Load() {
 		return store.RecordOutcome{}, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
 	}
@@ -74,6 +77,22 @@ func (r *recorder) RecordOrPark(ctx context.Context, d *plan.Deal, evs []plan.Ev
 		}
 	}
 	return store.RecordOutcome{Replayed: len(parked)}, r.RecordChange(ctx, d, evs)
+}
+
+// replayNow records the parked changes, as an operator's replay
+// (store.ReplayParked) does.
+func (r *recorder) replayNow(ctx context.Context) error {
+	r.mu.Lock()
+	parked := r.parked
+	r.parked = nil
+	r.replayed += len(parked)
+	r.mu.Unlock()
+	for _, c := range parked {
+		if err := r.RecordChange(ctx, &c.Deal, c.Events); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *recorder) parkedNow() int {

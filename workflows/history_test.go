@@ -148,8 +148,9 @@ var scenarios = []struct {
 		l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealCancelled, Reason: "merged into another deal"})
 	}, plan.DealCancelled},
 	// The store refuses (parks) the deal's changes twice: the workflow
-	// retries on its timer until they are taken, the second time after
-	// the deal closed (settle waits for the record).
+	// retries on its timer until they are taken; the second time, after
+	// the deal closed (settle waits for the record), an operator replays
+	// them and signals the workflow.
 	{"parked-and-retried", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
 		l.rec.refuse.Store(true)
 		l.act(UpdateSubmit, submit("cora", "prospect", l.state()))
@@ -162,6 +163,12 @@ var scenarios = []struct {
 		l.waitParked(1)
 		time.Sleep(time.Second)
 		l.rec.refuse.Store(false)
+		if err := l.rec.replayNow(context.Background()); err != nil {
+			l.t.Fatal(err)
+		}
+		if err := l.c.SignalWorkflow(context.Background(), DealWorkflowID(l.id), "", SignalRecordingReplayed, nil); err != nil {
+			l.t.Fatal(err)
+		}
 	}, plan.DealLost},
 }
 
@@ -184,7 +191,7 @@ func legacyHistories(name string) []string {
 // -update-histories it also stores the histories in testdata/.
 func TestRealServerHistoriesReplay(t *testing.T) {
 	backoff := ParkedRetryBackoff
-	ParkedRetryBackoff.First, ParkedRetryBackoff.Max = 200*time.Millisecond, 400*time.Millisecond
+	ParkedRetryBackoff.First, ParkedRetryBackoff.Max = 200*time.Millisecond, 3*time.Second
 	t.Cleanup(func() { ParkedRetryBackoff = backoff })
 	c, queue, rec := liveWorker(t)
 

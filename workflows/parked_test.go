@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -78,4 +79,53 @@ func TestUnrecordedBacklogIsBounded(t *testing.T) {
 		h.do(UpdateClose, closeDeal(plan.DealLost))
 	})
 	h.run(spec(t, "project"))
+}
+
+// TestOperatorReplayEndsTheWait: a deal whose record is behind waits for
+// its backoff timer; an operator's replay, with its signal, lets the
+// workflow retry at once — an open deal stops showing its record behind,
+// a closed one ends, long before the next timer.
+func TestOperatorReplayEndsTheWait(t *testing.T) {
+	h := newHarness(t)
+	var calls int64
+	h.at(10*time.Minute, func() {
+		h.rec.refuse.Store(true)
+		h.do(UpdateSubmit, submit("cora", "prospect", h.state()))
+	})
+	// Retries at 0:11, 0:13, 0:17, 0:25, 0:41: the replay comes at 0:20.
+	h.at(20*time.Minute, func() {
+		h.rec.refuse.Store(false)
+		if err := h.rec.replayNow(context.Background()); err != nil {
+			t.Error(err)
+		}
+		calls = h.rec.calls.Load()
+		h.env.SignalWorkflow(SignalRecordingReplayed, nil)
+	})
+	h.at(20*time.Minute+time.Second, func() {
+		if h.rec.calls.Load() != calls+1 {
+			t.Errorf("recordings after the signal: %d, want 1", h.rec.calls.Load()-calls)
+		}
+	})
+	h.at(30*time.Minute, func() { // past the timer the signal cancelled (0:25)
+		if h.rec.calls.Load() != calls+1 {
+			t.Errorf("recordings after the record was complete: %d, want none (the retry timer is cancelled)", h.rec.calls.Load()-calls-1)
+		}
+	})
+	h.at(time.Hour, func() {
+		h.rec.refuse.Store(true)
+		h.do(UpdateClose, closeDeal(plan.DealLost))
+	})
+	// Retries at 1:01, 1:03, 1:07, 1:15, then 1:31: the replay comes
+	// between the last two.
+	h.at(time.Hour+20*time.Minute, func() {
+		h.rec.refuse.Store(false)
+		if err := h.rec.replayNow(context.Background()); err != nil {
+			t.Error(err)
+		}
+		h.env.SignalWorkflow(SignalRecordingReplayed, nil)
+	})
+	d := h.run(spec(t, "project"))
+	if ended := h.env.Now().Sub(start); d.Status != plan.DealLost || ended > time.Hour+21*time.Minute {
+		t.Errorf("ended %s at +%s; want lost, right after the replay at +1h20m", d.Status, ended)
+	}
 }
