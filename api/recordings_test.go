@@ -215,3 +215,30 @@ func (s *stack) workflowStatus(id string) enums.WorkflowExecutionStatus {
 	}
 	return d.GetWorkflowExecutionInfo().GetStatus()
 }
+
+// TestNULInANoteDoesNotSilenceTheDeal is the issue's case: a NUL in a note.
+// The model may refuse it (422); if it takes it (state from before it
+// did), the store records it as U+FFFD. Either way the deal's record stays
+// complete and later changes are recorded.
+func TestNULInANoteDoesNotSilenceTheDeal(t *testing.T) {
+	s := newStack(t)
+	s.standardUsers()
+	const id = "nul-note"
+	s.teamDeal(id)
+	s.projected(id)
+	status, raw := s.call("cora", "POST", "/v1/deals/"+id+"/buyer-stage", `{"stage":"contact_added","note":"x\u0000y"}`)
+	if status != http.StatusOK && status != http.StatusUnprocessableEntity {
+		t.Fatalf("buyer stage with a NUL: %d %s", status, raw)
+	}
+	s.projected(id)
+	s.submit("cora", id, "prospect")
+	if r := s.recording(id).Recording; r != nil {
+		t.Errorf("record behind: %+v", r)
+	}
+	if status == http.StatusOK {
+		var note string
+		if err := s.store.DB().GetContext(t.Context(), &note, `SELECT data->>'note' FROM audit_events WHERE deal_id = $1 AND data ? 'note'`, id); err != nil || note != "x\uFFFDy" {
+			t.Errorf("stored note %q (%v), want x\uFFFDy", note, err)
+		}
+	}
+}

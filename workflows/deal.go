@@ -372,9 +372,13 @@ func (r *dealRun) startRecording(ctx workflow.Context) workflow.Future {
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.RecordChange, change)
 }
 
-// finishRecording waits for a recording. A change the store can never
-// accept must not stop the deal: the workflow history still holds it for
-// operators.
+// finishRecording waits for a recording. A change the store refuses for
+// good is parked there (RecordChange answers how many of the deal's are);
+// from versionParkedRetry on, the workflow keeps that answer to retry them
+// and to show its record behind. Under earlier versions the answer is not
+// read (their histories have none). A change no store can take at all
+// (NonRetryable: no deal id) must not stop the deal: the workflow history
+// still holds it for operators.
 func (r *dealRun) finishRecording(ctx workflow.Context, f workflow.Future) error {
 	if r.version >= versionParkedRetry {
 		var res activities.RecordResult
@@ -403,7 +407,7 @@ func (r *dealRun) noteRecorded(res activities.RecordResult) {
 }
 
 // unrecorded handles a recording's failure: one the store can never accept
-// (a recorder that does not park) must not stop the deal.
+// and could not park must not stop the deal.
 func (r *dealRun) unrecorded(err error) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
