@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -353,8 +354,8 @@ func cleanText(s string) string {
 // Escapes are read pairwise, so an escaped backslash followed by "u0000"
 // is left alone.
 func cleanJSON(b []byte) []byte {
-	const nul = `\u0000`
-	if !strings.Contains(string(b), nul) {
+	nul := []byte(`\u0000`)
+	if !bytes.Contains(b, nul) {
 		return b
 	}
 	out := make([]byte, 0, len(b))
@@ -363,7 +364,7 @@ func cleanJSON(b []byte) []byte {
 			out = append(out, b[i])
 			continue
 		}
-		if strings.HasPrefix(string(b[i:]), nul) {
+		if bytes.HasPrefix(b[i:], nul) {
 			out = append(out, `\ufffd`...)
 			i += len(nul) - 1
 			continue
