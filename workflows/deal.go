@@ -277,7 +277,12 @@ func (r *dealRun) settle(ctx workflow.Context) error {
 			return nil
 		}
 		// The record is behind: the workflow stays to retry, so that the
-		// closing changes reach the store once the cause is repaired.
+		// closing changes reach the store once the cause is repaired —
+		// for weeks if need be, in fresh runs when the history grows long
+		// (the next run finds the deal closed and comes straight here).
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return r.continueAsNew(ctx)
+		}
 		if err := r.awaitRetry(ctx); err != nil {
 			return err
 		}
