@@ -8,13 +8,17 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"dealflow/activities/store"
+	"dealflow/workflows"
 )
 
 const recordingsUsage = `Usage:
   dealflow recordings list
   dealflow recordings show DEAL
   dealflow recordings retry [DEAL...]
+  dealflow recordings recover DEAL...
 
 A change of a deal the store refuses for good (a constraint, a value Postgres
 cannot hold) is parked, with every later change of that deal, instead of
@@ -22,7 +26,14 @@ being dropped; the deal's workflow retries it with backoff. list shows the
 parked changes; show prints one deal's, batches included, as JSON; retry
 replays them in order — every deal's, or those named — once the cause is
 repaired, and says what went through and what is still refused.
-Each subcommand takes -database-url ($DATABASE_URL); -h shows its flags.
+
+recover is for changes dropped before parking existed (logged as "change not
+recorded"): it reads each deal's workflow history, every run, from Temporal,
+and records the changes whose recording failed for good — those still
+refused are parked. Recording is idempotent: what is already recorded stays
+as it is.
+Each subcommand takes -database-url ($DATABASE_URL), recover also
+-temporal-address and -namespace; -h shows the flags.
 `
 
 func runRecordings(ctx context.Context, args []string, env lookupEnvFunc, stdout, stderr io.Writer) error {
@@ -31,7 +42,7 @@ func runRecordings(ctx context.Context, args []string, env lookupEnvFunc, stdout
 		return usageErrorf("recordings: which one? list, show or retry")
 	}
 	switch args[0] {
-	case "list", "show", "retry":
+	case "list", "show", "retry", "recover":
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, recordingsUsage)
 		return nil
@@ -40,9 +51,12 @@ func runRecordings(ctx context.Context, args []string, env lookupEnvFunc, stdout
 		return usageErrorf("recordings: unknown subcommand %q", args[0])
 	}
 	sub := args[0]
-	usage := map[string]string{"list": "[flags]", "show": "[flags] DEAL", "retry": "[flags] [DEAL...]"}[sub]
-	b := newFlagSet("recordings "+sub, usage, "Parked recordings: see `dealflow recordings -h`.",
-		stderr, "database-url", "log-level", "log-format")
+	usage := map[string]string{"list": "[flags]", "show": "[flags] DEAL", "retry": "[flags] [DEAL...]", "recover": "[flags] DEAL..."}[sub]
+	settings := []string{"database-url", "log-level", "log-format"}
+	if sub == "recover" {
+		settings = append(settings, "temporal-address", "namespace")
+	}
+	b := newFlagSet("recordings "+sub, usage, "Parked recordings: see `dealflow recordings -h`.", stderr, settings...)
 	cfg, err := b.parse(args[1:], env)
 	if err != nil {
 		return err
@@ -53,6 +67,8 @@ func runRecordings(ctx context.Context, args []string, env lookupEnvFunc, stdout
 		return usageErrorf("recordings list: unexpected arguments %q", deals)
 	case sub == "show" && len(deals) != 1:
 		return usageErrorf("recordings show: name one deal")
+	case sub == "recover" && len(deals) == 0:
+		return usageErrorf("recordings recover: name the deals")
 	}
 	if err := cfg.requireDatabaseURL(); err != nil {
 		return err
@@ -67,6 +83,13 @@ func runRecordings(ctx context.Context, args []string, env lookupEnvFunc, stdout
 		return listRecordings(ctx, st, stdout)
 	case "show":
 		return showRecordings(ctx, st, deals[0], stdout)
+	case "recover":
+		tc, err := dialTemporal(ctx, cfg, newLogger(cfg, stderr), nil)
+		if err != nil {
+			return err
+		}
+		defer tc.Close()
+		return recoverRecordings(ctx, st, tc, deals, stdout)
 	}
 	return retryRecordings(ctx, st, deals, stdout)
 }
@@ -125,6 +148,40 @@ func retryRecordings(ctx context.Context, st *store.Store, deals []string, w io.
 	}
 	if left > 0 {
 		return fmt.Errorf("%d deals still have parked recordings", left)
+	}
+	return nil
+}
+
+// recoverRecordings records the changes each deal's history shows were
+// dropped; it fails (exit 1) when some are parked instead.
+func recoverRecordings(ctx context.Context, st *store.Store, tc client.Client, deals []string, w io.Writer) error {
+	left := 0
+	for _, deal := range deals {
+		changes, err := workflows.DroppedChanges(ctx, tc, deal)
+		if err != nil {
+			return err
+		}
+		events, parked := 0, 0
+		for _, c := range changes {
+			events += len(c.Events)
+			out, err := st.RecordOrPark(ctx, &c.Deal, c.Events)
+			if err != nil {
+				return fmt.Errorf("%s: recording v%d: %w", deal, c.Deal.Version, err)
+			}
+			parked = out.Parked
+		}
+		switch {
+		case len(changes) == 0:
+			fmt.Fprintf(w, "%s: no dropped changes in its history\n", deal)
+		case parked > 0:
+			left++
+			fmt.Fprintf(w, "%s: %d dropped changes (%d events) found; %d changes parked, still refused (dealflow recordings show %s)\n", deal, len(changes), events, parked, deal)
+		default:
+			fmt.Fprintf(w, "%s: %d dropped changes (%d events) found and recorded\n", deal, len(changes), events)
+		}
+	}
+	if left > 0 {
+		return fmt.Errorf("%d deals have changes still refused", left)
 	}
 	return nil
 }
