@@ -119,6 +119,9 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 		if recording, err = r.record(ctx, recording); err != nil {
 			return nil, err
 		}
+		if r.deal.Status.Final() {
+			break
+		}
 		if r.version >= versionParkedRetry {
 			switch {
 			case r.behind == nil && retry != nil:
@@ -128,9 +131,6 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 				retryCtx, cancel := workflow.WithCancel(ctx)
 				retry, cancelRetry = r.retryTimer(retryCtx), cancel
 			}
-		}
-		if r.deal.Status.Final() {
-			break
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			if err := r.awaitRecording(ctx, recording); err != nil {
