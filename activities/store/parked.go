@@ -268,7 +268,7 @@ func noticeAdmins(ctx context.Context, tx *sqlx.Tx, dealID string, version int64
 			Subject: "recording/" + dealID, Seq: version, Recipient: a, Kind: AdminNoticeKind,
 			Message: fmt.Sprintf("deal %s: change v%d was refused by the store and is parked, with every later change of the deal, until repaired (dealflow recordings show %s): %s",
 				dealID, version, dealID, refusal),
-			Link: "/v1/admin/recordings",
+			Link: "/admin/recordings",
 			Data: map[string]string{"deal": dealID, "version": fmt.Sprint(version)},
 		})
 	}
