@@ -70,9 +70,18 @@ type parkedBatch struct {
 const AdminNoticeKind = "recording_parked"
 
 const (
+	// sqlParkedOfDeal lists (and locks) a deal's parked changes without
+	// their batches, which sqlParkedBatch reads one at a time: a deal
+	// parked for long may hold many.
 	sqlParkedOfDeal = `
-SELECT deal_id, version, events, change, first_failed_at, last_failed_at, attempts, error
+SELECT deal_id, version, events, first_failed_at, last_failed_at, attempts, error
 FROM parked_changes WHERE deal_id = $1 ORDER BY version FOR UPDATE`
+
+	sqlParkedBatch = `SELECT change FROM parked_changes WHERE deal_id = $1 AND version = $2`
+
+	sqlParkedWithBatches = `
+SELECT deal_id, version, events, change, first_failed_at, last_failed_at, attempts, error
+FROM parked_changes WHERE deal_id = $1 ORDER BY version`
 
 	sqlLockDealRecording = `SELECT pg_advisory_xact_lock(hashtextextended('dealflow/record/' || $1, 0))`
 
@@ -143,15 +152,19 @@ func (s *Store) replayParked(ctx context.Context, dealID string, next *parkedBat
 		if _, err := tx.ExecContext(ctx, sqlLockDealRecording, dealID); err != nil {
 			return fmt.Errorf("store: locking deal %s: %w", dealID, err)
 		}
-		var rows []parkedRow
+		var rows []ParkedChange
 		if err := sqlx.SelectContext(ctx, tx, &rows, sqlParkedOfDeal, dealID); err != nil {
 			return fmt.Errorf("store: reading parked changes of deal %s: %w", dealID, err)
 		}
 		hadParked := len(rows) > 0
 		stuck := false
 		for _, r := range rows {
+			var raw []byte
+			if err := tx.GetContext(ctx, &raw, sqlParkedBatch, dealID, r.Version); err != nil {
+				return fmt.Errorf("store: reading parked change of deal %s v%d: %w", dealID, r.Version, err)
+			}
 			var b parkedBatch
-			if err := json.Unmarshal(r.Change, &b); err != nil {
+			if err := json.Unmarshal(raw, &b); err != nil {
 				// Cannot happen (we wrote it); keep it parked and say so.
 				stuck = true
 				if _, err := tx.ExecContext(ctx, sqlRefusedAgain, dealID, r.Version, cleanText("parked change does not decode: "+err.Error())); err != nil {
@@ -214,7 +227,7 @@ type parkedRow struct {
 	Change []byte `db:"change"`
 }
 
-func alreadyParked(rows []parkedRow, version int64) bool {
+func alreadyParked(rows []ParkedChange, version int64) bool {
 	for _, r := range rows {
 		if r.Version == version {
 			return true
@@ -301,7 +314,7 @@ func (s *Store) ListParked(ctx context.Context) ([]ParkedChange, error) {
 // ParkedChangesOf lists one deal's parked changes with their batches.
 func (s *Store) ParkedChangesOf(ctx context.Context, dealID string) ([]ParkedChange, error) {
 	var rows []parkedRow
-	if err := sqlx.SelectContext(ctx, s.db, &rows, strings.Replace(sqlParkedOfDeal, "FOR UPDATE", "", 1), dealID); err != nil {
+	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlParkedWithBatches, dealID); err != nil {
 		return nil, fmt.Errorf("store: reading parked changes of deal %s: %w", dealID, err)
 	}
 	out := make([]ParkedChange, 0, len(rows))
