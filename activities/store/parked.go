@@ -189,11 +189,12 @@ func (s *Store) replayParked(ctx context.Context, dealID string, next *parkedBat
 			out.Replayed++
 		}
 		if next != nil && !alreadyParked(rows, next.Deal.Version) {
-			refusal := ""
-			if stuck {
-				refusal = "parked behind an earlier change of the deal that is still refused"
-			} else if refusal, err = s.tryRecord(ctx, tx, next); err != nil {
-				return err
+			refusal := "parked behind an earlier change of the deal that is still refused"
+			if !stuck {
+				var err error
+				if refusal, err = s.tryRecord(ctx, tx, next); err != nil {
+					return err
+				}
 			}
 			// A change without events while older ones stay parked adds
 			// nothing they do not hold (it is the workflow's retry).
