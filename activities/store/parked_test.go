@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -266,4 +268,20 @@ END $$`, `CREATE TRIGGER delete_account BEFORE INSERT ON coverage_events FOR EAC
 		t.Fatalf("retry: %+v, %v", out, err)
 	}
 	assertComplete(t, s, d, all)
+}
+
+// TestRecordOrParkParksProgramLimits: a value past one of Postgres' limits
+// (here a deal name too long for the name index) is refused every time,
+// like a constraint: it is parked, not retried forever.
+func TestRecordOrParkParksProgramLimits(t *testing.T) {
+	s := newStore(t)
+	random := make([]byte, 9000) // incompressible
+	if _, err := rand.Read(random); err != nil {
+		t.Fatal(err)
+	}
+	d, evs := newDeal(t, "acme-long", t0, func(sp *plan.DealSpec) { sp.Name = base64.StdEncoding.EncodeToString(random) })
+	out, err := s.RecordOrPark(t.Context(), d, evs)
+	if err != nil || out.Parked != 1 || !strings.Contains(out.Error, "54000") {
+		t.Fatalf("a name past the index limit: %+v, %v; want it parked (54000)", out, err)
+	}
 }

@@ -146,7 +146,8 @@ func (s *Store) recordChange(ctx context.Context, q sqlx.QueryerContext, deal *p
 }
 
 // refused reports whether Postgres refused data it will refuse every time:
-// class 22 (bad values) and class 23 (constraint violations) — except a
+// class 22 (bad values), class 23 (constraint violations) and class 54
+// (program limits, such as a value too long for an index) — except a
 // foreign-key violation, which a concurrent delete causes (a coverage
 // program deleted while its review counts are written, say): the retry
 // reads the parent's absence and writes nothing for it.
@@ -155,7 +156,11 @@ func refused(err error) bool {
 	if pe == nil || pe.Code == codeForeignKeyViolation {
 		return false
 	}
-	return pe.Code.Class() == "22" || pe.Code.Class() == "23"
+	switch pe.Code.Class() {
+	case "22", "23", "54":
+		return true
+	}
+	return false
 }
 
 func checkChange(deal *plan.Deal, events []plan.Event) error {
