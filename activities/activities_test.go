@@ -29,7 +29,7 @@ func TestRecordChangeRetries(t *testing.T) {
 		{nil, false},
 	} {
 		a := &Activities{Recorder: failingRecorder{c.err}}
-		err := a.RecordChange(context.Background(), Change{})
+		_, err := a.RecordChange(context.Background(), Change{})
 		var appErr *temporal.ApplicationError
 		switch {
 		case c.err == nil && err != nil:

@@ -108,6 +108,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return map[string]any{"id": fmt.Sprintf("u%d", n), "name": "U", "roles": []string{"viewer"}}
 		}, false, []string{"root"}, 201, nil, nil, nil},
 		{"list users", "GET", "/v1/users", func(string) any { return nil }, false, []string{"root"}, 200, nil, nil, nil},
+		{"parked recordings", "GET", "/v1/admin/recordings", func(string) any { return nil }, false, []string{"root"}, 200, nil, nil, nil},
+		{"replay recordings", "POST", "/v1/admin/recordings/%s/retry", func(string) any { return nil }, false, []string{"root"}, 200, nil, nil, nil},
 		{"list deals", "GET", "/v1/deals", func(string) any { return nil }, false, everyone, 200, nil, nil, nil},
 		{"get deal", "GET", "/v1/deals/%s", func(string) any { return nil }, false, everyone, 200, nil, nil, nil},
 		{"events", "GET", "/v1/deals/%s/events", func(string) any { return nil }, false, everyone, 200, nil, nil, nil},

@@ -161,6 +161,10 @@ type dealResponse struct {
 	// model), "read-model" for the projection (closed deals, or while
 	// Temporal is unreachable).
 	Source string `json:"source"`
+	// Recording is set when the store refused some of the deal's changes
+	// and holds them parked: the audit trail, read model and notifications
+	// are behind the state shown until they are replayed.
+	Recording *store.RecordingStatus `json:"recording,omitempty"`
 }
 
 func (s *Server) dealView(d *plan.Deal) dealResponse {
@@ -168,9 +172,14 @@ func (s *Server) dealView(d *plan.Deal) dealResponse {
 }
 
 func (s *Server) getDeal(c echo.Context) error {
-	d, err := s.currentDeal(c.Request().Context(), c.Param("id"))
+	ctx := c.Request().Context()
+	d, err := s.currentDeal(ctx, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if d.Recording, err = s.store.RecordingStatusOf(ctx, d.ID); err != nil {
+		// The deal is still worth showing.
+		s.log.Warn("reading the recording status of a deal", "deal", d.ID, "err", err)
 	}
 	return c.JSON(http.StatusOK, d)
 }

@@ -53,6 +53,7 @@ func (s *Server) routes(e *echo.Echo, deps Deps) {
 	v1.GET("/users/:id/tokens", s.listTokens)
 	v1.POST("/users/:id/tokens", s.createToken, requireRole(store.RoleAdmin))
 	v1.DELETE("/tokens/:id", s.revokeToken, requireRole(store.RoleAdmin))
+	s.recordingRoutes(v1)
 
 	s.funnelRoutes(v1)
 	s.coverageRoutes(v1)

@@ -57,6 +57,12 @@ type dealResponse struct {
 	plan.Deal
 	TemporalURL string `json:"temporal_url"`
 	Source      string `json:"source"`
+	// Recording is set while the store holds changes of the deal parked.
+	Recording *struct {
+		Parked int       `json:"parked"`
+		Since  time.Time `json:"since"`
+		Error  string    `json:"error"`
+	} `json:"recording"`
 }
 
 // dealView is everything the deal page shows.

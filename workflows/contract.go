@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"dealflow/activities"
 	"dealflow/workflows/plan"
 )
 
@@ -60,7 +61,16 @@ type Carried struct {
 	Updates []string `json:"updates,omitempty"`
 	// Pending are events the previous run had not recorded yet.
 	Pending []plan.Event `json:"pending,omitempty"`
+	// Behind is set when the previous run's last recording left changes
+	// parked in the store, so the next run keeps retrying.
+	Behind *activities.RecordResult `json:"behind,omitempty"`
 }
+
+// SignalRecordingReplayed tells a deal's workflow that an operator
+// replayed its parked recordings (see store.ReplayParked): a workflow
+// waiting to retry them retries at once, so it stops showing its record
+// behind, and a closed deal's workflow ends. It carries nothing.
+const SignalRecordingReplayed = "recording-replayed"
 
 // ActionErrorType prefixes the application-error type of a refused update;
 // the suffix is the plan.ErrorCode ("DealAction:forbidden").

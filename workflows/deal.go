@@ -43,7 +43,25 @@ type dealRun struct {
 	searched *searchState
 	// version is this run's recording version (see recordingChange).
 	version workflow.Version
-	logger  log.Logger
+	// behind is the last recording's result when it said the deal's
+	// changes are parked in the store (versionParkedRetry); nil otherwise.
+	behind *activities.RecordResult
+	// retryWait is the wait before the next retry of a parked recording.
+	retryWait time.Duration
+	logger    log.Logger
+}
+
+// maxUnrecordedEvents bounds the events a deal holds unrecorded (while a
+// recording is slow or retrying, Postgres down, say): past it, validators
+// refuse new actions, so the workflow's state, which travels in
+// continue-as-new, does not grow without bound. Validators do not run on
+// replay, so the bound needs no version. (A variable for tests.)
+var maxUnrecordedEvents = 500
+
+// errRecordBehind is the refusal past maxUnrecordedEvents.
+func errRecordBehind(n int) error {
+	return &plan.ActionError{Code: plan.CodeConflict,
+		Message: fmt.Sprintf("the deal's record is behind (%d events not yet recorded); retry in a few minutes", n)}
 }
 
 // maxRememberedUpdates bounds the update IDs carried across runs: enough to
@@ -56,6 +74,7 @@ func newDealRun(ctx workflow.Context, in DealInput) (*dealRun, error) {
 	case in.Resume != nil:
 		// Changes the previous run had not recorded yet are recorded first.
 		r.deal, r.updates, r.pending = &in.Resume.Deal, in.Resume.Updates, in.Resume.Pending
+		r.behind = in.Resume.Behind
 	case in.Spec != nil:
 		// A deal starts when its starter says, so the starter can answer
 		// with the same initial state (see StartDeal).
@@ -84,12 +103,16 @@ func (r *dealRun) dirty() bool { return len(r.pending) > 0 }
 // run is the deal's main loop: record what changed, keep the search
 // attributes and the one timer current, wait for an update or the timer.
 func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
-	r.version = workflow.GetVersion(ctx, recordingChange, workflow.DefaultVersion, versionStartAttributes)
+	r.version = workflow.GetVersion(ctx, recordingChange, workflow.DefaultVersion, versionParkedRetry)
 	var (
 		timer       workflow.Future
 		timerAt     time.Time
 		cancelTimer workflow.CancelFunc
 		recording   workflow.Future // the recording in flight, if any
+		retry       workflow.Future // the timer before retrying a parked recording
+		cancelRetry workflow.CancelFunc
+		// An operator's replay (see SignalRecordingReplayed) retries at once.
+		replayed = workflow.GetSignalChannel(ctx, SignalRecordingReplayed)
 	)
 	for {
 		var err error
@@ -98,6 +121,16 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 		}
 		if r.deal.Status.Final() {
 			break
+		}
+		if r.version >= versionParkedRetry {
+			switch {
+			case r.behind == nil && retry != nil:
+				cancelRetry()
+				retry = nil
+			case r.behind != nil && retry == nil && recording == nil:
+				retryCtx, cancel := workflow.WithCancel(ctx)
+				retry, cancelRetry = r.retryTimer(retryCtx), cancel
+			}
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			if err := r.awaitRecording(ctx, recording); err != nil {
@@ -123,15 +156,29 @@ func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
 			if recording != nil {
 				return recording.IsReady() || (timer != nil && timer.IsReady())
 			}
-			return r.dirty() || (timer != nil && timer.IsReady())
+			return r.dirty() || (timer != nil && timer.IsReady()) ||
+				(retry != nil && (retry.IsReady() || replayed.Len() > 0))
 		})
 		if err != nil {
 			return nil, err
 		}
+		if retry != nil && (retry.IsReady() || replayed.Len() > 0) && recording == nil {
+			// Nothing new to record: a recording without events replays
+			// what is parked.
+			if !retry.IsReady() {
+				cancelRetry()
+			}
+			retry = nil
+			recording = r.startRecording(ctx)
+		}
+		drain(replayed) // only a retry waiting for its timer needs the signal
 		if timer != nil && timer.IsReady() {
 			timer = nil
 			r.advance(ctx)
 		}
+	}
+	if retry != nil {
+		cancelRetry() // settle retries on its own
 	}
 	if err := r.awaitRecording(ctx, recording); err != nil {
 		return nil, err
@@ -157,7 +204,27 @@ const (
 	// workflow's own, so those set at start (StartOptions) are not set
 	// again, nor those a run continued as new inherits.
 	versionStartAttributes workflow.Version = 2
+	// versionParkedRetry: the recording answers whether the store parked
+	// the deal's changes (refused for good, see store.RecordOrPark); while
+	// it did, the workflow retries on a timer with backoff, shows it in its
+	// details, and does not end before the record is complete.
+	versionParkedRetry workflow.Version = 3
 )
+
+// ParkedRetryBackoff is the first and the longest wait before retrying a
+// parked recording (the wait doubles in between). Tests shorten it before
+// starting a worker; a timer's duration is not checked on replay.
+var ParkedRetryBackoff = struct{ First, Max time.Duration }{time.Minute, time.Hour}
+
+// retryTimer starts the timer before the next retry of a parked recording;
+// each one waits twice as long as the one before, up to the longest.
+func (r *dealRun) retryTimer(ctx workflow.Context) workflow.Future {
+	first, longest := ParkedRetryBackoff.First, ParkedRetryBackoff.Max
+	wait := min(max(r.retryWait, first), longest)
+	r.retryWait = min(2*wait, longest)
+	return workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
+		Summary: fmt.Sprintf("retry the parked recording (%d changes parked)", r.behind.Parked)})
+}
 
 // record finishes the background recording if it is done, shows the
 // current state in the UI, and starts recording what changed — unless a
@@ -200,12 +267,59 @@ func (r *dealRun) settle(ctx workflow.Context) error {
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return err
 		}
-		if !r.dirty() {
+		if r.dirty() {
+			if err := r.flush(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if r.version < versionParkedRetry || r.behind == nil {
 			return nil
 		}
-		if err := r.flush(ctx); err != nil {
+		// The record is behind: the workflow stays to retry, so that the
+		// closing changes reach the store once the cause is repaired —
+		// for weeks if need be, in fresh runs when the history grows long
+		// (the next run finds the deal closed and comes straight here).
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return r.continueAsNew(ctx)
+		}
+		if err := r.awaitRetry(ctx); err != nil {
 			return err
 		}
+		if err := r.showState(ctx); err != nil {
+			return err
+		}
+		if err := r.finishRecording(ctx, r.startRecording(ctx)); err != nil {
+			return err
+		}
+	}
+}
+
+// awaitRetry waits for the next retry of a parked recording: the backoff
+// timer, or an operator's replay (SignalRecordingReplayed).
+func (r *dealRun) awaitRetry(ctx workflow.Context) error {
+	replayed := workflow.GetSignalChannel(ctx, SignalRecordingReplayed)
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := r.retryTimer(timerCtx)
+	var err error
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(timer, func(f workflow.Future) { err = f.Get(ctx, nil) })
+	sel.AddReceive(replayed, func(workflow.ReceiveChannel, bool) {})
+	sel.Select(ctx)
+	drain(replayed)
+	if err != nil {
+		return err
+	}
+	if !timer.IsReady() {
+		cancel()
+	}
+	return nil
+}
+
+// drain empties a signal channel without blocking.
+func drain(c workflow.ReceiveChannel) {
+	for c.ReceiveAsync(nil) {
 	}
 }
 
@@ -263,11 +377,43 @@ func (r *dealRun) startRecording(ctx workflow.Context) workflow.Future {
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.RecordChange, change)
 }
 
-// finishRecording waits for a recording. A change the store can never
-// accept must not stop the deal: the workflow history still holds it for
-// operators.
+// finishRecording waits for a recording. A change the store refuses for
+// good is parked there (RecordChange answers how many of the deal's are);
+// from versionParkedRetry on, the workflow keeps that answer to retry them
+// and to show its record behind. Under earlier versions the answer is not
+// read (their histories have none). A change no store can take at all
+// (NonRetryable: no deal id) must not stop the deal: the workflow history
+// still holds it for operators.
 func (r *dealRun) finishRecording(ctx workflow.Context, f workflow.Future) error {
-	err := f.Get(ctx, nil)
+	if r.version >= versionParkedRetry {
+		var res activities.RecordResult
+		err := f.Get(ctx, &res)
+		if err == nil {
+			r.noteRecorded(res)
+			workflow.SetCurrentDetails(ctx, r.details())
+			return nil
+		}
+		return r.unrecorded(err)
+	}
+	return r.unrecorded(f.Get(ctx, nil))
+}
+
+// noteRecorded keeps what a recording answered: behind while the store
+// holds parked changes of the deal.
+func (r *dealRun) noteRecorded(res activities.RecordResult) {
+	if res.Parked == 0 {
+		r.behind, r.retryWait = nil, 0
+		return
+	}
+	if r.behind == nil {
+		r.logger.Error("deal record behind: changes parked in the store", "parked", res.Parked, "error", res.Error)
+	}
+	r.behind = &res
+}
+
+// unrecorded handles a recording's failure: one the store can never accept
+// and could not park must not stop the deal.
+func (r *dealRun) unrecorded(err error) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
 		r.logger.Error("change not recorded", "error", err)
@@ -287,7 +433,7 @@ func (r *dealRun) continueAsNew(ctx workflow.Context) error {
 		return err
 	}
 	r.logger.Info("continuing as new", "version", r.deal.Version, "unrecorded_events", len(r.pending))
-	return workflow.NewContinueAsNewError(ctx, DealWorkflowName, DealInput{Resume: &Carried{Deal: *r.deal, Updates: r.updates, Pending: r.pending}})
+	return workflow.NewContinueAsNewError(ctx, DealWorkflowName, DealInput{Resume: &Carried{Deal: *r.deal, Updates: r.updates, Pending: r.pending, Behind: r.behind}})
 }
 
 // details is the markdown the Temporal UI shows as the workflow's current
@@ -300,6 +446,11 @@ func (r *dealRun) details() string {
 	}
 	if d.Next != nil {
 		s += fmt.Sprintf("\n\nnext: %s at %s", d.Next.Summary, d.Next.At.Format(time.RFC3339))
+	}
+	if b := r.behind; b != nil {
+		s += fmt.Sprintf("\n\n**⚠ record behind**: %d changes parked in the store since %s, refused: %s. "+
+			"Retrying with backoff; operators: `dealflow recordings show %s`, then `dealflow recordings retry %s`.",
+			b.Parked, b.Since.Format(time.RFC3339), b.Error, d.ID, d.ID)
 	}
 	return s
 }

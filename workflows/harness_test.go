@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"dealflow/activities"
+	"dealflow/activities/store"
 	"dealflow/workflows/plan"
 )
 
@@ -36,6 +38,67 @@ type recorder struct {
 	stale []int64
 	// down makes recording fail, as when Postgres is unreachable.
 	down atomic.Bool
+	// refuse makes the store refuse changes for good: RecordOrPark parks
+	// them (in parked) as the real store does, until refuse is cleared.
+	refuse   atomic.Bool
+	parked   []activities.Change
+	replayed int
+	// calls counts RecordOrPark calls.
+	calls atomic.Int64
+}
+
+// RecordOrPark is store.RecordOrPark's contract: parked changes are
+// replayed first; while refused, changes with events are parked.
+func (r *recorder) RecordOrPark(ctx context.Context, d *plan.Deal, evs []plan.Event) (store.RecordOutcome, error) {
+	r.calls.Add(1)
+	if r.down.Load() {
+		return store.RecordOutcome{}, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	}
+	r.mu.Lock()
+	if r.refuse.Load() {
+		now := len(evs) > 0 && !slices.ContainsFunc(r.parked, func(c activities.Change) bool { return c.Deal.Version == d.Version })
+		if now {
+			r.parked = append(r.parked, activities.Change{Deal: *d, Events: evs})
+		}
+		out := store.RecordOutcome{Parked: len(r.parked), Since: start, Error: "refused by the test", ParkedNow: now}
+		if out.Parked == 0 { // an eventless change with nothing parked
+			out = store.RecordOutcome{}
+		}
+		r.mu.Unlock()
+		return out, nil
+	}
+	parked := r.parked
+	r.parked = nil
+	r.replayed += len(parked)
+	r.mu.Unlock()
+	for _, c := range parked {
+		if err := r.RecordChange(ctx, &c.Deal, c.Events); err != nil {
+			return store.RecordOutcome{}, err
+		}
+	}
+	return store.RecordOutcome{Replayed: len(parked)}, r.RecordChange(ctx, d, evs)
+}
+
+// replayNow records the parked changes, as an operator's replay
+// (store.ReplayParked) does.
+func (r *recorder) replayNow(ctx context.Context) error {
+	r.mu.Lock()
+	parked := r.parked
+	r.parked = nil
+	r.replayed += len(parked)
+	r.mu.Unlock()
+	for _, c := range parked {
+		if err := r.RecordChange(ctx, &c.Deal, c.Events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *recorder) parkedNow() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.parked)
 }
 
 func (r *recorder) RecordChange(_ context.Context, d *plan.Deal, evs []plan.Event) error {

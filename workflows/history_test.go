@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -32,9 +33,22 @@ var updateHistories = flag.Bool("update-histories", false, "record fresh histori
 
 // liveDeal drives one deal on a real Temporal server.
 type liveDeal struct {
-	t  *testing.T
-	c  client.Client
-	id string
+	t   *testing.T
+	c   client.Client
+	id  string
+	rec *recorder // the worker's, where a scenario needs it
+}
+
+// waitParked waits until the fake store holds n parked changes.
+func (l *liveDeal) waitParked(n int) {
+	l.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for l.rec.parkedNow() != n {
+		if time.Now().After(deadline) {
+			l.t.Fatalf("parked changes: %d, want %d", l.rec.parkedNow(), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (l *liveDeal) act(update string, a any) *plan.Deal {
@@ -133,13 +147,53 @@ var scenarios = []struct {
 		l.act(UpdateSubmit, submit("carl", "prospect", l.state()))
 		l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealCancelled, Reason: "merged into another deal"})
 	}, plan.DealCancelled},
+	// The store refuses (parks) the deal's changes twice: the workflow
+	// retries on its timer until they are taken; the second time, after
+	// the deal closed (settle waits for the record), an operator replays
+	// them and signals the workflow.
+	{"parked-and-retried", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
+		l.rec.refuse.Store(true)
+		l.act(UpdateSubmit, submit("cora", "prospect", l.state()))
+		l.waitParked(1)
+		time.Sleep(time.Second) // refused retries
+		l.rec.refuse.Store(false)
+		l.waitParked(0)
+		l.rec.refuse.Store(true)
+		l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealLost, Reason: "budget cut"})
+		l.waitParked(1)
+		time.Sleep(time.Second)
+		l.rec.refuse.Store(false)
+		if err := l.rec.replayNow(context.Background()); err != nil {
+			l.t.Fatal(err)
+		}
+		if err := l.c.SignalWorkflow(context.Background(), DealWorkflowID(l.id), "", SignalRecordingReplayed, nil); err != nil {
+			l.t.Fatal(err)
+		}
+	}, plan.DealLost},
+}
+
+// recordedSince is the recording version (see recordingChange) a
+// scenario's histories start at; the others have one per version from 0.
+var recordedSince = map[string]workflow.Version{"parked-and-retried": versionParkedRetry}
+
+// legacyHistories are the files of a scenario recorded under earlier
+// versions: <scenario>.v<N>.json.
+func legacyHistories(name string) []string {
+	var out []string
+	for v := recordedSince[name]; v < versionParkedRetry; v++ {
+		out = append(out, fmt.Sprintf("%s.v%d.json", name, v))
+	}
+	return out
 }
 
 // TestRealServerHistoriesReplay runs every scenario on a real Temporal dev
 // server, checks its outcome, and replays the history it produced. With
 // -update-histories it also stores the histories in testdata/.
 func TestRealServerHistoriesReplay(t *testing.T) {
-	c, queue, _ := liveWorker(t)
+	backoff := ParkedRetryBackoff
+	ParkedRetryBackoff.First, ParkedRetryBackoff.Max = 200*time.Millisecond, 3*time.Second
+	t.Cleanup(func() { ParkedRetryBackoff = backoff })
+	c, queue, rec := liveWorker(t)
 
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -149,7 +203,7 @@ func TestRealServerHistoriesReplay(t *testing.T) {
 			if _, err := StartDeal(context.Background(), c, queue, s, time.Now()); err != nil {
 				t.Fatal(err)
 			}
-			l := &liveDeal{t: t, c: c, id: s.ID}
+			l := &liveDeal{t: t, c: c, id: s.ID, rec: rec}
 			sc.run(l)
 			if got := l.result(); got.Status != sc.want {
 				t.Fatalf("ended %s, want %s", got.Status, sc.want)
@@ -194,17 +248,16 @@ func liveWorker(t *testing.T) (client.Client, string, *recorder) {
 
 // TestReplayRecordedHistories replays the histories kept in testdata/: a
 // change to the workflow that would break a running deal fails here.
-// <scenario>.json is the current code's history; <scenario>.v0.json and
-// <scenario>.v1.json were recorded under earlier versions of the recording
-// change (see recordingChange) and prove that deals started then still
-// replay.
+// <scenario>.json is the current code's history; <scenario>.v0.json to
+// .v2.json were recorded under earlier versions of the recording change
+// (see recordingChange) and prove that deals started then still replay.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sc := range scenarios {
-		for _, name := range []string{sc.name + ".json", sc.name + ".v0.json", sc.name + ".v1.json"} {
+		for _, name := range append([]string{sc.name + ".json"}, legacyHistories(sc.name)...) {
 			if !slices.Contains(files, filepath.Join("testdata", name)) {
 				t.Errorf("no recorded history testdata/%s: run go test ./workflows -run TestRealServer -update-histories", name)
 			}

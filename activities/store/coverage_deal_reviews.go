@@ -21,7 +21,7 @@ reviews AS (
 	FROM jsonb_to_recordset($21::jsonb) AS r (seq bigint, kind text, actor text, at timestamptz,
 		milestone text, round integer, result text, note text)
 	JOIN coverage_accounts a ON lower(a.name) = lower($22)
-	WHERE $22 <> ''
+	WHERE $22 <> '' AND NOT EXISTS (SELECT FROM blocked)
 	ON CONFLICT (program_id, id) DO NOTHING
 )`
 

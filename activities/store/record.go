@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"dealflow/workflows/plan"
@@ -17,12 +19,20 @@ import (
 // one round trip and atomically (see RecordChange). The rows come as JSON
 // arrays ($18–$21), unpacked by jsonb_to_recordset. Every part but the
 // events, notifications and review counts applies only when the deal row
-// advanced (the deal CTE returns a row).
+// advanced (the deal CTE returns a row). Nothing at all is written while the
+// deal has parked changes (see RecordOrPark), unless $23 says to ignore them;
+// the statement answers whether it was blocked so.
 const sqlRecordChange = `
-WITH deal AS (
+WITH blocked AS (
+	SELECT 1 FROM parked_changes WHERE deal_id = $1 AND NOT $23::boolean LIMIT 1
+),
+deal AS (
 	INSERT INTO deals (id, name, customer, amount, currency, status, template, pmo, stage,
 		buyer_stage, overdue, next_deadline, started_at, updated_at, closed_at, version, state)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	SELECT $1::text, $2::text, $3::text, $4::numeric, $5::text, $6::text, $7::text, $8::text,
+		$9::text[], $10::text, $11::boolean, $12::timestamptz, $13::timestamptz, $14::timestamptz,
+		$15::timestamptz, $16::bigint, $17::jsonb
+	WHERE NOT EXISTS (SELECT FROM blocked)
 	ON CONFLICT (id) DO UPDATE SET
 		name = EXCLUDED.name, customer = EXCLUDED.customer, amount = EXCLUDED.amount,
 		currency = EXCLUDED.currency, status = EXCLUDED.status, template = EXCLUDED.template,
@@ -72,6 +82,7 @@ events AS (
 		coalesce(data, '{}')
 	FROM jsonb_to_recordset($19::jsonb) AS e (seq bigint, kind text, at timestamptz, actor text,
 		milestone text, message text, notify text[], data jsonb)
+	WHERE NOT EXISTS (SELECT FROM blocked)
 	ON CONFLICT DO NOTHING
 ),
 notices AS (
@@ -79,10 +90,11 @@ notices AS (
 	SELECT $1, seq, recipient, kind, message, payload
 	FROM jsonb_to_recordset($20::jsonb) AS o (seq bigint, recipient text, kind text, message text,
 		payload jsonb)
+	WHERE NOT EXISTS (SELECT FROM blocked)
 	ON CONFLICT DO NOTHING
 ),
 ` + sqlCountDealReviews + `
-SELECT 1`
+SELECT EXISTS (SELECT FROM blocked)`
 
 // RecordChange stores one change of a deal atomically:
 //
@@ -99,24 +111,56 @@ SELECT 1`
 // busy machine each round trip to Postgres costs more than the work.
 // Calling it again with the same input changes nothing, so it may be
 // retried freely. A change that can never be stored returns an error
-// wrapping ErrInvalidChange.
+// wrapping ErrInvalidChange. It records directly, whether or not the deal
+// has parked changes; the deal workflow records through RecordOrPark.
+//
+// Texts are written so that Postgres can always hold them: U+0000 (which
+// neither text nor jsonb can hold) and invalid UTF-8 become U+FFFD in the
+// read model, the audit trail and the outbox (see cleanText). The deal
+// model refuses such input; this is for state from before it did.
 func (s *Store) RecordChange(ctx context.Context, deal *plan.Deal, events []plan.Event) error {
+	_, err := s.recordChange(ctx, s.db, deal, events, true)
+	return err
+}
+
+// recordChange runs sqlRecordChange on q; unless ignoreParked, it writes
+// nothing and answers blocked when the deal has parked changes. A refusal
+// (see refused) wraps ErrInvalidChange.
+func (s *Store) recordChange(ctx context.Context, q sqlx.QueryerContext, deal *plan.Deal, events []plan.Event, ignoreParked bool) (blocked bool, err error) {
 	if err := checkChange(deal, events); err != nil {
-		return err
+		return false, err
 	}
 	args, err := recordChangeArgs(deal, events)
 	if err == nil {
-		_, err = s.db.ExecContext(ctx, sqlRecordChange, args...)
+		err = q.QueryRowxContext(ctx, sqlRecordChange, append(args, ignoreParked)...).Scan(&blocked)
 	}
-	if err == nil {
-		return nil
+	switch {
+	case err == nil:
+		return blocked, nil
+	case errors.Is(err, ErrInvalidChange):
+		return false, err
+	case refused(err):
+		return false, fmt.Errorf("store: recording deal %s: %w: %w", deal.ID, ErrInvalidChange, err)
 	}
-	// Data Postgres refuses (class 22: bad values such as a NUL byte in a
-	// string; class 23: constraint violations) will be refused every time.
-	if pe := pq.As(err); pe != nil && (pe.Code.Class() == "22" || pe.Code.Class() == "23") {
-		return fmt.Errorf("store: recording deal %s: %w: %w", deal.ID, ErrInvalidChange, err)
+	return false, fmt.Errorf("store: recording deal %s: %w", deal.ID, err)
+}
+
+// refused reports whether Postgres refused data it will refuse every time:
+// class 22 (bad values), class 23 (constraint violations) and class 54
+// (program limits, such as a value too long for an index) — except a
+// foreign-key violation, which a concurrent delete causes (a coverage
+// program deleted while its review counts are written, say): the retry
+// reads the parent's absence and writes nothing for it.
+func refused(err error) bool {
+	pe := pq.As(err)
+	if pe == nil || pe.Code == codeForeignKeyViolation {
+		return false
 	}
-	return fmt.Errorf("store: recording deal %s: %w", deal.ID, err)
+	switch pe.Code.Class() {
+	case "22", "23", "54":
+		return true
+	}
+	return false
 }
 
 func checkChange(deal *plan.Deal, events []plan.Event) error {
@@ -142,6 +186,9 @@ func checkChange(deal *plan.Deal, events []plan.Event) error {
 // recordChangeArgs are sqlRecordChange's parameters, in order.
 func recordChangeArgs(d *plan.Deal, events []plan.Event) ([]any, error) {
 	state, err := json.Marshal(d)
+	if err == nil {
+		state = cleanJSON(state)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w: deal %s does not encode: %w", ErrInvalidChange, d.ID, err)
 	}
@@ -160,17 +207,21 @@ func recordChangeArgs(d *plan.Deal, events []plan.Event) ([]any, error) {
 		}
 	}
 	rows := []any{milestoneRows(d), eventRows(events), outboxRows(d, events), reviewRows(d, events)}
-	args := []any{d.ID, d.Name, d.Customer, d.Amount, d.Currency, string(d.Status), d.Template, d.Team.PMO,
-		pq.StringArray(d.ActiveKeys()), string(d.BuyerStage), d.Overdue(), next, d.StartedAt, updatedAt,
-		closed, d.Version, string(state)}
+	stage := d.ActiveKeys()
+	for i := range stage {
+		stage[i] = cleanText(stage[i])
+	}
+	args := []any{cleanText(d.ID), cleanText(d.Name), cleanText(d.Customer), d.Amount, cleanText(d.Currency),
+		cleanText(string(d.Status)), cleanText(d.Template), cleanText(d.Team.PMO), pq.StringArray(stage),
+		cleanText(string(d.BuyerStage)), d.Overdue(), next, d.StartedAt, updatedAt, closed, d.Version, string(state)}
 	for _, r := range rows {
 		b, err := json.Marshal(r)
 		if err != nil {
 			return nil, fmt.Errorf("store: %w: deal %s: rows do not encode: %w", ErrInvalidChange, d.ID, err)
 		}
-		args = append(args, string(b)) // text, for a jsonb parameter (lib/pq sends []byte as bytea)
+		args = append(args, string(cleanJSON(b))) // text, for a jsonb parameter (lib/pq sends []byte as bytea)
 	}
-	return append(args, strings.TrimSpace(d.Customer)), nil
+	return append(args, cleanText(strings.TrimSpace(d.Customer))), nil
 }
 
 // milestoneRow is one row of the milestones table, as JSON.

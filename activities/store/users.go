@@ -148,8 +148,11 @@ UPDATE users SET name = COALESCE($2::text, name), email = COALESCE($3::text, ema
 	roles = COALESCE($4::text[], roles),
 	disabled_at = CASE WHEN $5::boolean IS NULL THEN disabled_at WHEN $5 THEN COALESCE(disabled_at, now()) ELSE NULL END
 WHERE id = $1 RETURNING ` + sqlUserColumns
-	sqlActiveAdmins = `SELECT count(*) FROM users WHERE 'admin' = ANY(roles) AND disabled_at IS NULL`
-	sqlLockAdmins   = `SELECT pg_advisory_xact_lock(6864447001)` // "admins": any fixed key
+	// sqlActiveAdmins lists the users who can act as admins (they also get
+	// the notices about parked recordings).
+	sqlActiveAdmins      = `SELECT id FROM users WHERE disabled_at IS NULL AND 'admin' = ANY (roles) ORDER BY id`
+	sqlCountActiveAdmins = `SELECT count(*) FROM (` + sqlActiveAdmins + `) AS admins`
+	sqlLockAdmins        = `SELECT pg_advisory_xact_lock(6864447001)` // "admins": any fixed key
 
 	sqlTokenColumns = `id, user_id, name, created_at, created_by, last_used_at, expires_at, revoked_at`
 	sqlInsertToken  = `INSERT INTO api_tokens (id, user_id, token_hash, name, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`
@@ -276,7 +279,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch) (*User, 
 			return nil
 		}
 		var admins int
-		if err := tx.GetContext(ctx, &admins, sqlActiveAdmins); err != nil {
+		if err := tx.GetContext(ctx, &admins, sqlCountActiveAdmins); err != nil {
 			return err
 		}
 		if admins == 0 {

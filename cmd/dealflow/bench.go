@@ -213,7 +213,7 @@ func bench(ctx context.Context, cfg *Config, o *benchOptions, log *slog.Logger, 
 		<-apiStopped
 		stopWorker()
 	}()
-	workerStarted := serveWorker(wctx, g, cfg, e.tc, e.st, log)
+	workerStarted := serveWorker(wctx, g, cfg, e.tc, e.st, e.metrics, log)
 	baselineStarted := e.serveBaselineWorker(gctx, g)
 	for _, started := range []<-chan struct{}{workerStarted, baselineStarted} {
 		select {

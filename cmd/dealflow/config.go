@@ -97,7 +97,7 @@ var settings = []setting{
 		},
 	},
 	{
-		flag: "database-url", env: "DATABASE_URL", arg: "URL", scope: "worker, api, migrate, users, dev", secret: true,
+		flag: "database-url", env: "DATABASE_URL", arg: "URL", scope: "worker, api, migrate, users, recordings, dev", secret: true,
 		usage: "Postgres URL, e.g. postgres://user:pass@host:5432/dealflow?sslmode=disable " +
 			"(required; dev starts a local Postgres when unset)",
 		set: func(c *Config, v string) error {
@@ -110,13 +110,13 @@ var settings = []setting{
 	},
 	{
 		flag: "temporal-address", env: "TEMPORAL_ADDRESS", def: "127.0.0.1:7233", arg: "HOST:PORT",
-		scope: "worker, api, dev, register-search-attributes",
+		scope: "worker, api, dev, register-search-attributes, recordings recover",
 		usage: "Temporal frontend (dev starts a local dev server when unset)",
 		set:   setHostPort(func(c *Config) *string { return &c.TemporalAddress }),
 	},
 	{
 		flag: "namespace", env: "TEMPORAL_NAMESPACE", def: "default", arg: "NAME",
-		scope: "worker, api, dev, register-search-attributes",
+		scope: "worker, api, dev, register-search-attributes, recordings recover",
 		usage: "Temporal namespace",
 		set:   setString(func(c *Config) *string { return &c.Namespace }),
 	},

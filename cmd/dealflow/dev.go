@@ -138,7 +138,7 @@ func dev(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) e
 		<-apiStopped
 		stopWorker()
 	}()
-	workerStarted := serveWorker(wctx, g, cfg, tc, st, log)
+	workerStarted := serveWorker(wctx, g, cfg, tc, st, m, log)
 
 	// The banner comes last, below the start-up logs, and only once the
 	// stack works.

@@ -48,6 +48,7 @@ func commands() []command {
 		{"api", "serve the HTTP API", runAPI},
 		{"migrate", "apply database migrations and print their status", runMigrate},
 		{"users", "create and list users, issue API tokens", runUsers},
+		{"recordings", "list, show and replay deal changes the store refused (parked); recover those dropped before", runRecordings},
 		{"register-search-attributes", "register the deal search attributes on the Temporal namespace", runRegisterSearchAttributes},
 		{"bench", "benchmark dealflow against a bare Temporal baseline on a stack of its own (make bench)", runBench},
 		{"help", "show this help, or a subcommand's: dealflow help SUBCOMMAND", nil},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,9 @@ import (
 	tallyprom "github.com/uber-go/tally/v4/prometheus"
 	"go.temporal.io/sdk/client"
 	sdktally "go.temporal.io/sdk/contrib/tally"
+
+	"dealflow/activities"
+	"dealflow/activities/store"
 )
 
 // metrics is the process's Prometheus registry: Go runtime and process
@@ -59,6 +63,39 @@ func newMetrics(log *slog.Logger) *metrics {
 		Handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		closer:   closer,
 	}
+}
+
+// recordings registers the figures of parked recordings (see
+// store.RecordOrPark) and returns the counter the activities increment:
+// dealflow_recordings_parked_total counts changes parked, and the gauge
+// dealflow_parked_changes is how many are parked now (read from the store
+// at each scrape). A nil metrics counts nothing.
+func (m *metrics) recordings(st *store.Store, log *slog.Logger) activities.Counter {
+	if m == nil {
+		return nil
+	}
+	parked := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dealflow_recordings_parked_total",
+		Help: "Deal changes the store refused and parked instead of recording (see `dealflow recordings`).",
+	})
+	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dealflow_parked_changes",
+		Help: "Deal changes parked in the store now, waiting for a repair and a replay (-1: the store did not answer).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := st.CountParked(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	for _, c := range []prometheus.Collector{parked, gauge} {
+		if err := m.Registry.Register(c); err != nil {
+			log.Warn("metric not registered", "err", err)
+		}
+	}
+	return parked
 }
 
 // Close stops the periodic copy of the SDK's metrics.

@@ -69,7 +69,7 @@ func runWorker(ctx context.Context, args []string, env lookupEnvFunc, _, stderr 
 		serveHTTP(httpCtx, g, srv, ln, "worker metrics", 0, cfg.ShutdownTimeout, log)
 	}
 	wg, wctx := errgroup.WithContext(gctx)
-	serveWorker(wctx, wg, cfg, tc, st, log)
+	serveWorker(wctx, wg, cfg, tc, st, m, log)
 	g.Go(func() error {
 		defer stopHTTP()
 		return wg.Wait()
@@ -81,7 +81,7 @@ func runWorker(ctx context.Context, args []string, env lookupEnvFunc, _, stderr 
 // ctx ends. Stopping the worker waits up to cfg.ShutdownTimeout for the
 // activities in flight; workflow tasks are short and simply finish. The
 // returned channel is closed once the worker polls.
-func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.Client, st *store.Store, log *slog.Logger) <-chan struct{} {
+func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.Client, st *store.Store, m *metrics, log *slog.Logger) <-chan struct{} {
 	started := make(chan struct{})
 	g.Go(func() error {
 		fatal := make(chan error, 1)
@@ -95,7 +95,7 @@ func serveWorker(ctx context.Context, g *errgroup.Group, cfg *Config, tc client.
 			},
 		})
 		workflows.Register(w,
-			&activities.Activities{Recorder: st, Logger: log.With("component", "activities")},
+			&activities.Activities{Recorder: st, Logger: log.With("component", "activities"), Parked: m.recordings(st, log)},
 			&activities.Reports{Store: st, Logger: log.With("component", "reports")})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting the worker on task queue %q of namespace %q: %w", cfg.TaskQueue, cfg.Namespace, err)

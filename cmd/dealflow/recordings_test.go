@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"dealflow/activities"
+	"dealflow/activities/store"
+	"dealflow/deploy/localstack/testenv"
+	"dealflow/workflows"
+	"dealflow/workflows/plan"
+)
+
+// TestRecordingsCommand: a change the store refused is parked; `dealflow
+// recordings` lists and shows it, a retry before the repair says it is
+// still refused (exit 1), and after the repair records it; the gauge
+// follows.
+func TestRecordingsCommand(t *testing.T) {
+	t.Parallel()
+	env := envMap{"DATABASE_URL": testenv.Postgres(t)}
+	runOK(t, env, "migrate")
+	ctx := t.Context()
+	st, err := store.Open(ctx, store.Config{URL: env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := newMetrics(slog.New(slog.DiscardHandler))
+	defer m.Close()
+	counter := m.recordings(st, slog.New(slog.DiscardHandler))
+	if counter == nil {
+		t.Fatal("no counter")
+	}
+
+	tmpl, _ := plan.Builtin("project")
+	d, evs, err := plan.NewDeal(plan.DealSpec{ID: "refused", Name: "Refused", Customer: "ACME", Currency: "CNY",
+		Team: plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann"}, Director: "dina"}, Plan: tmpl}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE audit_events ADD CONSTRAINT test_refusal CHECK (deal_id <> 'refused')`); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := st.RecordOrPark(ctx, d, evs); err != nil || out.Parked != 1 {
+		t.Fatalf("RecordOrPark: %+v, %v", out, err)
+	}
+	if v := gathered(t, m, "dealflow_parked_changes"); v != 1 {
+		t.Errorf("gauge %v, want 1", v)
+	}
+
+	if out := runOK(t, env, "recordings", "list"); !strings.Contains(out, "refused") || !strings.Contains(out, "test_refusal") {
+		t.Errorf("list:\n%s", out)
+	}
+	var shown []store.ParkedChange
+	if err := json.Unmarshal([]byte(runOK(t, env, "recordings", "show", "refused")), &shown); err != nil || len(shown) != 1 ||
+		shown[0].Events != len(evs) || !bytes.Contains(shown[0].Change, []byte(`"events"`)) {
+		t.Errorf("show: %+v, %v", shown, err)
+	}
+	var stdout bytes.Buffer
+	err = run(context.Background(), []string{"recordings", "retry"}, env.lookup, &stdout, io.Discard)
+	if err == nil || !strings.Contains(stdout.String(), "0 recorded, 1 still parked") {
+		t.Errorf("retry before the repair: %v\n%s", err, stdout.String())
+	}
+
+	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE audit_events DROP CONSTRAINT test_refusal`); err != nil {
+		t.Fatal(err)
+	}
+	if out := runOK(t, env, "recordings", "retry", "refused"); !strings.Contains(out, "refused: 1 recorded, record complete") {
+		t.Errorf("retry after the repair:\n%s", out)
+	}
+	if out := runOK(t, env, "recordings", "list"); !strings.Contains(out, "no parked recordings") {
+		t.Errorf("list after the retry:\n%s", out)
+	}
+	var n int
+	if err := st.DB().GetContext(ctx, &n, `SELECT count(*) FROM audit_events WHERE deal_id = 'refused'`); err != nil || n != len(evs) {
+		t.Errorf("audit events %d (%v), want %d", n, err, len(evs))
+	}
+	if v := gathered(t, m, "dealflow_parked_changes"); v != 0 {
+		t.Errorf("gauge %v, want 0", v)
+	}
+}
+
+// gathered is a gauge's value as /metrics would show it.
+func gathered(t *testing.T, m *metrics, name string) float64 {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// plainRecorder is a store without parking, as workers were before it: a
+// refused change fails the activity for good and the workflow drops it.
+type plainRecorder struct{ st *store.Store }
+
+func (p plainRecorder) RecordChange(ctx context.Context, d *plan.Deal, evs []plan.Event) error {
+	return p.st.RecordChange(ctx, d, evs)
+}
+
+// TestRecordingsRecover: a deal silenced the old way (a refused recording
+// dropped, later ones recorded, so the audit trail has a gap) is repaired
+// from its workflow history by `dealflow recordings recover`: every event
+// once, each notification once.
+func TestRecordingsRecover(t *testing.T) {
+	t.Parallel()
+	env := envMap{"DATABASE_URL": testenv.Postgres(t), "TEMPORAL_ADDRESS": testenv.Temporal(t, workflows.SearchAttributes())}
+	runOK(t, env, "migrate")
+	ctx := t.Context()
+	st, err := store.Open(ctx, store.Config{URL: env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tc, err := client.Dial(client.Options{HostPort: env["TEMPORAL_ADDRESS"], Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	queue := fmt.Sprintf("recover-test-%d", time.Now().UnixNano())
+	w := worker.New(tc, queue, worker.Options{})
+	workflows.Register(w, &activities.Activities{Recorder: plainRecorder{st}, Logger: slog.New(slog.DiscardHandler)}, &activities.Reports{Store: st})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	tmpl, _ := plan.Builtin("project")
+	id := fmt.Sprintf("silenced-%d", time.Now().UnixNano())
+	spec := plan.DealSpec{ID: id, Name: "Silenced", Customer: "ACME", Currency: "CNY",
+		Team: plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann"}, Director: "dina"}, Plan: tmpl}
+	if _, err := workflows.StartDeal(ctx, tc, queue, spec, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	auditCount := func() (n int) {
+		if err := st.DB().GetContext(ctx, &n, `SELECT count(*) FROM audit_events WHERE deal_id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor("the start recorded", func() bool { return auditCount() > 0 })
+	started := auditCount()
+
+	// Refused: the old way drops the change.
+	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE audit_events ADD CONSTRAINT test_refusal CHECK (kind <> 'buyer_stage_recorded')`); err != nil {
+		t.Fatal(err)
+	}
+	act := func(name string, a plan.Action) *plan.Deal {
+		t.Helper()
+		d, err := workflows.UpdateDeal(ctx, tc, id, "", name, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d := act(workflows.UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
+	waitFor("the refused recording to fail", func() bool {
+		changes, err := workflows.DroppedChanges(ctx, tc, id)
+		return err == nil && len(changes) == 1
+	})
+	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE audit_events DROP CONSTRAINT test_refusal`); err != nil {
+		t.Fatal(err)
+	}
+	d = act(workflows.UpdateSubmit, plan.Submit{Acting: plan.Acting{Actor: "cora"}, Milestone: "prospect", Checklist: d.Milestone("prospect").Checklist})
+	waitFor("the later change recorded", func() bool { return auditCount() == int(d.Seq)-1 })
+	if started >= int(d.Seq)-1 {
+		t.Fatalf("no gap to recover: %d events recorded at start, %d in all", started, d.Seq)
+	}
+
+	out := runOK(t, env, "recordings", "recover", id)
+	if !strings.Contains(out, id+": 1 dropped changes (1 events) found and recorded") {
+		t.Errorf("recover:\n%s", out)
+	}
+	var seqs, want, got int
+	if err := st.DB().GetContext(ctx, &seqs, `SELECT count(DISTINCT seq) FROM audit_events WHERE deal_id = $1 AND seq BETWEEN 1 AND $2`, id, d.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if int64(seqs) != d.Seq || auditCount() != int(d.Seq) {
+		t.Errorf("audit trail: %d events, %d of seq 1..%d", auditCount(), seqs, d.Seq)
+	}
+	if err := st.DB().GetContext(ctx, &want, `SELECT count(*) FROM (SELECT DISTINCT seq, r FROM audit_events, unnest(notify) r WHERE deal_id = $1 AND r <> '') x`, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DB().GetContext(ctx, &got, `SELECT count(*) FROM outbox WHERE deal_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("outbox %d, want %d", got, want)
+	}
+	// Again: nothing more.
+	runOK(t, env, "recordings", "recover", id)
+	if auditCount() != int(d.Seq) {
+		t.Errorf("a second recover changed the audit trail: %d events", auditCount())
+	}
+}
