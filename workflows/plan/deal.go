@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"dealflow/workflows/problem"
 )
 
 // DealStatus is where a deal stands as a whole.
@@ -190,24 +192,25 @@ type Warning struct {
 // without dependencies activated. It returns the deal and its first events.
 func NewDeal(spec DealSpec, now time.Time) (*Deal, []Event, error) {
 	var ps problems
-	if strings.TrimSpace(spec.ID) == "" || strings.ContainsAny(spec.ID, "/ ") || len(spec.ID) > 128 {
-		ps.Add("id", "a deal id is required: up to 128 characters, no spaces or '/'")
-	}
+	ps.Key("id", spec.ID)
 	if strings.TrimSpace(spec.Name) == "" {
 		ps.Add("name", "a deal needs a name")
+	} else {
+		ps.Line("name", spec.Name, problem.MaxName)
 	}
 	if strings.TrimSpace(spec.Customer) == "" {
 		ps.Add("customer", "a deal needs a customer")
+	} else {
+		ps.Line("customer", spec.Customer, problem.MaxName)
 	}
-	if spec.Amount < 0 {
-		ps.Add("amount", "amount cannot be negative")
-	}
+	checkAmount(&ps, "amount", spec.Amount)
 	if spec.Currency != "" && !currencyPattern.MatchString(spec.Currency) {
-		ps.Add("currency", "currency %q must be a three-letter ISO 4217 code such as CNY or USD", spec.Currency)
+		ps.Add("currency", "currency %q must be a three-letter ISO 4217 code such as CNY or USD", clipKey(spec.Currency))
 	}
 	if spec.Team.PMO == "" {
 		ps.Add("team.pmo", "every deal needs a PMO")
 	}
+	spec.Team.check(&ps)
 	if err := spec.Plan.Validate(); err != nil {
 		ps = append(ps, err.(*ValidationError).Problems...)
 	}
@@ -233,6 +236,12 @@ func NewDeal(spec DealSpec, now time.Time) (*Deal, []Event, error) {
 		Message: fmt.Sprintf("deal %s started for %s with the %s plan (%d milestones)", d.Name, d.Customer, d.Template, len(d.Milestones))})
 	d.activateReady(&evs, now)
 	d.refresh(now)
+	if n := d.StateBytes(); n > MaxStateBytes {
+		return nil, nil, tooLarge(n)
+	}
+	if err := checkEventBytes(evs); err != nil {
+		return nil, nil, err
+	}
 	return d, evs, nil
 }
 

@@ -30,8 +30,16 @@ var durationUnits = []struct {
 	{"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", time.Nanosecond},
 }
 
+// maxDurationText bounds the text of a span or due time: the longest that
+// String writes is "-36500d23h59m59s999ms999us999ns" (31 bytes); an RFC 3339
+// time with nanoseconds and an offset is 35.
+const maxDurationText = 64
+
 // ParseDuration parses the plan duration syntax described on Duration.
 func ParseDuration(s string) (Duration, error) {
+	if len(s) > maxDurationText {
+		return 0, fmt.Errorf("bad duration %q: too long for a span", clip([]byte(s)))
+	}
 	in := strings.TrimSpace(s)
 	if in == "" {
 		return 0, fmt.Errorf("empty duration: write it like 10d, 36h or 90s")
@@ -110,18 +118,11 @@ func (d Duration) String() string {
 // MarshalJSON writes the duration as its plan string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-// UnmarshalJSON reads a plan string ("10d") or, for convenience, a number of seconds.
+// UnmarshalJSON reads a plan string ("10d") or, for convenience, a whole
+// number of seconds. Both paths have the same bounds: at most MaxDuration
+// either way, so whatever is read can be written and read back.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var secs int64
-		if json.Unmarshal(b, &secs) != nil {
-			return fmt.Errorf("bad duration %s: write it as a string like \"10d\"", b)
-		}
-		*d = Duration(time.Duration(secs) * time.Second)
-		return nil
-	}
-	v, err := ParseDuration(s)
+	v, err := decodeDuration(b)
 	if err != nil {
 		return err
 	}
@@ -129,12 +130,45 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// decodeDuration reads a duration from its JSON form, string or number.
+func decodeDuration(b []byte) (Duration, error) {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		return ParseDuration(s)
+	}
+	var secs int64
+	if json.Unmarshal(b, &secs) != nil {
+		return 0, fmt.Errorf("bad duration %s: write it as a string like \"10d\" (or a whole number of seconds)", clip(b))
+	}
+	if secs > int64(MaxDuration/time.Second) || secs < -int64(MaxDuration/time.Second) {
+		return 0, fmt.Errorf("bad duration %d seconds: longer than the longest span a plan takes (100 years)", secs)
+	}
+	return Duration(time.Duration(secs) * time.Second), nil
+}
+
+// clip shortens raw input quoted in an error message.
+func clip(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
+}
+
 // Due is when a milestone falls due: either a span after it becomes active
 // ("10d") or an absolute instant (RFC 3339, "2027-03-31T18:00:00+08:00").
+//
+// Decoding JSON never fails on a bad value: it keeps why the value is bad,
+// and validation reports it with every other problem of the plan (see
+// Problem).
 type Due struct {
 	After Duration
 	At    time.Time
+	bad   string // why the decoded value was refused; "" when it was read
 }
+
+// Problem says why the decoded value was refused, or "" when it was read.
+func (d Due) Problem() string { return d.bad }
 
 // IsZero reports whether no due time was given.
 func (d Due) IsZero() bool { return d.After == 0 && d.At.IsZero() }
@@ -157,6 +191,9 @@ func (d Due) String() string {
 
 // ParseDue parses a span or an RFC 3339 instant.
 func ParseDue(s string) (Due, error) {
+	if len(s) > maxDurationText {
+		return Due{}, fmt.Errorf("bad due %q: too long for a span or a time", clip([]byte(s)))
+	}
 	if t, err := time.Parse(time.RFC3339, strings.TrimSpace(s)); err == nil {
 		return Due{At: t}, nil
 	}
@@ -175,20 +212,25 @@ func (d Due) MarshalJSON() ([]byte, error) {
 	return json.Marshal(d.String())
 }
 
-// UnmarshalJSON reads a span or an RFC 3339 instant.
+// UnmarshalJSON reads a span or an RFC 3339 instant. A bad value is kept as
+// a problem for validation to report (see Problem), so a plan's problems
+// are all listed at once; only malformed JSON fails here.
 func (d *Due) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("bad due %s: write it as a string like \"10d\" or an RFC 3339 time", b)
-	}
-	if s == "" {
-		*d = Due{}
-		return nil
-	}
-	v, err := ParseDue(s)
+	v, err := decodeDue(b)
 	if err != nil {
-		return err
+		v = Due{bad: err.Error()}
 	}
 	*d = v
 	return nil
+}
+
+func decodeDue(b []byte) (Due, error) {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Due{}, fmt.Errorf("bad due %s: write it as a string like \"10d\" or an RFC 3339 time", clip(b))
+	}
+	if s == "" {
+		return Due{}, nil
+	}
+	return ParseDue(s)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"dealflow/workflows/problem"
 )
 
 // PlanOpKind names one kind of plan change.
@@ -38,6 +40,25 @@ type PlanChange struct {
 
 // MaxPlanOps bounds one change.
 const MaxPlanOps = 100
+
+func (a PlanChange) validate(ps *problems) {
+	ps.Count("ops", len(a.Ops), MaxPlanOps)
+	for i, op := range first(a.Ops, MaxPlanOps) {
+		field := fmt.Sprintf("ops[%d]", i)
+		ps.Line(field+".op", string(op.Op), maxWord)
+		ps.Line(field+".key", op.Key, problem.MaxKey)
+		if op.Milestone != nil {
+			checkSpec(ps, field+".milestone", *op.Milestone)
+		}
+		if op.Due != nil {
+			checkDue(ps, field+".due", *op.Due)
+		}
+		if op.Owner != "" {
+			checkUser(ps, field+".owner", op.Owner)
+		}
+		ps.Text(field+".reason", op.Reason, problem.MaxText)
+	}
+}
 
 func (a PlanChange) check(d *Deal, now time.Time) error {
 	if err := d.requirePMO(a.Actor, "change the plan"); err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"dealflow/workflows/problem"
 )
 
 // Role is one of the three roles that carry a project-type deal.
@@ -84,12 +86,35 @@ func (p Party) check() error {
 		if strings.TrimSpace(id) == "" {
 			return fmt.Errorf("%q names no user: write user:<id>", p)
 		}
+		if msg := problem.LineError(id, problem.MaxKey); msg != "" {
+			return fmt.Errorf("the user id of %q %s", clipKey(string(p)), msg)
+		}
 		return nil
 	}
 	if !slices.Contains(roleParties, p) {
-		return fmt.Errorf("unknown party %q: use owner, pmo, commercial, solution, director, approvers or user:<id>", p)
+		return fmt.Errorf("unknown party %q: use owner, pmo, commercial, solution, director, approvers or user:<id>", clipKey(string(p)))
 	}
 	return nil
+}
+
+// check records a problem for every team member id that is not a one-line
+// id, and for too many approvers.
+func (t Team) check(ps *problems) {
+	for _, m := range []struct{ field, id string }{
+		{"team.pmo", t.PMO}, {"team.commercial", t.Commercial}, {"team.solution", t.Solution}, {"team.director", t.Director},
+	} {
+		if m.id != "" {
+			checkUser(ps, m.field, m.id)
+		}
+	}
+	ps.Count("team.approvers", len(t.Approvers), MaxApprovers)
+	for i, id := range first(t.Approvers, MaxApprovers) {
+		if strings.TrimSpace(id) == "" {
+			ps.Add(fmt.Sprintf("team.approvers[%d]", i), "an approver id cannot be empty")
+		} else {
+			checkUser(ps, fmt.Sprintf("team.approvers[%d]", i), id)
+		}
+	}
 }
 
 // resolve returns the users p addresses on a deal with team t for a milestone

@@ -1,10 +1,12 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"dealflow/workflows/problem"
 )
@@ -23,27 +25,27 @@ var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // payload limits.
 const MaxMilestones = 500
 
-// Validate checks a template on its own, without a team: keys, dependencies
-// (known, acyclic), durations, review gates, escalation targets and buyer
-// stages. Every problem is reported, each naming its milestone.
+// Validate checks a template on its own, without a team: name, text and
+// list limits, keys, dependencies (known, acyclic), durations, review gates,
+// escalation targets and buyer stages. Every problem is reported at once,
+// each naming its milestone and field.
 func (t Template) Validate() error {
 	var ps problems
-	if !keyPattern.MatchString(t.Name) {
-		ps.Add("name", "template name %q must be lowercase letters, digits, '-' or '_' (at most 63)", t.Name)
-	}
+	ps.Key("name", t.Name)
+	ps.Line("title", t.Title, problem.MaxName)
+	ps.Text("description", t.Description, problem.MaxText)
 	if len(t.Milestones) == 0 {
 		ps.Add("milestones", "a plan needs at least one milestone")
 	}
-	if len(t.Milestones) > MaxMilestones {
-		ps.Add("milestones", "a plan has at most %d milestones, this one has %d", MaxMilestones, len(t.Milestones))
-	}
-	for i, s := range t.Escalations {
+	ps.Count("milestones", len(t.Milestones), MaxMilestones)
+	ps.Count("escalations", len(t.Escalations), MaxEscalationSteps)
+	for i, s := range first(t.Escalations, MaxEscalationSteps) {
 		checkStep(&ps, fmt.Sprintf("escalations[%d]", i), s)
 	}
 	keys := map[string]bool{}
-	for i, m := range t.Milestones {
+	for i, m := range first(t.Milestones, MaxMilestones) {
 		field := fmt.Sprintf("milestones[%d]", i)
-		if m.Key != "" {
+		if nameable(m.Key) {
 			field = fmt.Sprintf("milestones[%s]", m.Key)
 		}
 		if keys[m.Key] {
@@ -52,62 +54,101 @@ func (t Template) Validate() error {
 		keys[m.Key] = true
 		checkSpec(&ps, field, m)
 	}
-	for _, m := range t.Milestones {
+	for i, m := range t.Milestones {
+		field := fmt.Sprintf("milestones[%d]", i)
+		if nameable(m.Key) {
+			field = fmt.Sprintf("milestones[%s]", m.Key)
+		}
 		for _, dep := range m.DependsOn {
-			if !keys[dep] {
-				ps.Add(fmt.Sprintf("milestones[%s].depends_on", m.Key), "unknown milestone %q", dep)
+			if !keys[dep] && len(dep) <= problem.MaxKey {
+				ps.Add(field+".depends_on", "unknown milestone %q", dep)
 			}
 		}
 	}
 	if cycle := findCycle(t.Milestones); cycle != nil {
 		ps.Add("milestones", "dependency cycle: %s", strings.Join(cycle, " → "))
 	}
+	if len(ps) == 0 {
+		// Cheap bounds passed; the encoded size is the last word. A deal
+		// holds more than its plan, so a larger plan cannot start.
+		if b, err := json.Marshal(t); err == nil && len(b) > MaxStateBytes {
+			ps.Add("template", "encodes to %d bytes; a plan holds at most %d (MaxStateBytes, see docs/limits.md)", len(b), MaxStateBytes)
+		}
+	}
 	return ps.Err()
 }
 
-// checkSpec checks one milestone's own fields (not its dependencies).
+// nameable reports whether a milestone's key, valid or not, can name it in
+// a field path: a short one-line text.
+func nameable(key string) bool {
+	return key != "" && problem.LineError(key, problem.MaxKey) == ""
+}
+
+// checkSpec checks one milestone's own fields (not whether its dependencies
+// exist).
 func checkSpec(ps *problems, field string, m MilestoneSpec) {
 	if !keyPattern.MatchString(m.Key) {
-		ps.Add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", m.Key)
+		ps.Add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", clipKey(m.Key))
 	}
 	if strings.TrimSpace(m.Title) == "" {
 		ps.Add(field+".title", "a milestone needs a title")
+	} else {
+		ps.Line(field+".title", m.Title, problem.MaxName)
 	}
 	if !m.Role.Valid() {
-		ps.Add(field+".role", "unknown role %q: use pmo, commercial or solution", m.Role)
+		ps.Add(field+".role", "unknown role %q: use pmo, commercial or solution", clipKey(string(m.Role)))
 	}
-	if m.Due.IsZero() {
+	if m.Owner != "" {
+		checkUser(ps, field+".owner", m.Owner)
+	}
+	switch {
+	case m.Due.bad != "":
+		ps.Add(field+".due", "%s", m.Due.bad)
+	case m.Due.IsZero():
 		ps.Add(field+".due", "a milestone needs a due time, e.g. 10d or an RFC 3339 time")
-	} else if m.Due.At.IsZero() && m.Due.After <= 0 {
+	case m.Due.At.IsZero() && m.Due.After <= 0:
 		ps.Add(field+".due", "due %s must be a positive span after activation", m.Due.After)
+	default:
+		checkDue(ps, field+".due", m.Due)
 	}
+	ps.Count(field+".depends_on", len(m.DependsOn), MaxDependsOn)
 	if slices.Contains(m.DependsOn, m.Key) {
 		ps.Add(field+".depends_on", "a milestone cannot depend on itself")
 	}
-	for i, item := range m.Checklist {
+	for i, dep := range first(m.DependsOn, MaxDependsOn) {
+		if len(dep) > problem.MaxKey {
+			ps.Add(fmt.Sprintf("%s.depends_on[%d]", field, i), "%q is not a milestone key (at most 63 characters)", clipKey(dep))
+		}
+	}
+	ps.Count(field+".checklist", len(m.Checklist), MaxChecklist)
+	for i, item := range first(m.Checklist, MaxChecklist) {
 		if strings.TrimSpace(item) == "" {
 			ps.Add(fmt.Sprintf("%s.checklist[%d]", field, i), "checklist items cannot be empty")
+		} else {
+			ps.Line(fmt.Sprintf("%s.checklist[%d]", field, i), item, problem.MaxName)
 		}
 	}
 	if dup := firstDuplicate(m.Checklist); dup != "" {
-		ps.Add(field+".checklist", "duplicate checklist item %q", dup)
+		ps.Add(field+".checklist", "duplicate checklist item %q", clipKey(dup))
 	}
 	if r := m.Review; r != nil {
 		if len(r.Reviewers) == 0 {
 			ps.Add(field+".review.reviewers", "a review gate needs at least one reviewer (a role such as approvers, or user:<id>)")
 		}
-		for _, p := range r.Reviewers {
+		ps.Count(field+".review.reviewers", len(r.Reviewers), MaxReviewers)
+		for i, p := range first(r.Reviewers, MaxReviewers) {
 			if p == PartyOwner {
 				ps.Add(field+".review.reviewers", "the owner cannot review their own milestone")
-			} else if err := p.check(); err != nil {
-				ps.Add(field+".review.reviewers", "%v", err)
+			} else {
+				checkParty(ps, fmt.Sprintf("%s.review.reviewers[%d]", field, i), p)
 			}
 		}
 		if r.Policy != "" && r.Policy != PolicyAny && r.Policy != PolicyAll {
-			ps.Add(field+".review.policy", "unknown review policy %q: use any or all", r.Policy)
+			ps.Add(field+".review.policy", "unknown review policy %q: use any or all", clipKey(string(r.Policy)))
 		}
 	}
-	for i, s := range m.Escalations {
+	ps.Count(field+".escalations", len(m.Escalations), MaxEscalationSteps)
+	for i, s := range first(m.Escalations, MaxEscalationSteps) {
 		checkStep(ps, fmt.Sprintf("%s.escalations[%d]", field, i), s)
 	}
 	if m.BuyerStage != "" {
@@ -118,9 +159,29 @@ func checkSpec(ps *problems, field string, m MilestoneSpec) {
 }
 
 func checkStep(ps *problems, field string, s EscalationStep) {
+	if s.bad != "" {
+		ps.Add(field+".offset", "%s", s.bad)
+	} else if s.Offset.Std() > MaxDuration || s.Offset.Std() < -MaxDuration {
+		ps.Add(field+".offset", "is longer than the longest span a plan takes (100 years)")
+	}
 	if err := s.Target.check(); err != nil {
 		ps.Add(field+".target", "unknown escalation target: %v", err)
 	}
+	ps.Text(field+".message", s.Message, problem.MaxText)
+}
+
+// clipKey shortens a would-be key or label quoted back in a message, so a
+// megabyte of garbage is not echoed in full.
+func clipKey(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 func firstDuplicate(items []string) string {
