@@ -8,6 +8,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows/plan"
+	"dealflow/workflows/problem"
 )
 
 // templateSummary is one line of GET /v1/templates.
@@ -50,6 +51,9 @@ func (s *Server) getTemplate(c echo.Context) error {
 func (s *Server) template(c echo.Context, name string) (plan.Template, error) {
 	if t, ok := plan.Builtin(name); ok {
 		return t, nil
+	}
+	if problem.KeyError(name) != "" { // no saved template has such a name
+		return plan.Template{}, apiError(http.StatusNotFound, string(plan.CodeNotFound), "no template %q; GET /v1/templates lists them", clip(name))
 	}
 	saved, err := s.store.GetTemplate(c.Request().Context(), name)
 	if errors.Is(err, store.ErrNotFound) {
