@@ -189,22 +189,61 @@ func jsonStringLen(s string) int {
 	return n
 }
 
-// checkSize tries a on a copy of d and refuses it when the deal would grow
-// past MaxStateBytes or the action's events past MaxEventBytes. The copy
-// costs a few encodings of the deal; BenchmarkCheck measures it.
+// checkSize refuses a when the deal would grow past MaxStateBytes or the
+// action's events past MaxEventBytes. Most actions can only grow the deal
+// by a bounded amount (growthBound); when the deal has that much room left,
+// one encoding of the deal decides. Otherwise, and for plan changes (which
+// can add milestones and re-arm escalations), a is tried on a copy and the
+// copy measured: exact, and a few encodings of the deal dearer.
+// BenchmarkCheck measures both paths.
 func (d *Deal) checkSize(a Action, now time.Time) error {
-	c := d.clone()
-	var evs []Event
-	a.apply(c, now, &evs)
-	c.refresh(now)
 	limit := MaxStateBytes
 	if _, closing := a.(CloseAction); closing {
 		limit += closeHeadroom
 	}
+	if g, ok := growthBound(d, a); ok && d.StateBytes()+g <= limit && g <= MaxEventBytes {
+		return nil
+	}
+	c := d.clone()
+	var evs []Event
+	a.apply(c, now, &evs)
+	c.refresh(now)
 	if n := c.StateBytes(); n > limit {
 		return refuse(CodeTooLarge, "this change would take the deal to %d bytes; a deal holds at most %d (MaxStateBytes, see docs/limits.md): shorten the text, or put long material in an evidence link", n, limit)
 	}
 	return checkEventBytes(evs)
+}
+
+// growthBound bounds how much a can grow d's StateBytes and how many bytes
+// of events it produces, or says it cannot cheaply (plan changes). What an
+// action stores is at most its own encoding twice over (a submission or
+// review entry, and its quotes in the events), plus the deal's team (a
+// round's reviewers, notification lists), plus fixed fields: a done time, a
+// warning, an outcome, event envelopes. Milestones it activates move from
+// the blocked to the open reservation, which is smaller.
+func growthBound(d *Deal, a Action) (int, bool) {
+	if _, ok := a.(PlanChange); ok {
+		return 0, false
+	}
+	ab, err := json.Marshal(a)
+	if err != nil {
+		return 0, false
+	}
+	tb, err := json.Marshal(d.Team)
+	if err != nil {
+		return 0, false
+	}
+	// Events quote milestone titles (the acted-on one in up to four: submitted,
+	// done, seller ahead, closed) and notify the team; every milestone it
+	// unblocks gets an activation event with its title and owner.
+	var activations, title int
+	for _, m := range d.Milestones {
+		title = max(title, jsonStringLen(m.Title))
+		if m.State == StateBlocked {
+			activations += 256 + jsonStringLen(m.Title) + jsonStringLen(m.Owner) + len(m.Key)
+		}
+	}
+	return 3*len(ab) + 4*len(tb) + 4*title + activations + 4<<10, true
 }
 
 func checkEventBytes(evs []Event) error {
