@@ -166,6 +166,14 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 	s.fails("pat", "GET", "/v1/templates/a%00b", nil, 404, "")
 	s.problems("pat", "POST", "/v1/deals", map[string]any{"id": "big", "name": "N", "customer": "C\x00", "amount": 1e308, "team": team, "template": "project"},
 		422, "customer", "amount")
+	// A plan whose deal would start over the state bound: 413 at start.
+	huge := map[string]any{"name": "huge", "escalations": []map[string]any{{"offset": "0", "target": "pmo", "message": strings.Repeat("<", 4000)}}}
+	var ms []map[string]any
+	for i := range 40 {
+		ms = append(ms, map[string]any{"key": fmt.Sprintf("m%d", i), "title": "M", "role": "pmo", "due": "1d"})
+	}
+	huge["milestones"] = ms
+	s.fails("pat", "POST", "/v1/deals", map[string]any{"id": "huge", "name": "N", "customer": "C", "team": team, "plan": huge}, 413, "MaxStateBytes")
 	var view struct {
 		TemporalURL string `json:"temporal_url"`
 	}

@@ -189,7 +189,7 @@ func jsonStringLen(s string) int {
 	return n
 }
 
-// checkSize refuses a when the deal would grow past MaxStateBytes or the
+// checkSize refuses a when it would grow the deal past MaxStateBytes or the
 // action's events past MaxEventBytes. Most actions can only grow the deal
 // by a bounded amount (growthBound); when the deal has that much room left,
 // one encoding of the deal decides. Otherwise, and for plan changes (which
@@ -201,14 +201,17 @@ func (d *Deal) checkSize(a Action, now time.Time) error {
 	if _, closing := a.(CloseAction); closing {
 		limit += closeHeadroom
 	}
-	if g, ok := growthBound(d, a); ok && d.StateBytes()+g <= limit && g <= MaxEventBytes {
+	before := d.StateBytes()
+	if g, ok := growthBound(d, a); ok && before+g <= limit && g <= MaxEventBytes {
 		return nil
 	}
 	c := d.clone()
 	var evs []Event
 	a.apply(c, now, &evs)
 	c.refresh(now)
-	if n := c.StateBytes(); n > limit {
+	// Over the bound, only what grows the deal is refused: a deal that
+	// started over it under older rules can still shrink and close.
+	if n := c.StateBytes(); n > limit && n > before {
 		return refuse(CodeTooLarge, "this change would take the deal to %d bytes; a deal holds at most %d (MaxStateBytes, see docs/limits.md): shorten the text, or put long material in an evidence link", n, limit)
 	}
 	return checkEventBytes(evs)

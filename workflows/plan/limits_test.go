@@ -410,3 +410,14 @@ func dealJSONB(b testing.TB, d *Deal) []byte {
 	}
 	return out
 }
+
+// TestOversizeDealCanShrinkAndClose: a deal already over the bound (started
+// under older rules) refuses what grows it but can still be closed.
+func TestOversizeDealCanShrinkAndClose(t *testing.T) {
+	d := projectDeal(t)
+	for i := 0; d.StateBytes() <= MaxStateBytes+closeHeadroom; i++ {
+		d.Buyer = append(d.Buyer, BuyerEntry{Stage: BuyerContactAdded, Note: strings.Repeat("<", problem.MaxText), By: "cora", At: t0})
+	}
+	wantRefused(t, d, BuyerStageAction{Acting: Acting{"cora"}, Stage: BuyerEvaluating, Note: "more"}, at("1h"), CodeTooLarge, "MaxStateBytes")
+	mustApply(t, d, CloseAction{Acting: Acting{"pat"}, Outcome: DealCancelled, Reason: "moved to a new deal"}, at("2h"))
+}
