@@ -213,6 +213,10 @@ func NewDeal(spec DealSpec, now time.Time) (*Deal, []Event, error) {
 	spec.Team.check(&ps)
 	if err := spec.Plan.Validate(); err != nil {
 		ps = append(ps, err.(*ValidationError).Problems...)
+	} else {
+		for _, m := range spec.Plan.Milestones {
+			checkDueNear(&ps, fmt.Sprintf("milestones[%s].due", m.Key), m.Due, now)
+		}
 	}
 	if len(ps) > 0 {
 		return nil, nil, ps.Err()

@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -31,12 +32,27 @@ var durationUnits = []struct {
 }
 
 // maxDurationText bounds the text of a span or due time: the longest that
-// String writes is "-36500d23h59m59s999ms999us999ns" (31 bytes); an RFC 3339
-// time with nanoseconds and an offset is 35.
+// String writes is "-106751d23h47m16s854ms775us807ns" (32 bytes); an RFC
+// 3339 time with nanoseconds and an offset is 35.
 const maxDurationText = 64
 
-// ParseDuration parses the plan duration syntax described on Duration.
+// ParseDuration parses the plan duration syntax described on Duration: what
+// people write in a plan, at most MaxDuration either way.
 func ParseDuration(s string) (Duration, error) {
+	return parseDuration(s, MaxDuration, 100000)
+}
+
+// readDuration parses any span String writes, up to the whole range of a
+// time.Duration (about 292 years): derived figures such as a role's total
+// cycle time can pass MaxDuration, and a deal's state must always read back.
+// Plan fields are held to MaxDuration by validation instead.
+func readDuration(s string) (Duration, error) {
+	return parseDuration(s, math.MaxInt64, math.MaxInt64)
+}
+
+// parseDuration parses the syntax with spans up to limit and numbers up to
+// maxCount in each term.
+func parseDuration(s string, limit time.Duration, maxCount int64) (Duration, error) {
 	if len(s) > maxDurationText {
 		return 0, fmt.Errorf("bad duration %q: too long for a span", clip([]byte(s)))
 	}
@@ -67,7 +83,7 @@ func ParseDuration(s string) (Duration, error) {
 			return 0, fmt.Errorf("bad duration %q: write a number followed by a unit (w, d, h, m, s), e.g. 10d, 36h, 90s", s)
 		}
 		n, err := strconv.ParseInt(in[:i], 10, 64)
-		if err != nil || n > 100000 {
+		if err != nil || n > maxCount {
 			return 0, fmt.Errorf("bad duration %q: number out of range", s)
 		}
 		unit, width := time.Duration(0), 0
@@ -81,7 +97,7 @@ func ParseDuration(s string) (Duration, error) {
 		}
 		// Bound every term and the sum, so a huge count cannot overflow
 		// into a negative span.
-		if n > int64(MaxDuration/unit) || total+time.Duration(n)*unit > MaxDuration {
+		if n > int64(limit/unit) || time.Duration(n)*unit > limit-total {
 			return 0, fmt.Errorf("bad duration %q: longer than the longest span a plan takes (100 years)", s)
 		}
 		total += time.Duration(n) * unit
@@ -98,6 +114,9 @@ func (d Duration) String() string {
 	v := time.Duration(d)
 	if v == 0 {
 		return "0"
+	}
+	if v == math.MinInt64 {
+		v++ // -v would overflow; a nanosecond off the most negative span
 	}
 	var b strings.Builder
 	if v < 0 {
@@ -119,8 +138,9 @@ func (d Duration) String() string {
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
 // UnmarshalJSON reads a plan string ("10d") or, for convenience, a whole
-// number of seconds. Both paths have the same bounds: at most MaxDuration
-// either way, so whatever is read can be written and read back.
+// number of seconds. Both paths have the same bounds: whatever String
+// writes is read back, and validation holds a plan's spans to MaxDuration
+// either way (Template.Validate, the actions' checks).
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	v, err := decodeDuration(b)
 	if err != nil {
@@ -130,17 +150,19 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decodeDuration reads a duration from its JSON form, string or number.
+// decodeDuration reads a duration from its JSON form, string or number,
+// over the whole range String writes (see readDuration); validation holds
+// plan fields to MaxDuration, whichever way they were written.
 func decodeDuration(b []byte) (Duration, error) {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
-		return ParseDuration(s)
+		return readDuration(s)
 	}
 	var secs int64
 	if json.Unmarshal(b, &secs) != nil {
 		return 0, fmt.Errorf("bad duration %s: write it as a string like \"10d\" (or a whole number of seconds)", clip(b))
 	}
-	if secs > int64(MaxDuration/time.Second) || secs < -int64(MaxDuration/time.Second) {
+	if secs > int64(math.MaxInt64/time.Second) || secs < -int64(math.MaxInt64/time.Second) {
 		return 0, fmt.Errorf("bad duration %d seconds: longer than the longest span a plan takes (100 years)", secs)
 	}
 	return Duration(time.Duration(secs) * time.Second), nil
@@ -190,14 +212,16 @@ func (d Due) String() string {
 }
 
 // ParseDue parses a span or an RFC 3339 instant.
-func ParseDue(s string) (Due, error) {
+func ParseDue(s string) (Due, error) { return parseDue(s, ParseDuration) }
+
+func parseDue(s string, parse func(string) (Duration, error)) (Due, error) {
 	if len(s) > maxDurationText {
 		return Due{}, fmt.Errorf("bad due %q: too long for a span or a time", clip([]byte(s)))
 	}
 	if t, err := time.Parse(time.RFC3339, strings.TrimSpace(s)); err == nil {
 		return Due{At: t}, nil
 	}
-	d, err := ParseDuration(s)
+	d, err := parse(s)
 	if err != nil {
 		return Due{}, fmt.Errorf("bad due %q: write a span after activation (10d, 36h) or an RFC 3339 time (2027-03-31T18:00:00+08:00)", s)
 	}
@@ -232,5 +256,5 @@ func decodeDue(b []byte) (Due, error) {
 	if s == "" {
 		return Due{}, nil
 	}
-	return ParseDue(s)
+	return parseDue(s, readDuration)
 }

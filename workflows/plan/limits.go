@@ -96,6 +96,18 @@ func checkDue(ps *problems, field string, d Due) {
 	checkTime(ps, field, d.At)
 }
 
+// checkDueNear records a problem when an absolute due time is more than
+// MaxDuration from now: deadlines are due times plus escalation offsets of
+// up to MaxDuration, and must stay instants JSON can write (years 0-9999).
+func checkDueNear(ps *problems, field string, d Due, now time.Time) {
+	if d.At.IsZero() {
+		return
+	}
+	if d.At.Sub(now) > MaxDuration || now.Sub(d.At) > MaxDuration {
+		ps.Add(field, "%s is more than 100 years from now", d.At.Format(time.RFC3339))
+	}
+}
+
 // --- the state bound ---------------------------------------------------------
 
 // StateBytes is the deal's encoded size plus what it may still grow without

@@ -61,6 +61,7 @@ func TestActionInputLimits(t *testing.T) {
 		{"plan change: added escalation message", changePlan("pat", PlanOp{Op: OpAdd, Milestone: &MilestoneSpec{Key: "x", Title: "X", Role: RolePMO, Due: Due{After: dur("1d")},
 			Escalations: []EscalationStep{{Target: PartyPMO, Message: "\x00"}}}}), "ops[0].milestone.escalations[0].message", "U+0000"},
 		{"plan change: redate beyond 100 years", changePlan("pat", PlanOp{Op: OpRedate, Key: "prospect", Due: &Due{After: Duration(MaxDuration + time.Second)}}), "ops[0].due", "100 years"},
+		{"plan change: redate beyond year 9999", changePlan("pat", PlanOp{Op: OpRedate, Key: "prospect", Due: &Due{At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}), "ops[0].due", "year 1 to 9999"},
 		{"plan change: undecodable due", changePlan("pat", PlanOp{Op: OpRedate, Key: "prospect", Due: &Due{bad: `bad due "soon"`}}), "ops[0].due", `bad due "soon"`},
 		{"actor not a line", BuyerStageAction{Acting: Acting{"pat\n"}, Stage: BuyerContactAdded}, "actor", "one line"},
 	}
@@ -142,6 +143,12 @@ func TestSpecLimits(t *testing.T) {
 		{"due year 10000", func(s *DealSpec) {
 			s.Plan.Milestones[0].Due = Due{At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 		}, "milestones[prospect].due", "year 1 to 9999"},
+		{"due in year 9999", func(s *DealSpec) {
+			s.Plan.Milestones[0].Due = Due{At: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+		}, "milestones[prospect].due", "more than 100 years from now"},
+		{"due in year 1", func(s *DealSpec) {
+			s.Plan.Milestones[0].Due = Due{At: time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC)}
+		}, "milestones[prospect].due", "more than 100 years from now"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +182,7 @@ func TestTemplateListsEveryProblem(t *testing.T) {
 	}
 	wantProblems(t, tmpl.Validate(),
 		Problem{Field: "title", Message: "U+0000"},
-		Problem{Field: "escalations[0].offset", Message: "4000000000 seconds: longer than the longest span a plan takes (100 years)"},
+		Problem{Field: "escalations[0].offset", Message: "is longer than the longest span a plan takes (100 years)"},
 		Problem{Field: "milestones[a].due", Message: `bad due "ten days"`},
 		Problem{Field: "milestones[b].role", Message: `unknown role "boss"`},
 		Problem{Field: "milestones[b].escalations[0].offset", Message: `bad duration "1.5d"`},
@@ -204,7 +211,17 @@ func TestTemplateListsEveryProblem(t *testing.T) {
 			t.Errorf("%d seconds: %v", secs, err)
 		}
 	}
-	for _, in := range []string{fmt.Sprint(max + 1), fmt.Sprint(-max - 1), "9223372036854775807", "1.5", "1e3", `"` + strings.Repeat("1d", 100) + `"`} {
+	// Past 100 years a number reads (as a string would) and validation
+	// refuses it; past what a Duration holds it does not read at all.
+	for _, secs := range []int64{max + 1, -max - 1} {
+		var tm Template
+		in := fmt.Sprintf(`{"name": "t", "escalations": [{"offset": %d, "target": "pmo"}], "milestones": [{"key": "a", "title": "A", "role": "pmo", "due": "1d"}]}`, secs)
+		if err := json.Unmarshal([]byte(in), &tm); err != nil {
+			t.Fatal(err)
+		}
+		wantProblems(t, tm.Validate(), Problem{Field: "escalations[0].offset", Message: "100 years"})
+	}
+	for _, in := range []string{"9223372036854775807", "9223372037", "1.5", "1e3", `"` + strings.Repeat("1d", 100) + `"`, `"106752d"`} {
 		var d Duration
 		if err := json.Unmarshal([]byte(in), &d); err == nil {
 			t.Errorf("%s read as %v", in, d)

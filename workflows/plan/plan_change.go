@@ -164,6 +164,7 @@ func (op PlanOp) add(d *Deal, now time.Time, actor string, evs *[]Event) error {
 	if !spec.Due.At.IsZero() && !spec.Due.At.After(now) {
 		ps.Add("milestone.due", "due %s is already past", spec.Due)
 	}
+	checkDueNear(&ps, "milestone.due", spec.Due, now)
 	m := d.newMilestone(spec)
 	d.checkMilestoneStaffing(&ps, m)
 	if len(ps) > 0 {
@@ -187,6 +188,10 @@ func (op PlanOp) redate(d *Deal, m *Milestone, now time.Time, actor string, evs 
 	}
 	if !op.Due.At.IsZero() && !op.Due.At.After(now) {
 		return refuse(CodeInvalid, "the new due time %s for %s is already past", op.Due, m.Key)
+	}
+	var ps problems
+	if checkDueNear(&ps, "due", *op.Due, now); len(ps) > 0 {
+		return refuse(CodeInvalid, "%s", ps.Err().Error())
 	}
 	m.Due = *op.Due
 	if m.State.Open() {
