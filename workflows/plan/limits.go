@@ -219,7 +219,13 @@ func (d *Deal) checkSize(a Action, now time.Time) error {
 	}
 	c := d.clone()
 	var evs []Event
-	a.apply(c, now, &evs)
+	if pc, ok := a.(PlanChange); ok {
+		if err := pc.trial(c, now, &evs); err != nil {
+			return err // the change itself is refused (a cycle, an op that fails)
+		}
+	} else {
+		a.apply(c, now, &evs)
+	}
 	c.refresh(now)
 	// Over the bound, only what grows the deal is refused: a deal that
 	// started over it under older rules can still shrink and close.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -437,4 +439,91 @@ func TestOversizeDealCanShrinkAndClose(t *testing.T) {
 	}
 	wantRefused(t, d, BuyerStageAction{Acting: Acting{"cora"}, Stage: BuyerEvaluating, Note: "more"}, at("1h"), CodeTooLarge, "MaxStateBytes")
 	mustApply(t, d, CloseAction{Acting: Acting{"pat"}, Outcome: DealCancelled, Reason: "moved to a new deal"}, at("2h"))
+}
+
+// TestGrowthBoundHolds: the cheap path of the state check trusts
+// growthBound; on random runs of every action but plan changes, no action
+// grows StateBytes or writes events by more than its bound.
+func TestGrowthBoundHolds(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	long := func() string { return pick(r, []string{"", "ok", strings.Repeat("<", problem.MaxText), strings.Repeat("字", problem.MaxText)}) }
+	applied := map[string]int{}
+	defer func() { t.Logf("applied: %v", applied) }()
+	for run := range 40 {
+		var d *Deal
+		if run%2 == 0 {
+			d = projectDeal(t)
+		} else {
+			d = parallelDeal(t)
+		}
+		now := t0
+		for step := 0; step < 60 && !d.Status.Final(); step++ {
+			now = now.Add(time.Duration(r.IntN(72)) * time.Hour)
+			d.Advance(now)
+			var a Action
+			open := d.ActiveKeys()
+			switch k := r.IntN(10); {
+			case k < 4 && len(open) > 0:
+				m := d.Milestone(pick(r, open))
+				switch m.State {
+				case StateActive:
+					sub := submission(d, m.Key, m.Owner)
+					sub.Note, sub.Evidence = long(), []string{"https://e.example/" + strings.Repeat("x", r.IntN(2000))}
+					a = sub
+				default:
+					var waiting []string
+					for _, u := range m.Reviewers {
+						if !slices.ContainsFunc(m.Reviews, func(v Review) bool { return v.Round == m.Round && v.By == u }) {
+							waiting = append(waiting, u)
+						}
+					}
+					if len(waiting) == 0 {
+						continue
+					}
+					a = ReviewAction{Acting: Acting{pick(r, waiting)}, Milestone: m.Key, Decision: pick(r, []ReviewDecision{Approve, Reject}), Comment: long() + "x"}
+				}
+			case k < 7:
+				a = BuyerStageAction{Acting: Acting{"cora"}, Stage: pick(r, BuyerStages), Note: long()}
+			case k < 9 && d.Status == DealPaused:
+				a = ResumeAction{Acting: Acting{"pat"}}
+			case k < 9:
+				a = PauseAction{Acting: Acting{"pat"}, Reason: long() + "x"}
+			default:
+				a = CloseAction{Acting: Acting{"pat"}, Outcome: DealLost, Reason: long() + "x"}
+			}
+			if a == nil || d.Check(a, now) != nil {
+				continue
+			}
+			g, ok := growthBound(d, a)
+			if !ok {
+				t.Fatalf("%T has no bound", a)
+			}
+			before := d.StateBytes()
+			evs := mustApply(t, d, a, now)
+			applied[fmt.Sprintf("%T", a)]++
+			if grew := d.StateBytes() - before; grew > g {
+				t.Fatalf("run %d step %d: %T grew the deal by %d bytes, bound %d", run, step, a, grew, g)
+			}
+			if eb := len(dealJSONB(t, d)); eb > d.StateBytes() {
+				t.Fatalf("encoded deal %d over StateBytes %d", eb, d.StateBytes())
+			}
+			b, _ := json.Marshal(evs)
+			if len(b) > g {
+				t.Fatalf("run %d step %d: %T wrote %d bytes of events, bound %d", run, step, a, len(b), g)
+			}
+		}
+	}
+}
+
+// BenchmarkCheckPlanChange is the exact path: a plan change is always tried
+// on a copy of the deal and measured.
+func BenchmarkCheckPlanChange(b *testing.B) {
+	d := bigDeal(b, 200)
+	a := changePlan("pat", PlanOp{Op: OpRedate, Key: "m007", Due: &Due{After: dur("120d")}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := d.Check(a, at("1h")); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -73,10 +73,21 @@ func (a PlanChange) check(d *Deal, now time.Time) error {
 	if len(a.Ops) > MaxPlanOps {
 		return refuse(CodeInvalid, "at most %d operations per change, got %d", MaxPlanOps, len(a.Ops))
 	}
-	// Try the change on a copy: the only sure way to know that the plan as a
-	// whole stays valid (no cycles, every milestone staffed).
-	var evs []Event
-	return a.try(d.clone(), now, &evs)
+	// The change is tried on a copy by Deal.Check (checkSize): the only sure
+	// way to know that the plan as a whole stays valid (no cycles, every
+	// milestone staffed), and the same copy is measured.
+	return nil
+}
+
+// trial applies the change to c, a copy of the deal, as apply would, or
+// says why it cannot apply.
+func (a PlanChange) trial(c *Deal, now time.Time, evs *[]Event) error {
+	if err := a.try(c, now, evs); err != nil {
+		return err
+	}
+	c.activateReady(evs, now)
+	c.completeIfPlanDone(evs, now)
+	return nil
 }
 
 func (a PlanChange) apply(d *Deal, now time.Time, evs *[]Event) {
