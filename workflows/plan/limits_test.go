@@ -446,7 +446,9 @@ func TestOversizeDealCanShrinkAndClose(t *testing.T) {
 // grows StateBytes or writes events by more than its bound.
 func TestGrowthBoundHolds(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	long := func() string { return pick(r, []string{"", "ok", strings.Repeat("<", problem.MaxText), strings.Repeat("字", problem.MaxText)}) }
+	long := func() string {
+		return pick(r, []string{"", "ok", strings.Repeat("<", problem.MaxText), strings.Repeat("字", problem.MaxText)})
+	}
 	applied := map[string]int{}
 	defer func() { t.Logf("applied: %v", applied) }()
 	for run := range 40 {
