@@ -46,8 +46,9 @@ func (s *Server) createDeal(c echo.Context) error {
 	}
 	spec := plan.DealSpec{ID: req.ID, Name: req.Name, Customer: req.Customer, Amount: req.Amount, Currency: req.Currency, Team: req.Team, Plan: tmpl}
 	// Validate here, with the same model the workflow uses, so a bad plan is
-	// a 422 now and never a failed workflow.
-	if _, _, err := plan.NewDeal(spec, time.Now()); err != nil {
+	// a 422 now and never a failed workflow, and every limit holds (413 for
+	// a deal that would start over the state bound).
+	if err := plan.CheckSpec(spec, time.Now()); err != nil {
 		return err
 	}
 	if err := s.requireUsers(c, dealUsers(spec)); err != nil {

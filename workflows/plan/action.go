@@ -35,8 +35,9 @@ func ValidateAction(a Action) error {
 }
 
 // Check reports whether a is allowed on d at now, changing nothing: its
-// input (ValidateAction), the rules of the deal's current state, and the
-// size the deal would grow to (MaxStateBytes).
+// input within the limits (ValidateAction), the rules of the deal's current
+// state, and the size the deal would grow to (MaxStateBytes). The
+// workflow's update validators call it before an action enters history.
 func (d *Deal) Check(a Action, now time.Time) error {
 	if strings.TrimSpace(a.ActorID()) == "" {
 		return refuse(CodeInvalid, "the acting user is missing")
@@ -44,15 +45,42 @@ func (d *Deal) Check(a Action, now time.Time) error {
 	if err := ValidateAction(a); err != nil {
 		return refuse(CodeInvalid, "%s", err.Error())
 	}
-	if err := a.check(d, now); err != nil {
-		return err
+	var ps problems
+	switch a := a.(type) {
+	case PlanChange:
+		if err := a.preconditions(d); err != nil {
+			return err // the change is tried by checkSize
+		}
+		a.dueLimits(&ps, now)
+	case PauseAction:
+		if !a.Until.IsZero() && a.Until.Sub(now) > MaxDuration {
+			ps.Add("until", "%s is more than 100 years from now", a.Until.Format(time.RFC3339))
+		}
+		if err := a.check(d, now); err != nil {
+			return err
+		}
+	default:
+		if err := a.check(d, now); err != nil {
+			return err
+		}
+	}
+	if err := ps.Err(); err != nil {
+		return refuse(CodeInvalid, "%s", err.Error())
 	}
 	return d.checkSize(a, now)
 }
 
 // Apply performs a on d at now. On error d is unchanged.
+//
+// Apply checks the rules of the deal's state, not the limits on input and
+// size: those are Check's, which the workflow's validator runs before an
+// action enters history. A replayed history is applied by Apply alone, so
+// actions recorded before a limit existed replay exactly as they applied.
 func (d *Deal) Apply(a Action, now time.Time) ([]Event, error) {
-	if err := d.Check(a, now); err != nil {
+	if strings.TrimSpace(a.ActorID()) == "" {
+		return nil, refuse(CodeInvalid, "the acting user is missing")
+	}
+	if err := a.check(d, now); err != nil {
 		return nil, err
 	}
 	var evs []Event
@@ -134,11 +162,7 @@ func (a Submit) validate(ps *problems) {
 	}
 	ps.Count("evidence", len(a.Evidence), MaxEvidence)
 	for i, e := range first(a.Evidence, MaxEvidence) {
-		if strings.TrimSpace(e) == "" {
-			ps.Add(fmt.Sprintf("evidence[%d]", i), "evidence links cannot be empty")
-		} else {
-			ps.Line(fmt.Sprintf("evidence[%d]", i), e, problem.MaxLink)
-		}
+		ps.Line(fmt.Sprintf("evidence[%d]", i), e, problem.MaxLink) // empty: check's rule
 	}
 	ps.Text("note", a.Note, problem.MaxText)
 }
@@ -347,9 +371,6 @@ func (a PauseAction) check(d *Deal, now time.Time) error {
 	}
 	if !a.Until.IsZero() && !a.Until.After(now) {
 		return refuse(CodeInvalid, "until %s is not in the future", a.Until.Format(time.RFC3339))
-	}
-	if !a.Until.IsZero() && a.Until.Sub(now) > MaxDuration {
-		return refuse(CodeInvalid, "until %s is more than 100 years away", a.Until.Format(time.RFC3339))
 	}
 	return requireReason(a.Reason, "pause the deal")
 }

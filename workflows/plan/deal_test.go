@@ -43,7 +43,7 @@ func TestNewDealRejects(t *testing.T) {
 			s.ID, s.Name, s.Customer = "a/b", " ", ""
 			return s
 		}, []Problem{
-			{Field: "id", Message: `"a/b" may hold only letters, digits, '-', '_' and '.'`},
+			{Field: "id", Message: "a deal id is required"},
 			{Field: "name", Message: "a deal needs a name"},
 			{Field: "customer", Message: "a deal needs a customer"},
 		}},

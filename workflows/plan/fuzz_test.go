@@ -90,9 +90,12 @@ func FuzzTemplateAndPlanChange(f *testing.F) {
 			return
 		}
 		roundTrip(t, tmpl)
+		if CheckSpec(spec(tmpl), t0) != nil {
+			return // staffing, or too large to start
+		}
 		d, evs, err := NewDeal(spec(tmpl), t0)
 		if err != nil {
-			return // staffing, or too large to start
+			t.Fatalf("NewDeal refused what CheckSpec accepted: %v", err)
 		}
 		checkDeal(t, d, evs)
 		var ops []PlanOp

@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -50,10 +51,13 @@ const (
 	MaxAmount = 1e15
 )
 
-// checkParty records a problem when p is not a party (see Party).
+// checkParty records a problem when p names a user whose id is not a
+// one-line id of at most problem.MaxKey characters (p.check has passed).
 func checkParty(ps *problems, field string, p Party) {
-	if err := p.check(); err != nil {
-		ps.Add(field, "%v", err)
+	if id, ok := strings.CutPrefix(string(p), userPrefix); ok {
+		if msg := problem.LineError(id, problem.MaxKey); msg != "" {
+			ps.Add(field, "the user id of %q %s", clipKey(string(p)), msg)
+		}
 	}
 }
 

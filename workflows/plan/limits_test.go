@@ -44,7 +44,6 @@ func TestActionInputLimits(t *testing.T) {
 		{"submit evidence with a newline", Submit{Acting: pat, Milestone: "prospect", Evidence: []string{"https://a\nb"}}, "evidence[0]", "one line"},
 		{"submit evidence too long", Submit{Acting: pat, Milestone: "prospect", Evidence: []string{"https://" + strings.Repeat("a", problem.MaxLink)}}, "evidence[0]", "the limit is 2048"},
 		{"submit too many links", Submit{Acting: pat, Milestone: "prospect", Evidence: manyLinks}, "evidence", "21 items; the limit is 20"},
-		{"submit empty link", Submit{Acting: pat, Milestone: "prospect", Evidence: []string{" "}}, "evidence[0]", "cannot be empty"},
 		{"submit checklist item too long", Submit{Acting: pat, Milestone: "prospect", Checklist: []string{long(problem.MaxName + 1)}}, "checklist[0]", "the limit is 200"},
 		{"submit too many checklist items", Submit{Acting: pat, Milestone: "prospect", Checklist: make([]string, MaxChecklist+1)}, "checklist", "the limit is 50"},
 		{"milestone key not a line", Submit{Acting: pat, Milestone: "a\x00"}, "milestone", "U+0000"},
@@ -85,7 +84,7 @@ func TestActionInputLimits(t *testing.T) {
 				t.Errorf("message of %d bytes: the input must not be echoed", len(ve.Error()))
 			}
 			d := projectDeal(t)
-			wantRefused(t, d, tt.a, at("1h"), CodeInvalid, tt.field+":")
+			wantCheckRefused(t, d, tt.a, at("1h"), CodeInvalid, tt.field+":")
 		})
 	}
 }
@@ -156,10 +155,10 @@ func TestSpecLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := projectSpec(t)
 			tt.change(&s)
-			_, _, err := NewDeal(s, t0)
+			err := CheckSpec(s, t0)
 			var ve *ValidationError
 			if !errors.As(err, &ve) {
-				t.Fatalf("NewDeal = %v, want a *ValidationError", err)
+				t.Fatalf("CheckSpec = %v, want a *ValidationError", err)
 			}
 			for _, p := range ve.Problems {
 				if strings.HasSuffix(p.Field, tt.field) && strings.Contains(p.Message, tt.substr) {
@@ -258,7 +257,7 @@ func TestStateBoundBuyerHistory(t *testing.T) {
 	if len(dealJSON(t, d)) > MaxStateBytes {
 		t.Errorf("encoded deal over the bound")
 	}
-	wantRefused(t, d, BuyerStageAction{Acting: Acting{"cora"}, Stage: d.Buyer[len(d.Buyer)-2].Stage, Note: note}, now, CodeTooLarge, "MaxStateBytes")
+	wantCheckRefused(t, d, BuyerStageAction{Acting: Acting{"cora"}, Stage: d.Buyer[len(d.Buyer)-2].Stage, Note: note}, now, CodeTooLarge, "MaxStateBytes")
 	// Short notes, other actions and closing still work.
 	mustApply(t, d, PauseAction{Acting: Acting{"pat"}, Reason: "budget"}, now)
 	mustApply(t, d, ResumeAction{Acting: Acting{"pat"}}, now.Add(time.Hour))
@@ -281,7 +280,7 @@ func TestStateBoundReviewRounds(t *testing.T) {
 		sub := submission(d, key, "cora")
 		sub.Note = comment
 		if err := d.Check(sub, now); err != nil {
-			wantRefused(t, d, sub, now, CodeTooLarge, "MaxStateBytes")
+			wantCheckRefused(t, d, sub, now, CodeTooLarge, "MaxStateBytes")
 			break
 		}
 		mustApply(t, d, sub, now)
@@ -291,7 +290,7 @@ func TestStateBoundReviewRounds(t *testing.T) {
 		}
 		rej := reject(key, m.Reviewers[0], comment)
 		if err := d.Check(rej, now); err != nil {
-			wantRefused(t, d, rej, now, CodeTooLarge, "MaxStateBytes")
+			wantCheckRefused(t, d, rej, now, CodeTooLarge, "MaxStateBytes")
 			break
 		}
 		mustApply(t, d, rej, now)
@@ -329,7 +328,7 @@ func TestStateBoundCountsEscalations(t *testing.T) {
 		}
 		redate := changePlan("pat", PlanOp{Op: OpRedate, Key: "a", Due: &Due{After: Duration(now.Sub(d.Milestone("a").ActivatedAt) + Day)}})
 		if err := d.Check(redate, now); err != nil {
-			wantRefused(t, d, redate, now, CodeTooLarge, "MaxStateBytes")
+			wantCheckRefused(t, d, redate, now, CodeTooLarge, "MaxStateBytes")
 			if redates == 0 || len(d.Milestone("a").Escalated) < 2*MaxEscalationSteps {
 				t.Fatalf("refused after %d re-dates and %d escalations", redates, len(d.Milestone("a").Escalated))
 			}
@@ -351,10 +350,10 @@ func TestNewDealTooLarge(t *testing.T) {
 	if err := tmpl.Validate(); err != nil {
 		t.Fatalf("the template itself is fine: %v", err)
 	}
-	_, _, err := NewDeal(spec(tmpl), t0)
+	err := CheckSpec(spec(tmpl), t0)
 	var ae *ActionError
 	if !errors.As(err, &ae) || ae.Code != CodeTooLarge || !strings.Contains(ae.Message, "MaxStateBytes") {
-		t.Fatalf("NewDeal = %v, want CodeTooLarge", err)
+		t.Fatalf("CheckSpec = %v, want CodeTooLarge", err)
 	}
 }
 
@@ -437,7 +436,7 @@ func TestOversizeDealCanShrinkAndClose(t *testing.T) {
 	for i := 0; d.StateBytes() <= MaxStateBytes+closeHeadroom; i++ {
 		d.Buyer = append(d.Buyer, BuyerEntry{Stage: BuyerContactAdded, Note: strings.Repeat("<", problem.MaxText), By: "cora", At: t0})
 	}
-	wantRefused(t, d, BuyerStageAction{Acting: Acting{"cora"}, Stage: BuyerEvaluating, Note: "more"}, at("1h"), CodeTooLarge, "MaxStateBytes")
+	wantCheckRefused(t, d, BuyerStageAction{Acting: Acting{"cora"}, Stage: BuyerEvaluating, Note: "more"}, at("1h"), CodeTooLarge, "MaxStateBytes")
 	mustApply(t, d, CloseAction{Acting: Acting{"pat"}, Outcome: DealCancelled, Reason: "moved to a new deal"}, at("2h"))
 }
 
@@ -528,4 +527,25 @@ func BenchmarkCheckPlanChange(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestLimitsSpareRecordedHistory: the limits are Check's and CheckSpec's;
+// Apply and NewDeal, which a replay runs, keep the rules deals were recorded
+// under, so a deal started or changed before a limit existed replays as it
+// ran instead of failing its workflow task.
+func TestLimitsSpareRecordedHistory(t *testing.T) {
+	s := projectSpec(t)
+	s.ID, s.Name = "华为:ERP-2026", strings.Repeat("n", problem.MaxName+1)
+	if err := CheckSpec(s, t0); err == nil {
+		t.Fatal("CheckSpec accepted an id and a name over the limits")
+	}
+	d, _, err := NewDeal(s, t0)
+	if err != nil {
+		t.Fatalf("NewDeal refused a start recorded under the old rules: %v", err)
+	}
+	note := BuyerStageAction{Acting: Acting{"cora"}, Stage: BuyerContactAdded, Note: strings.Repeat("x", problem.MaxText+1)}
+	wantCheckRefused(t, d, note, at("1h"), CodeInvalid, "note:")
+	mustApply(t, d, note, at("1h"))
+	// The rules of the deal's state still hold in Apply.
+	wantRefused(t, d, CloseAction{Acting: Acting{"cora"}, Outcome: DealLost, Reason: "x"}, at("2h"), CodeForbidden)
 }

@@ -90,7 +90,7 @@ func TestAddRefused(t *testing.T) {
 		{"would-be cycle", nil, []PlanOp{addOp("x", "5d", "y"), addOp("y", "5d", "x")},
 			[]string{`ops[0] (add): milestone.depends_on: unknown milestone "y"`}},
 		{"depends on itself", nil, []PlanOp{addOp("x", "5d", "x")},
-			[]string{"ops[0].milestone.depends_on: a milestone cannot depend on itself"}},
+			[]string{"milestone.depends_on: a milestone cannot depend on itself", `unknown milestone "x"`}},
 		{"duplicate key", nil, []PlanOp{addOp("b", "5d")},
 			[]string{`milestone.key: duplicate key "b": the deal already has it`}},
 		{"duplicate within the change", nil, []PlanOp{addOp("x", "5d"), addOp("x", "6d")},

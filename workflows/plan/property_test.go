@@ -109,9 +109,12 @@ func TestTemplateRoundTripProperty(t *testing.T) {
 		}
 		valid++
 		roundTrip(t, decoded)
+		if CheckSpec(spec(decoded), t0) != nil {
+			continue
+		}
 		d, evs, err := NewDeal(spec(decoded), t0)
 		if err != nil {
-			continue
+			t.Fatalf("NewDeal refused what CheckSpec accepted: %v", err)
 		}
 		checkDeal(t, d, evs)
 		now := t0

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"dealflow/workflows/problem"
 )
 
 // Role is one of the three roles that carry a project-type deal.
@@ -85,9 +83,6 @@ func (p Party) check() error {
 	if id, ok := strings.CutPrefix(string(p), userPrefix); ok {
 		if strings.TrimSpace(id) == "" {
 			return fmt.Errorf("%q names no user: write user:<id>", p)
-		}
-		if msg := problem.LineError(id, problem.MaxKey); msg != "" {
-			return fmt.Errorf("the user id of %q %s", clipKey(string(p)), msg)
 		}
 		return nil
 	}

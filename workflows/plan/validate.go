@@ -31,74 +31,85 @@ const MaxMilestones = 500
 // each naming its milestone and field.
 func (t Template) Validate() error {
 	var ps problems
+	t.check(&ps, true)
+	return ps.Err()
+}
+
+// check records the template's problems. With limits false it applies only
+// the rules every deal recorded so far passed (see NewDeal): a replayed
+// start must never be refused by a limit added later. The limits (text,
+// counts, spans within MaxDuration, the encoded size) come on top.
+func (t Template) check(ps *problems, limits bool) {
 	ps.Key("name", t.Name)
-	ps.Line("title", t.Title, problem.MaxName)
-	ps.Text("description", t.Description, problem.MaxText)
+	if limits {
+		ps.Line("title", t.Title, problem.MaxName)
+		ps.Text("description", t.Description, problem.MaxText)
+	}
 	if len(t.Milestones) == 0 {
 		ps.Add("milestones", "a plan needs at least one milestone")
 	}
 	ps.Count("milestones", len(t.Milestones), MaxMilestones)
-	ps.Count("escalations", len(t.Escalations), MaxEscalationSteps)
-	for i, s := range first(t.Escalations, MaxEscalationSteps) {
-		checkStep(&ps, fmt.Sprintf("escalations[%d]", i), s)
+	steps := t.Escalations
+	if limits {
+		ps.Count("escalations", len(t.Escalations), MaxEscalationSteps)
+		steps = first(steps, MaxEscalationSteps)
+	}
+	for i, s := range steps {
+		checkStep(ps, fmt.Sprintf("escalations[%d]", i), s, limits)
 	}
 	keys := map[string]bool{}
 	for i, m := range first(t.Milestones, MaxMilestones) {
-		field := fmt.Sprintf("milestones[%d]", i)
-		if nameable(m.Key) {
-			field = fmt.Sprintf("milestones[%s]", m.Key)
-		}
+		field := specField(i, m.Key)
 		if keys[m.Key] {
-			ps.Add(field+".key", "duplicate key %q: each milestone needs its own key", m.Key)
+			ps.Add(field+".key", "duplicate key %q: each milestone needs its own key", clipKey(m.Key))
 		}
 		keys[m.Key] = true
-		checkSpec(&ps, field, m)
+		checkSpec(ps, field, m, limits)
 	}
-	for i, m := range t.Milestones {
-		field := fmt.Sprintf("milestones[%d]", i)
-		if nameable(m.Key) {
-			field = fmt.Sprintf("milestones[%s]", m.Key)
-		}
-		for _, dep := range m.DependsOn {
-			if !keys[dep] && len(dep) <= problem.MaxKey {
-				ps.Add(field+".depends_on", "unknown milestone %q", dep)
+	for i, m := range first(t.Milestones, MaxMilestones) {
+		for _, dep := range first(m.DependsOn, MaxDependsOn) {
+			if !keys[dep] {
+				ps.Add(specField(i, m.Key)+".depends_on", "unknown milestone %q", clipKey(dep))
 			}
 		}
 	}
 	if cycle := findCycle(t.Milestones); cycle != nil {
 		ps.Add("milestones", "dependency cycle: %s", strings.Join(cycle, " → "))
 	}
-	if len(ps) == 0 {
+	if limits && len(*ps) == 0 {
 		// Cheap bounds passed; the encoded size is the last word. A deal
 		// holds more than its plan, so a larger plan cannot start.
 		if b, err := json.Marshal(t); err == nil && len(b) > MaxStateBytes {
 			ps.Add("template", "encodes to %d bytes; a plan holds at most %d (MaxStateBytes, see docs/limits.md)", len(b), MaxStateBytes)
 		}
 	}
-	return ps.Err()
 }
 
-// nameable reports whether a milestone's key, valid or not, can name it in
-// a field path: a short one-line text.
-func nameable(key string) bool {
-	return key != "" && problem.LineError(key, problem.MaxKey) == ""
+// specField names milestone i of a plan in a field path: by its key when the
+// key, valid or not, is a short one-line text; else by its position.
+func specField(i int, key string) string {
+	if key != "" && problem.LineError(key, problem.MaxKey) == "" {
+		return fmt.Sprintf("milestones[%s]", key)
+	}
+	return fmt.Sprintf("milestones[%d]", i)
 }
 
 // checkSpec checks one milestone's own fields (not whether its dependencies
-// exist).
-func checkSpec(ps *problems, field string, m MilestoneSpec) {
+// exist); with limits, the text, count and span limits too (see
+// Template.check).
+func checkSpec(ps *problems, field string, m MilestoneSpec, limits bool) {
 	if !keyPattern.MatchString(m.Key) {
 		ps.Add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", clipKey(m.Key))
 	}
 	if strings.TrimSpace(m.Title) == "" {
 		ps.Add(field+".title", "a milestone needs a title")
-	} else {
+	} else if limits {
 		ps.Line(field+".title", m.Title, problem.MaxName)
 	}
 	if !m.Role.Valid() {
 		ps.Add(field+".role", "unknown role %q: use pmo, commercial or solution", clipKey(string(m.Role)))
 	}
-	if m.Owner != "" {
+	if m.Owner != "" && limits {
 		checkUser(ps, field+".owner", m.Owner)
 	}
 	switch {
@@ -108,23 +119,30 @@ func checkSpec(ps *problems, field string, m MilestoneSpec) {
 		ps.Add(field+".due", "a milestone needs a due time, e.g. 10d or an RFC 3339 time")
 	case m.Due.At.IsZero() && m.Due.After <= 0:
 		ps.Add(field+".due", "due %s must be a positive span after activation", m.Due.After)
-	default:
+	case limits:
 		checkDue(ps, field+".due", m.Due)
 	}
-	ps.Count(field+".depends_on", len(m.DependsOn), MaxDependsOn)
+	deps, items := m.DependsOn, m.Checklist
+	if limits {
+		ps.Count(field+".depends_on", len(m.DependsOn), MaxDependsOn)
+		deps = first(deps, MaxDependsOn)
+	}
 	if slices.Contains(m.DependsOn, m.Key) {
 		ps.Add(field+".depends_on", "a milestone cannot depend on itself")
 	}
-	for i, dep := range first(m.DependsOn, MaxDependsOn) {
-		if len(dep) > problem.MaxKey {
+	for i, dep := range deps {
+		if limits && len(dep) > problem.MaxKey {
 			ps.Add(fmt.Sprintf("%s.depends_on[%d]", field, i), "%q is not a milestone key (at most 63 characters)", clipKey(dep))
 		}
 	}
-	ps.Count(field+".checklist", len(m.Checklist), MaxChecklist)
-	for i, item := range first(m.Checklist, MaxChecklist) {
+	if limits {
+		ps.Count(field+".checklist", len(m.Checklist), MaxChecklist)
+		items = first(items, MaxChecklist)
+	}
+	for i, item := range items {
 		if strings.TrimSpace(item) == "" {
 			ps.Add(fmt.Sprintf("%s.checklist[%d]", field, i), "checklist items cannot be empty")
-		} else {
+		} else if limits {
 			ps.Line(fmt.Sprintf("%s.checklist[%d]", field, i), item, problem.MaxName)
 		}
 	}
@@ -135,21 +153,33 @@ func checkSpec(ps *problems, field string, m MilestoneSpec) {
 		if len(r.Reviewers) == 0 {
 			ps.Add(field+".review.reviewers", "a review gate needs at least one reviewer (a role such as approvers, or user:<id>)")
 		}
-		ps.Count(field+".review.reviewers", len(r.Reviewers), MaxReviewers)
-		for i, p := range first(r.Reviewers, MaxReviewers) {
-			if p == PartyOwner {
+		reviewers := r.Reviewers
+		if limits {
+			ps.Count(field+".review.reviewers", len(r.Reviewers), MaxReviewers)
+			reviewers = first(reviewers, MaxReviewers)
+		}
+		for i, p := range reviewers {
+			f := fmt.Sprintf("%s.review.reviewers[%d]", field, i)
+			switch {
+			case p == PartyOwner:
 				ps.Add(field+".review.reviewers", "the owner cannot review their own milestone")
-			} else {
-				checkParty(ps, fmt.Sprintf("%s.review.reviewers[%d]", field, i), p)
+			case p.check() != nil:
+				ps.Add(f, "%v", p.check())
+			case limits:
+				checkParty(ps, f, p)
 			}
 		}
 		if r.Policy != "" && r.Policy != PolicyAny && r.Policy != PolicyAll {
 			ps.Add(field+".review.policy", "unknown review policy %q: use any or all", clipKey(string(r.Policy)))
 		}
 	}
-	ps.Count(field+".escalations", len(m.Escalations), MaxEscalationSteps)
-	for i, s := range first(m.Escalations, MaxEscalationSteps) {
-		checkStep(ps, fmt.Sprintf("%s.escalations[%d]", field, i), s)
+	steps := m.Escalations
+	if limits {
+		ps.Count(field+".escalations", len(m.Escalations), MaxEscalationSteps)
+		steps = first(steps, MaxEscalationSteps)
+	}
+	for i, s := range steps {
+		checkStep(ps, fmt.Sprintf("%s.escalations[%d]", field, i), s, limits)
 	}
 	if m.BuyerStage != "" {
 		if err := m.BuyerStage.check(); err != nil {
@@ -158,16 +188,34 @@ func checkSpec(ps *problems, field string, m MilestoneSpec) {
 	}
 }
 
-func checkStep(ps *problems, field string, s EscalationStep) {
+func checkStep(ps *problems, field string, s EscalationStep, limits bool) {
 	if s.bad != "" {
 		ps.Add(field+".offset", "%s", s.bad)
-	} else if s.Offset.Std() > MaxDuration || s.Offset.Std() < -MaxDuration {
+	} else if limits && (s.Offset.Std() > MaxDuration || s.Offset.Std() < -MaxDuration) {
 		ps.Add(field+".offset", "is longer than the longest span a plan takes (100 years)")
 	}
 	if err := s.Target.check(); err != nil {
 		ps.Add(field+".target", "unknown escalation target: %v", err)
+	} else if limits {
+		checkParty(ps, field+".target", s.Target)
 	}
-	ps.Text(field+".message", s.Message, problem.MaxText)
+	if limits {
+		ps.Text(field+".message", s.Message, problem.MaxText)
+	}
+}
+
+// specLimits records only the problems of a milestone spec that its limits
+// add to its rules: what a plan change's add is checked for before it is
+// tried (the rules are checked by the try, with their own messages).
+func specLimits(ps *problems, field string, m MilestoneSpec) {
+	var rules, all problems
+	checkSpec(&rules, field, m, false)
+	checkSpec(&all, field, m, true)
+	for _, p := range all {
+		if !slices.Contains(rules, p) {
+			*ps = append(*ps, p)
+		}
+	}
 }
 
 // clipKey shortens a would-be key or label quoted back in a message, so a
