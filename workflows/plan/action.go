@@ -12,7 +12,8 @@ import (
 
 // Action is one human action on a deal. Check says whether it is allowed
 // without changing anything (the workflow's update validators call it);
-// Apply checks again and then changes the deal, returning the events.
+// Apply checks the deal's rules again and then changes the deal, returning
+// the events.
 type Action interface {
 	// validate records what is wrong with the action's own input (text,
 	// lists, numbers), whatever the deal.

@@ -21,9 +21,10 @@ const (
 	// still grow on its own (escalations that can fire, milestones that can
 	// activate, see StateBytes). An action that would take the deal over it
 	// is refused with CodeTooLarge; a plan whose deal would start over it is
-	// refused at start. 256 KiB is ten times a large real deal and keeps the
-	// update result and the continue-as-new input under half of Temporal's
-	// warning threshold.
+	// refused at start (CheckSpec). 256 KiB holds a 200-milestone plan
+	// through 1,500 actions (TestLongDealFits) and the built-in plans for
+	// years, and keeps the update result and the continue-as-new input under
+	// half of Temporal's warning threshold.
 	MaxStateBytes = 256 << 10
 	// MaxEventBytes bounds the encoded events one action (or a deal's start)
 	// produces: they ride in the recording activity's input with the deal.

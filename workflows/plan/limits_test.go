@@ -549,3 +549,45 @@ func TestLimitsSpareRecordedHistory(t *testing.T) {
 	// The rules of the deal's state still hold in Apply.
 	wantRefused(t, d, CloseAction{Acting: Acting{"cora"}, Outcome: DealLost, Reason: "x"}, at("2h"), CodeForbidden)
 }
+
+// TestLongDealFits: the load of the long-deal fault test
+// (workflows.TestLongDealContinuesAsNew: 200 milestones, 1,300 buyer stages,
+// 200 submissions) fits the state bound with room to spare.
+func TestLongDealFits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,500 checks on a large deal")
+	}
+	p := Template{Name: "big"}
+	for i := range 200 {
+		p.Milestones = append(p.Milestones, MilestoneSpec{
+			Key: fmt.Sprintf("m%03d", i), Title: fmt.Sprintf("Milestone %d", i), Role: Roles[i%3],
+			Due: Due{After: Duration(90 * Day)}, Checklist: []string{"Output checked"},
+			Escalations: []EscalationStep{{Offset: 0, Target: PartyPMO, Message: "due"}},
+		})
+	}
+	s := spec(p)
+	if err := CheckSpec(s, t0); err != nil {
+		t.Fatal(err)
+	}
+	d := startDeal(t, s)
+	stages := []BuyerStage{BuyerContactAdded, BuyerMetNonDecisionMaker}
+	now := t0
+	act := func(a Action) {
+		now = now.Add(time.Second)
+		if err := d.Check(a, now); err != nil {
+			t.Fatalf("%T refused at %d bytes: %v", a, d.StateBytes(), err)
+		}
+		mustApply(t, d, a, now)
+	}
+	for i := range 1300 {
+		act(BuyerStageAction{Acting: Acting{"cora"}, Stage: stages[i%2]})
+	}
+	for i := range 200 {
+		owner := map[Role]string{RolePMO: "pat", RoleCommercial: "cora", RoleSolution: "sol"}[Roles[i%3]]
+		act(Submit{Acting: Acting{owner}, Milestone: fmt.Sprintf("m%03d", i), Checklist: []string{"Output checked"}})
+	}
+	if d.Status != DealWon {
+		t.Errorf("deal %s", d.Status)
+	}
+	t.Logf("StateBytes %d of %d", d.StateBytes(), MaxStateBytes)
+}
