@@ -164,6 +164,8 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 	s.fails("cora", "POST", "/v1/deals/a%00b/buyer-stage", map[string]any{"stage": "contact_added"}, 404, "")
 	s.fails("pat", "GET", "/v1/deals/a%2Fb", nil, 404, "")
 	s.fails("pat", "GET", "/v1/templates/a%00b", nil, 404, "")
+	s.fails("pat", "GET", "/v1/deals?q=a%00b", nil, 400, "query parameter q contains the control character U+0000")
+	s.fails("pat", "GET", "/v1/deals?customer=%FF", nil, 400, "query parameter customer is not valid UTF-8")
 	s.problems("pat", "POST", "/v1/deals", map[string]any{"id": "big", "name": "N", "customer": "C\x00", "amount": 1e308, "team": team, "template": "project"},
 		422, "customer", "amount")
 	// A plan whose deal would start over the state bound: 413 at start.

@@ -14,9 +14,17 @@ const maxParam = 1024
 
 // textParams answers 404 for a path parameter that is not one line of valid
 // text (a NUL, a control character, invalid UTF-8): nothing stored can have
-// such an id, and Postgres refuses to even compare with it.
+// such an id, and Postgres refuses to even compare with it. A query
+// parameter that is not is a 400 naming it.
 func textParams(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		for name, vs := range c.QueryParams() {
+			for _, v := range vs {
+				if msg := problem.LineError(v, maxParam); msg != "" {
+					return apiError(http.StatusBadRequest, codeBadRequest, "query parameter %s %s", clip(name), msg)
+				}
+			}
+		}
 		for i, v := range c.ParamValues() {
 			if msg := problem.LineError(v, maxParam); msg != "" {
 				name := "id"
