@@ -139,6 +139,7 @@ FUZZTIME ?= 20s
 fuzz: bin/temporal deps
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./workflows/plan
 	$(GO) test -run '^$$' -fuzz '^FuzzDurationAndDue$$' -fuzztime $(FUZZTIME) ./workflows/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzTemplateAndPlanChange$$' -fuzztime $(FUZZTIME) ./workflows/plan
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) -parallel 1 ./api
 
 # Benchmarks (cmd/dealflow/bench*.go): deals through the API against a

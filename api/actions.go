@@ -30,6 +30,11 @@ func (s *Server) actionHandler(update string, decode func(c echo.Context, actor 
 		if err != nil {
 			return err
 		}
+		// The model's input rules, here too, so the answer lists every
+		// problem by field; the workflow's validator checks them again.
+		if err := plan.ValidateAction(a); err != nil {
+			return err
+		}
 		d, err := s.act(c.Request().Context(), c.Param("id"), update, key, a)
 		if err != nil {
 			return err
@@ -97,6 +102,10 @@ func (s *Server) actionRoutes(g *echo.Group) {
 		if err := s.bind(c, &r); err != nil {
 			return nil, err
 		}
+		change := plan.PlanChange{Acting: who, Ops: r.Ops}
+		if err := plan.ValidateAction(change); err != nil {
+			return nil, err // before the user lookup, which needs valid ids
+		}
 		var users []string
 		for _, op := range r.Ops {
 			if op.Owner != "" {
@@ -106,7 +115,7 @@ func (s *Server) actionRoutes(g *echo.Group) {
 				users = append(users, milestoneUsers(*op.Milestone)...)
 			}
 		}
-		return plan.PlanChange{Acting: who, Ops: r.Ops}, s.requireUsers(c, users)
+		return change, s.requireUsers(c, users)
 	}))
 	g.POST("/deals/:id/pause", s.actionHandler(workflows.UpdatePause, func(c echo.Context, who plan.Acting) (plan.Action, error) {
 		var r pauseRequest

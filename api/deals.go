@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"dealflow/activities/store"
+	"dealflow/workflows"
 	"dealflow/workflows/plan"
 )
 
@@ -45,8 +47,9 @@ func (s *Server) createDeal(c echo.Context) error {
 	spec := plan.DealSpec{ID: req.ID, Name: req.Name, Customer: req.Customer, Amount: req.Amount, Currency: req.Currency, Team: req.Team,
 		Plan: tmpl, TemplateVersion: version}
 	// Validate here, with the same model the workflow uses, so a bad plan is
-	// a 422 now and never a failed workflow.
-	if _, _, err := plan.NewDeal(spec, time.Now()); err != nil {
+	// a 422 now and never a failed workflow, and every limit holds (413 for
+	// a deal that would start over the state bound).
+	if err := plan.CheckSpec(spec, time.Now()); err != nil {
 		return err
 	}
 	if err := s.requireUsers(c, dealUsers(spec)); err != nil {
@@ -56,7 +59,7 @@ func (s *Server) createDeal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/deals/"+spec.ID)
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/deals/"+url.PathEscape(spec.ID))
 	if initial != nil {
 		return c.JSON(http.StatusCreated, s.dealView(initial))
 	}
@@ -244,6 +247,8 @@ func intParam(c echo.Context, name string, def int) (int, error) {
 	return n, nil
 }
 
+// temporalURL links a deal's workflow in the Temporal UI. Each path segment
+// is escaped, the workflow ID as a whole ("deal/<id>" is one segment there).
 func (s *Server) temporalURL(dealID string) string {
-	return strings.TrimRight(s.cfg.TemporalUIURL, "/") + "/namespaces/" + s.cfg.Namespace + "/workflows/deal%2F" + dealID
+	return strings.TrimRight(s.cfg.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.cfg.Namespace) + "/workflows/" + url.PathEscape(workflows.DealWorkflowID(dealID))
 }

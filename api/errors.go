@@ -51,6 +51,7 @@ var actionStatus = map[plan.ErrorCode]int{
 	plan.CodeForbidden: http.StatusForbidden,
 	plan.CodeConflict:  http.StatusConflict,
 	plan.CodeNotFound:  http.StatusNotFound,
+	plan.CodeTooLarge:  http.StatusRequestEntityTooLarge,
 }
 
 // toError maps any error a handler returns to the response it deserves.

@@ -37,7 +37,8 @@ func (s *stack) intact(id string) {
 }
 
 // outboxComplete checks that every recipient of every audit event has one
-// outbox row, and that nothing else is queued for the deal.
+// outbox row, that nothing else is queued for the deal, and that the store
+// parked none of its changes.
 func (s *stack) outboxComplete(id string) {
 	s.t.Helper()
 	var want, got int
@@ -51,6 +52,13 @@ func (s *stack) outboxComplete(id string) {
 	}
 	if got != want {
 		s.t.Errorf("%s: %d outbox rows for %d notified recipients", id, got, want)
+	}
+	var parked int
+	if err := db.QueryRowContext(s.t.Context(), `SELECT count(*) FROM parked_changes WHERE deal_id = $1`, id).Scan(&parked); err != nil {
+		s.t.Fatal(err)
+	}
+	if parked != 0 {
+		s.t.Errorf("%s: %d changes parked: the store refused what the deal accepted", id, parked)
 	}
 }
 

@@ -33,7 +33,7 @@ func (s *Server) routes(e *echo.Echo, deps Deps) {
 	e.GET("/metrics", echo.WrapHandler(metrics))
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 
-	v1 := e.Group("/v1", s.authenticate)
+	v1 := e.Group("/v1", s.authenticate, textParams)
 	v1.GET("/me", s.me)
 	v1.GET("/inbox", s.inbox)
 

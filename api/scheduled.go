@@ -21,7 +21,7 @@ type scheduleView struct {
 
 func (s *Server) scheduleView(id string) scheduleView {
 	return scheduleView{ScheduleID: id,
-		TemporalURL: strings.TrimRight(s.cfg.TemporalUIURL, "/") + "/namespaces/" + s.cfg.Namespace + "/schedules/" + url.PathEscape(id)}
+		TemporalURL: strings.TrimRight(s.cfg.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.cfg.Namespace) + "/schedules/" + url.PathEscape(id)}
 }
 
 // scheduled describes a stored subject with a report schedule — a funnel

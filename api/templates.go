@@ -10,6 +10,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows/plan"
+	"dealflow/workflows/problem"
 )
 
 // templateSummary is one line of GET /v1/templates.
@@ -116,6 +117,9 @@ func (t resolvedTemplate) view() templateView {
 func (s *Server) template(c echo.Context, name string) (resolvedTemplate, error) {
 	if t, ok := plan.Builtin(name); ok {
 		return resolvedTemplate{Template: t, builtin: true}, nil
+	}
+	if problem.KeyError(name) != "" { // no saved template has such a name
+		return resolvedTemplate{}, apiError(http.StatusNotFound, string(plan.CodeNotFound), "no template %q; GET /v1/templates lists them", clip(name))
 	}
 	saved, err := s.store.GetTemplate(c.Request().Context(), name)
 	if errors.Is(err, store.ErrNotFound) {

@@ -211,7 +211,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 			t.Fatalf("start: %d\n%s", status, body)
 		}
 		status, body = b.post("/console/deals/umbrella-pilot/plan", url.Values{"op": {"redate"}, "key": {"prospect"}, "due": {"yesterday"}})
-		if status != http.StatusBadRequest || !contains(body, `class="error"`, "yesterday") {
+		if status != http.StatusUnprocessableEntity || !contains(body, `class="error"`, "yesterday") {
 			t.Errorf("bad due: %d\n%s", status, body)
 		}
 		status, body = b.post("/console/deals/umbrella-pilot/plan", url.Values{"op": {"skip"}, "key": {"prospect"}, "reason": {"known customer"}})

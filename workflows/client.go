@@ -18,6 +18,11 @@ import (
 // workflow's first task. An invalid spec is a *plan.ValidationError and
 // starts nothing.
 func StartDeal(ctx context.Context, c client.Client, taskQueue string, spec plan.DealSpec, startedAt time.Time) (*plan.Deal, error) {
+	// CheckSpec holds a new deal to every limit; the workflow's NewDeal
+	// keeps only the rules a replayed start must pass.
+	if err := plan.CheckSpec(spec, startedAt); err != nil {
+		return nil, err
+	}
 	initial, _, err := plan.NewDeal(spec, startedAt)
 	if err != nil {
 		return nil, err

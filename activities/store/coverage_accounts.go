@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"dealflow/workflows/problem"
 )
 
 // CoverageAccount is one named account on a program. Owner, when set, is
@@ -150,13 +151,13 @@ func checkAccounts(accounts []CoverageAccount) error {
 		a.Industry, a.Region, a.Owner = strings.TrimSpace(a.Industry), strings.TrimSpace(a.Region), strings.TrimSpace(a.Owner)
 		switch {
 		case !clientIDPattern.MatchString(a.ID):
-			return importErr(i, "id", "account id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", a.ID)
+			return importErr(i, "id", "account id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", clip(a.ID))
 		case a.Name == "":
 			return importErr(i, "name", "account %s needs a name", a.ID)
 		}
 		for _, f := range [...]struct{ field, v string }{{"name", a.Name}, {"industry", a.Industry}, {"region", a.Region}, {"owner", a.Owner}} {
-			if utf8.RuneCountInString(f.v) > maxAccountText {
-				return importErr(i, f.field, "at most %d characters", maxAccountText)
+			if msg := problem.LineError(f.v, maxAccountText); msg != "" {
+				return importErr(i, f.field, "%s", msg)
 			}
 		}
 		if j, dup := ids[a.ID]; dup {

@@ -7,10 +7,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"dealflow/workflows/problem"
 )
 
 // CoverageEventKind is what a team did on an account.
@@ -185,19 +186,25 @@ func checkEvents(events []CoverageEvent, now time.Time) error {
 func checkEvent(i int, e *CoverageEvent) error {
 	switch {
 	case !clientIDPattern.MatchString(e.ID):
-		return importErr(i, "id", "event id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", e.ID)
+		return importErr(i, "id", "event id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", clip(e.ID))
 	case e.Account == "":
 		return importErr(i, "account", "the account's id is required")
 	case !slices.Contains(CoverageEventKinds, e.Kind):
-		return importErr(i, "kind", "%q is not an event kind: use %s", e.Kind, joinKinds())
+		return importErr(i, "kind", "%q is not an event kind: use %s", clip(string(e.Kind)), joinKinds())
 	case e.By == "":
 		return importErr(i, "by", "the id of the user who did it is required")
-	case utf8.RuneCountInString(e.Note) > maxEventText || utf8.RuneCountInString(e.Solution) > maxAccountText:
-		return importErr(i, "note", "at most %d characters (solution at most %d)", maxEventText, maxAccountText)
+	case problem.TextError(e.Note, maxEventText) != "":
+		return importErr(i, "note", "%s", problem.TextError(e.Note, maxEventText))
+	case problem.LineError(e.Solution, maxAccountText) != "":
+		return importErr(i, "solution", "%s", problem.LineError(e.Solution, maxAccountText))
+	case problem.LineError(e.Account, 128) != "":
+		return importErr(i, "account", "%s", problem.LineError(e.Account, 128))
+	case problem.LineError(e.By, problem.MaxKey) != "":
+		return importErr(i, "by", "%s", problem.LineError(e.By, problem.MaxKey))
 	}
 	if e.Kind == EventSDRTouch {
 		if !slices.Contains(TouchStages, e.Stage) {
-			return importErr(i, "stage", "an SDR touch has a stage: %s, not %q", strings.Join(TouchStages, ", "), e.Stage)
+			return importErr(i, "stage", "an SDR touch has a stage: %s, not %q", strings.Join(TouchStages, ", "), clip(e.Stage))
 		}
 	} else if e.Stage != "" {
 		return importErr(i, "stage", "only an sdr_touch has a stage")
@@ -211,7 +218,7 @@ func checkEvent(i int, e *CoverageEvent) error {
 	case !isSolution && (e.Solution != "" || e.Round != 0):
 		return importErr(i, "solution", "only solution events have a solution and a round")
 	case e.Kind == EventSolutionReviewed && e.Result != ReviewApproved && e.Result != ReviewRejected:
-		return importErr(i, "result", "a review's result is approved or rejected, not %q", e.Result)
+		return importErr(i, "result", "a review's result is approved or rejected, not %q", clip(e.Result))
 	case e.Kind != EventSolutionReviewed && e.Result != "":
 		return importErr(i, "result", "only a solution_reviewed event has a result")
 	}

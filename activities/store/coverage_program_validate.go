@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"dealflow/workflows/plan"
+	"dealflow/workflows/problem"
 )
 
 // Program defaults: a weekly report, Monday 08:00 UTC, listing accounts
@@ -20,6 +21,13 @@ const (
 	DefaultTimeZone      = "UTC"
 )
 
+// Bounds of a program's lists: each weekday in a few spellings at most, and
+// a team of a size one lead can follow.
+const (
+	maxProgramWeekdays    = 7 * 4
+	maxProgramTeamMembers = 500
+)
+
 // DefaultWeekdays is when a program's report runs unless it says otherwise.
 var DefaultWeekdays = []string{"monday"}
 
@@ -27,8 +35,7 @@ var DefaultWeekdays = []string{"monday"}
 var Weekdays = []string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
 
 var (
-	programIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	runAtPattern     = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	runAtPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
 // normalize fills a program's defaults and checks it on its own (the users
@@ -40,11 +47,13 @@ func (p *Program) normalize() error {
 		ps = append(ps, plan.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	p.Name = strings.TrimSpace(p.Name)
-	if !programIDPattern.MatchString(p.ID) {
-		add("id", "program id %q must be 1-63 lowercase letters, digits or '-', starting with a letter or digit", p.ID)
+	if msg := problem.KeyError(p.ID); msg != "" {
+		add("id", "%s", msg)
 	}
 	if p.Name == "" {
 		add("name", "a program needs a name")
+	} else if msg := problem.LineError(p.Name, problem.MaxName); msg != "" {
+		add("name", "%s", msg)
 	}
 	switch {
 	case p.UntouchedDays == 0:
@@ -67,22 +76,27 @@ func (s *ProgramSchedule) normalize(add func(field, format string, args ...any))
 	}
 	// "Local" would mean the server's zone, which differs between machines.
 	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "Local" {
-		add("schedule.time_zone", "%q is not an IANA time zone such as Asia/Shanghai or Europe/Berlin", s.TimeZone)
+		add("schedule.time_zone", "%q is not an IANA time zone such as Asia/Shanghai or Europe/Berlin", clip(s.TimeZone))
 	}
 	if s.At == "" {
 		s.At = DefaultRunAt
 	}
 	if !runAtPattern.MatchString(s.At) {
-		add("schedule.at", "%q is not a time of day as HH:MM (00:00 to 23:59)", s.At)
+		add("schedule.at", "%q is not a time of day as HH:MM (00:00 to 23:59)", clip(s.At))
 	}
 	if len(s.Weekdays) == 0 {
 		s.Weekdays = slices.Clone(DefaultWeekdays)
+	}
+	if len(s.Weekdays) > maxProgramWeekdays {
+		add("schedule.weekdays", "has %d items; the limit is %d", len(s.Weekdays), maxProgramWeekdays)
+		s.Weekdays = s.Weekdays[:maxProgramWeekdays]
 	}
 	days := make([]string, 0, len(s.Weekdays))
 	for _, d := range s.Weekdays {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if !slices.Contains(Weekdays, d) {
-			add("schedule.weekdays", "%q is not a weekday: use %s", d, strings.Join(Weekdays, ", "))
+			add("schedule.weekdays", "%q is not a weekday: use %s", clip(d), strings.Join(Weekdays, ", "))
+			continue
 		}
 		if !slices.Contains(days, d) {
 			days = append(days, d)
@@ -115,6 +129,12 @@ func (ts *ProgramTeams) normalize(add func(field, format string, args ...any)) {
 		t.Lead = strings.TrimSpace(t.Lead)
 		if t.Lead == "" {
 			add(field+".lead", "each team needs a lead, who is told the team's figure after each report")
+		} else if msg := problem.LineError(t.Lead, problem.MaxKey); msg != "" {
+			add(field+".lead", "%s", msg)
+		}
+		if len(t.Members) > maxProgramTeamMembers {
+			add(field+".members", "has %d items; the limit is %d", len(t.Members), maxProgramTeamMembers)
+			t.Members = t.Members[:maxProgramTeamMembers]
 		}
 		members := []string{}
 		if t.Lead != "" {
@@ -124,6 +144,10 @@ func (ts *ProgramTeams) normalize(add func(field, format string, args ...any)) {
 			m = strings.TrimSpace(m)
 			if m == "" {
 				add(field+".members", "a member id cannot be empty")
+				continue
+			}
+			if msg := problem.LineError(m, problem.MaxKey); msg != "" {
+				add(field+".members", "%s", msg)
 				continue
 			}
 			if !slices.Contains(members, m) {

@@ -140,6 +140,13 @@ func TestProgramValidation(t *testing.T) {
 		{"bad day", func(p *store.Program) { p.Schedule.Weekdays = []string{"someday"} }, "schedule.weekdays"},
 		{"negative window", func(p *store.Program) { p.UntouchedDays = -3 }, "untouched_days"},
 		{"bad id", func(p *store.Program) { p.ID = "East Side" }, "id:"},
+		{"id with NUL", func(p *store.Program) { p.ID = "east\x00" }, "id: "},
+		{"id with ..", func(p *store.Program) { p.ID = "a..b" }, `must not contain ".."`},
+		{"name with NUL", func(p *store.Program) { p.Name = "East\x00" }, "name: contains the control character U+0000"},
+		{"name too long", func(p *store.Program) { p.Name = strings.Repeat("n", 201) }, "name: is 201 characters long; the limit is 200"},
+		{"member with NUL", func(p *store.Program) { p.Teams.SDR.Members = []string{"s\x00"} }, "teams.sdr.members: contains the control character"},
+		{"lead invalid UTF-8", func(p *store.Program) { p.Teams.BD.Lead = "b\xff" }, "teams.bd.lead: is not valid UTF-8"},
+		{"too many weekdays", func(p *store.Program) { p.Schedule.Weekdays = make([]string, 29) }, "schedule.weekdays: has 29 items; the limit is 28"},
 		{"no lead", func(p *store.Program) { p.Teams.BD.Lead = "" }, "teams.bd.lead"},
 		{"unknown member", func(p *store.Program) { p.Teams.SDR.Members = []string{"zed"} }, `teams.sdr.members: "zed" is not an active user`},
 		{"unknown lead", func(p *store.Program) { p.Teams.Presales.Lead = "zoe" }, `teams.presales.lead: "zoe"`},
@@ -189,6 +196,9 @@ func TestImportAccounts(t *testing.T) {
 	}{
 		{"no name", func(a []store.CoverageAccount) { a[2].Name = " " }, 2, "name"},
 		{"bad id", func(a []store.CoverageAccount) { a[1].ID = "a/b" }, 1, "id"},
+		{"NUL in a name", func(a []store.CoverageAccount) { a[1].Name = "ACME\x00" }, 1, "name"},
+		{"industry too long", func(a []store.CoverageAccount) { a[2].Industry = strings.Repeat("i", 201) }, 2, "industry"},
+		{"region on two lines", func(a []store.CoverageAccount) { a[0].Region = "north\nsouth" }, 0, "region"},
 		{"id twice", func(a []store.CoverageAccount) { a[3].ID = a[0].ID }, 3, "id"},
 		{"name twice", func(a []store.CoverageAccount) { a[3].Name = strings.ToUpper(a[1].Name) }, 3, "name"},
 		{"unknown owner", func(a []store.CoverageAccount) { a[4].Owner = "zed" }, 4, "owner"},
@@ -261,6 +271,9 @@ func TestRecordCoverageEvents(t *testing.T) {
 		{"bad stage", func(e []store.CoverageEvent) { e[0].Stage = "waved" }, 0, "stage"},
 		{"bad kind", func(e []store.CoverageEvent) { e[1].Kind = "lunch" }, 1, "kind"},
 		{"id twice", func(e []store.CoverageEvent) { e[1].ID = "n1" }, 1, "id"},
+		{"NUL in a note", func(e []store.CoverageEvent) { e[1].Note = "met\x00" }, 1, "note"},
+		{"note too long", func(e []store.CoverageEvent) { e[0].Note = strings.Repeat("字", 2001) }, 0, "note"},
+		{"invalid UTF-8 by", func(e []store.CoverageEvent) { e[0].By = "s\xff" }, 0, "by"},
 		{"no round", func(e []store.CoverageEvent) {
 			e[1] = store.CoverageEvent{ID: "n2", Account: "acc-002", Kind: store.EventSolutionSubmitted, Solution: "erp", By: "pete"}
 		}, 1, "round"},

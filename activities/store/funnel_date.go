@@ -20,7 +20,7 @@ const funnelDateLayout = "2006-01-02"
 func ParseFunnelDate(s string) (FunnelDate, error) {
 	t, err := time.Parse(funnelDateLayout, s)
 	if err != nil {
-		return FunnelDate{}, fmt.Errorf("%q is not a date: write it as 2026-07-01", s)
+		return FunnelDate{}, fmt.Errorf("%q is not a date: write it as 2026-07-01", clip(s))
 	}
 	return FunnelDate{t: t}, nil
 }

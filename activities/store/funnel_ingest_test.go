@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +113,10 @@ func TestParseFunnelRecords(t *testing.T) {
 		{store.FunnelActivityInput{ID: "a", Rep: "rita", Kind: "email", At: ok.At}, "kind"},
 		{store.FunnelActivityInput{ID: "a", Rep: "rita", Kind: "call", At: "yesterday"}, "at"},
 		{store.FunnelActivityInput{ID: "a", Rep: "rita", Kind: "call"}, "at"},
+		{store.FunnelActivityInput{ID: "a\xff", Rep: "rita", Kind: "call", At: ok.At}, "id"},
+		{store.FunnelActivityInput{ID: "a", Rep: "r\x00", Kind: "call", At: ok.At}, "rep"},
+		{store.FunnelActivityInput{ID: "a", Rep: "rita", Kind: "call", At: ok.At, Outcome: "ok\x00"}, "outcome"},
+		{store.FunnelActivityInput{ID: "a", Rep: "rita", Kind: "call", At: ok.At, Outcome: strings.Repeat("o", 201)}, "outcome"},
 	} {
 		if _, p := c.in.Parse(); p == nil || p.Field != c.field {
 			t.Errorf("%+v: problem %v, want one on %s", c.in, p, c.field)
@@ -123,6 +128,7 @@ func TestParseFunnelRecords(t *testing.T) {
 		field string
 	}{
 		{store.FunnelLeadInput{ID: "l", Rep: "r"}, "created_at"},
+		{store.FunnelLeadInput{ID: "l", Rep: "r\x00", CreatedAt: "2026-07-01T09:30:00Z"}, "rep"},
 		{store.FunnelLeadInput{ID: "l", Rep: "r", CreatedAt: "2026-07-02T00:00:00Z", QualifiedAt: "2026-07-01T00:00:00Z"}, "qualified_at"},
 		{store.FunnelLeadInput{ID: "l", Rep: "r", CreatedAt: "2026-07-02T00:00:00Z", ConvertedAt: "2026-07-03T00:00:00Z"}, "amount"},
 		{store.FunnelLeadInput{ID: "l", Rep: "r", CreatedAt: "2026-07-02T00:00:00Z", Amount: &amount}, "amount"},

@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"dealflow/workflows/plan"
+	"dealflow/workflows/problem"
 )
 
 // Funnel activity kinds.
@@ -46,8 +47,14 @@ func (in FunnelActivityInput) Parse() (FunnelActivity, *plan.Problem) {
 	if a.Rep == "" {
 		return a, &plan.Problem{Field: "rep", Message: "required: the user id of the rep who did it"}
 	}
+	if msg := problem.LineError(a.Rep, problem.MaxKey); msg != "" {
+		return a, &plan.Problem{Field: "rep", Message: msg}
+	}
 	if a.Kind != FunnelCall && a.Kind != FunnelVisit && a.Kind != FunnelDemo {
-		return a, &plan.Problem{Field: "kind", Message: fmt.Sprintf("%q is not an activity kind: use call, visit or demo", in.Kind)}
+		return a, &plan.Problem{Field: "kind", Message: fmt.Sprintf("%q is not an activity kind: use call, visit or demo", clip(in.Kind))}
+	}
+	if msg := problem.LineError(a.Outcome, problem.MaxName); msg != "" {
+		return a, &plan.Problem{Field: "outcome", Message: msg}
 	}
 	at, p := parseFunnelTime("at", in.At, true)
 	if p != nil {
@@ -89,6 +96,9 @@ func (in FunnelLeadInput) Parse() (FunnelLead, *plan.Problem) {
 	if l.Rep == "" {
 		return l, &plan.Problem{Field: "rep", Message: "required: the user id of the rep who owns the lead"}
 	}
+	if msg := problem.LineError(l.Rep, problem.MaxKey); msg != "" {
+		return l, &plan.Problem{Field: "rep", Message: msg}
+	}
 	created, p := parseFunnelTime("created_at", in.CreatedAt, true)
 	if p != nil {
 		return l, p
@@ -128,6 +138,8 @@ func checkFunnelID(id string) *plan.Problem {
 		return &plan.Problem{Field: "id", Message: fmt.Sprintf("at most %d characters", maxFunnelIDLen)}
 	case strings.IndexFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
 		return &plan.Problem{Field: "id", Message: "must be printable characters only"}
+	case problem.LineError(id, maxFunnelIDLen) != "":
+		return &plan.Problem{Field: "id", Message: problem.LineError(id, maxFunnelIDLen)}
 	}
 	return nil
 }

@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"dealflow/workflows/plan"
+	"dealflow/workflows/problem"
 )
 
 // FunnelTarget is a revenue target for a team or a rep over a period (the
@@ -77,9 +79,16 @@ const maxFunnelPeriodDays = 366
 
 const maxFunnelReps = 500
 
+// maxFunnelHolidays bounds a target's holidays: more than the days of its
+// longest period means a mistake.
+const maxFunnelHolidays = maxFunnelPeriodDays
+
+// maxFunnelLeadsPerActivity bounds leads_per_activity: no activity yields a
+// million leads.
+const maxFunnelLeadsPerActivity = 1e6
+
 var (
-	funnelTargetIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	funnelRunAtPattern    = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	funnelRunAtPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
 // NewFunnelTarget validates a client's target. Every problem is listed at
@@ -95,17 +104,23 @@ func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
 		Manager: strings.TrimSpace(in.Manager), TimeZone: strings.TrimSpace(in.TimeZone), RunAt: strings.TrimSpace(in.RunAt),
 		RevenueTarget: in.RevenueTarget, AvgDealSize: in.AvgDealSize, ConversionRate: in.ConversionRate, LeadsPerActivity: in.LeadsPerActivity,
 	}
-	if !funnelTargetIDPattern.MatchString(t.ID) {
-		add("id", "%q must be 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (it names the schedule funnel/<id>)", t.ID)
+	if msg := problem.KeyError(t.ID); msg != "" {
+		add("id", "%s (it names the schedule funnel/<id>)", msg)
 	}
 	if t.Name == "" {
 		add("name", "a target needs a name, such as \"Q3 East new customers\"")
+	} else if msg := problem.LineError(t.Name, problem.MaxName); msg != "" {
+		add("name", "%s", msg)
 	}
 	if t.Scope == "" {
 		add("scope", "name the team or the rep the target is for")
+	} else if msg := problem.LineError(t.Scope, problem.MaxName); msg != "" {
+		add("scope", "%s", msg)
 	}
 	if t.Manager == "" {
 		add("manager", "name the manager (a user id) who is told when reps fall behind")
+	} else if msg := problem.LineError(t.Manager, problem.MaxKey); msg != "" {
+		add("manager", "%s", msg)
 	}
 	t.Reps = checkFunnelReps(in.Reps, add)
 	t.PeriodStart = parseFunnelDateField("period_start", in.PeriodStart, add)
@@ -119,12 +134,17 @@ func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
 		}
 	}
 	checkPositive("revenue_target", t.RevenueTarget, add)
+	checkAtMost("revenue_target", t.RevenueTarget, plan.MaxAmount, add)
 	checkPositive("avg_deal_size", t.AvgDealSize, add)
+	checkAtMost("avg_deal_size", t.AvgDealSize, plan.MaxAmount, add)
 	if !(t.ConversionRate > 0 && t.ConversionRate <= 1) {
 		add("conversion_rate", "must be a share above 0 and at most 1 (0.2 means 20%% of leads become customers), not %v", t.ConversionRate)
 	}
 	checkPositive("leads_per_activity", t.LeadsPerActivity, add)
+	checkAtMost("leads_per_activity", t.LeadsPerActivity, maxFunnelLeadsPerActivity, add)
 	switch {
+	case problem.LineError(t.TimeZone, problem.MaxKey) != "":
+		add("time_zone", "%s", problem.LineError(t.TimeZone, problem.MaxKey))
 	case t.TimeZone == "":
 		add("time_zone", "required: an IANA time zone such as Asia/Shanghai or Europe/Berlin")
 	case t.TimeZone == "Local":
@@ -139,7 +159,7 @@ func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
 	if t.RunAt == "" {
 		t.RunAt = DefaultFunnelRunAt
 	} else if !funnelRunAtPattern.MatchString(t.RunAt) {
-		add("run_at", "%q is not a time of day: write it as HH:MM on a 24-hour clock, such as 08:00", t.RunAt)
+		add("run_at", "%q is not a time of day: write it as HH:MM on a 24-hour clock, such as 08:00", clip(t.RunAt))
 	}
 	if len(ps) == 0 && t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd) == 0 {
 		add("working_days", "the period %s to %s has no working day: check working_days and holidays", t.PeriodStart, t.PeriodEnd)
@@ -154,6 +174,26 @@ func checkPositive(field string, v float64, add func(string, string, ...any)) {
 	if !(v > 0) || math.IsInf(v, 0) {
 		add(field, "must be above 0, not %v", v)
 	}
+}
+
+// checkAtMost refuses a (finite, positive) figure above max.
+func checkAtMost(field string, v, max float64, add func(string, string, ...any)) {
+	if v > max && !math.IsInf(v, 0) {
+		add(field, "is %g; the limit is %g", v, max)
+	}
+}
+
+// clip shortens a value quoted back in a message.
+func clip(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 func checkFunnelReps(reps []string, add func(string, string, ...any)) []string {
@@ -171,6 +211,8 @@ func checkFunnelReps(reps []string, add func(string, string, ...any)) []string {
 		switch {
 		case r == "":
 			add(fmt.Sprintf("reps[%d]", i), "empty user id")
+		case problem.LineError(r, problem.MaxKey) != "":
+			add(fmt.Sprintf("reps[%d]", i), "%s", problem.LineError(r, problem.MaxKey))
 		case slices.Contains(out, r):
 			add(fmt.Sprintf("reps[%d]", i), "%s is listed twice", r)
 		default:
@@ -194,6 +236,10 @@ func parseFunnelDateField(field, s string, add func(string, string, ...any)) Fun
 
 func parseFunnelHolidays(in []string, add func(string, string, ...any)) []FunnelDate {
 	out := []FunnelDate{}
+	if len(in) > maxFunnelHolidays {
+		add("holidays", "has %d items; the limit is %d", len(in), maxFunnelHolidays)
+		return out
+	}
 	for i, s := range in {
 		d, err := ParseFunnelDate(strings.TrimSpace(s))
 		if err != nil {
@@ -256,10 +302,14 @@ func parseFunnelWeekdays(in []string, add func(string, string, ...any)) FunnelWe
 		return slices.Clone(DefaultFunnelWorkingDays)
 	}
 	var out FunnelWeekdays
+	if len(in) > 7*4 { // each day in a few spellings at most
+		add("working_days", "has %d items; the limit is %d", len(in), 7*4)
+		return slices.Clone(DefaultFunnelWorkingDays)
+	}
 	for i, n := range in {
 		w, ok := funnelWeekday(n)
 		if !ok {
-			add(fmt.Sprintf("working_days[%d]", i), "%q is not a day of the week: use monday ... sunday (or mon ... sun)", n)
+			add(fmt.Sprintf("working_days[%d]", i), "%q is not a day of the week: use monday ... sunday (or mon ... sun)", clip(n))
 			continue
 		}
 		if !slices.Contains(out, w) {

@@ -6,29 +6,82 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"dealflow/workflows/problem"
 )
 
 // Action is one human action on a deal. Check says whether it is allowed
 // without changing anything (the workflow's update validators call it);
-// Apply checks again and then changes the deal, returning the events.
+// Apply checks the deal's rules again and then changes the deal, returning
+// the events.
 type Action interface {
+	// validate records what is wrong with the action's own input (text,
+	// lists, numbers), whatever the deal.
+	validate(ps *problems)
 	check(d *Deal, now time.Time) error
 	apply(d *Deal, now time.Time, evs *[]Event)
 	// ActorID is the user performing the action.
 	ActorID() string
 }
 
-// Check reports whether a is allowed on d at now, changing nothing.
+// ValidateAction checks an action's own input, whatever the deal: every text
+// is valid text within its limit, every list within its count. It lists
+// every problem, naming the field (a *ValidationError); the API calls it
+// before sending the action, Check calls it again.
+func ValidateAction(a Action) error {
+	var ps problems
+	checkUser(&ps, "actor", a.ActorID())
+	a.validate(&ps)
+	return ps.Err()
+}
+
+// Check reports whether a is allowed on d at now, changing nothing: its
+// input within the limits (ValidateAction), the rules of the deal's current
+// state, and the size the deal would grow to (MaxStateBytes). The
+// workflow's update validators call it before an action enters history.
 func (d *Deal) Check(a Action, now time.Time) error {
 	if strings.TrimSpace(a.ActorID()) == "" {
 		return refuse(CodeInvalid, "the acting user is missing")
 	}
-	return a.check(d, now)
+	if err := ValidateAction(a); err != nil {
+		return refuse(CodeInvalid, "%s", err.Error())
+	}
+	var ps problems
+	switch a := a.(type) {
+	case PlanChange:
+		if err := a.preconditions(d); err != nil {
+			return err // the change is tried by checkSize
+		}
+		a.dueLimits(&ps, now)
+	case PauseAction:
+		if !a.Until.IsZero() && a.Until.Sub(now) > MaxDuration {
+			ps.Add("until", "%s is more than 100 years from now", a.Until.Format(time.RFC3339))
+		}
+		if err := a.check(d, now); err != nil {
+			return err
+		}
+	default:
+		if err := a.check(d, now); err != nil {
+			return err
+		}
+	}
+	if err := ps.Err(); err != nil {
+		return refuse(CodeInvalid, "%s", err.Error())
+	}
+	return d.checkSize(a, now)
 }
 
 // Apply performs a on d at now. On error d is unchanged.
+//
+// Apply checks the rules of the deal's state, not the limits on input and
+// size: those are Check's, which the workflow's validator runs before an
+// action enters history. A replayed history is applied by Apply alone, so
+// actions recorded before a limit existed replay exactly as they applied.
 func (d *Deal) Apply(a Action, now time.Time) ([]Event, error) {
-	if err := d.Check(a, now); err != nil {
+	if strings.TrimSpace(a.ActorID()) == "" {
+		return nil, refuse(CodeInvalid, "the acting user is missing")
+	}
+	if err := a.check(d, now); err != nil {
 		return nil, err
 	}
 	var evs []Event
@@ -100,6 +153,19 @@ type Submit struct {
 	Checklist []string `json:"checklist"`
 	Evidence  []string `json:"evidence,omitempty"`
 	Note      string   `json:"note,omitempty"`
+}
+
+func (a Submit) validate(ps *problems) {
+	ps.Line("milestone", a.Milestone, problem.MaxKey)
+	ps.Count("checklist", len(a.Checklist), MaxChecklist)
+	for i, item := range first(a.Checklist, MaxChecklist) {
+		ps.Line(fmt.Sprintf("checklist[%d]", i), item, problem.MaxName)
+	}
+	ps.Count("evidence", len(a.Evidence), MaxEvidence)
+	for i, e := range first(a.Evidence, MaxEvidence) {
+		ps.Line(fmt.Sprintf("evidence[%d]", i), e, problem.MaxLink) // empty: check's rule
+	}
+	ps.Text("note", a.Note, problem.MaxText)
 }
 
 func (a Submit) check(d *Deal, _ time.Time) error {
@@ -212,6 +278,12 @@ type ReviewAction struct {
 	Comment   string         `json:"comment,omitempty"`
 }
 
+func (a ReviewAction) validate(ps *problems) {
+	ps.Line("milestone", a.Milestone, problem.MaxKey)
+	ps.Line("decision", string(a.Decision), maxWord)
+	ps.Text("comment", a.Comment, problem.MaxText)
+}
+
 func (a ReviewAction) check(d *Deal, _ time.Time) error {
 	if err := d.requireRunning(); err != nil {
 		return err
@@ -286,6 +358,11 @@ type PauseAction struct {
 	Reason string    `json:"reason"`
 }
 
+func (a PauseAction) validate(ps *problems) {
+	checkTime(ps, "until", a.Until)
+	ps.Text("reason", a.Reason, problem.MaxText)
+}
+
 func (a PauseAction) check(d *Deal, now time.Time) error {
 	if err := d.requirePMO(a.Actor, "pause the deal"); err != nil {
 		return err
@@ -314,6 +391,8 @@ func (a PauseAction) apply(d *Deal, now time.Time, evs *[]Event) {
 type ResumeAction struct {
 	Acting
 }
+
+func (a ResumeAction) validate(*problems) {}
 
 func (a ResumeAction) check(d *Deal, _ time.Time) error {
 	if err := d.requirePMO(a.Actor, "resume the deal"); err != nil {
@@ -353,6 +432,11 @@ type BuyerStageAction struct {
 	Note  string     `json:"note,omitempty"`
 }
 
+func (a BuyerStageAction) validate(ps *problems) {
+	ps.Line("stage", string(a.Stage), maxWord)
+	ps.Text("note", a.Note, problem.MaxText)
+}
+
 func (a BuyerStageAction) check(d *Deal, _ time.Time) error {
 	if a.Actor != d.Team.PMO && a.Actor != d.Team.Commercial && a.Actor != d.Team.Solution {
 		return refuse(CodeForbidden, "only the deal's PMO, commercial or solution lead can record the buyer's stage")
@@ -388,6 +472,11 @@ type CloseAction struct {
 	Reason  string     `json:"reason"`
 }
 
+func (a CloseAction) validate(ps *problems) {
+	ps.Line("outcome", string(a.Outcome), maxWord)
+	ps.Text("reason", a.Reason, problem.MaxText)
+}
+
 func (a CloseAction) check(d *Deal, _ time.Time) error {
 	if err := d.requirePMO(a.Actor, "close the deal"); err != nil {
 		return err
@@ -406,6 +495,10 @@ func (a CloseAction) apply(d *Deal, now time.Time, evs *[]Event) {
 }
 
 // --- helpers -------------------------------------------------------------------
+
+// maxWord bounds the one-word fields (decision, outcome, stage, op): long
+// enough for every valid value, short enough to quote back in a message.
+const maxWord = 40
 
 func quoteAll(items []string) string {
 	q := make([]string, len(items))

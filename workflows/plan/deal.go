@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"dealflow/workflows/problem"
 )
 
 // DealStatus is where a deal stands as a whole.
@@ -197,29 +199,13 @@ type Warning struct {
 // NewDeal validates spec and starts a deal at now: owners resolved from the
 // team, review gates and escalation targets checked against it, milestones
 // without dependencies activated. It returns the deal and its first events.
+//
+// NewDeal applies the rules every deal recorded so far passed, so that a
+// replayed start is never refused by a limit added later; a new deal must
+// pass CheckSpec first, which adds every limit and the state bound.
 func NewDeal(spec DealSpec, now time.Time) (*Deal, []Event, error) {
 	var ps problems
-	if strings.TrimSpace(spec.ID) == "" || strings.ContainsAny(spec.ID, "/ ") || len(spec.ID) > 128 {
-		ps.Add("id", "a deal id is required: up to 128 characters, no spaces or '/'")
-	}
-	if strings.TrimSpace(spec.Name) == "" {
-		ps.Add("name", "a deal needs a name")
-	}
-	if strings.TrimSpace(spec.Customer) == "" {
-		ps.Add("customer", "a deal needs a customer")
-	}
-	if spec.Amount < 0 {
-		ps.Add("amount", "amount cannot be negative")
-	}
-	if spec.Currency != "" && !currencyPattern.MatchString(spec.Currency) {
-		ps.Add("currency", "currency %q must be a three-letter ISO 4217 code such as CNY or USD", spec.Currency)
-	}
-	if spec.Team.PMO == "" {
-		ps.Add("team.pmo", "every deal needs a PMO")
-	}
-	if err := spec.Plan.Validate(); err != nil {
-		ps = append(ps, err.(*ValidationError).Problems...)
-	}
+	spec.check(&ps, now, false)
 	if len(ps) > 0 {
 		return nil, nil, ps.Err()
 	}
@@ -243,6 +229,70 @@ func NewDeal(spec DealSpec, now time.Time) (*Deal, []Event, error) {
 	d.activateReady(&evs, now)
 	d.refresh(now)
 	return d, evs, nil
+}
+
+// CheckSpec says whether a new deal may start from spec at now: NewDeal's
+// rules plus every limit — the deal id as an identifier (problem.KeyError),
+// text and lists within their limits, a finite amount, due times within
+// MaxDuration of now — as a *ValidationError listing every problem; then
+// whether the deal it would start stays within MaxStateBytes and its first
+// events within MaxEventBytes (an *ActionError with CodeTooLarge). Every
+// starter calls it before starting a deal (the API does).
+func CheckSpec(spec DealSpec, now time.Time) error {
+	var ps problems
+	spec.check(&ps, now, true)
+	if len(ps) > 0 {
+		return ps.Err()
+	}
+	d, evs, err := NewDeal(spec, now)
+	if err != nil {
+		return err
+	}
+	if n := d.StateBytes(); n > MaxStateBytes {
+		return tooLarge(n)
+	}
+	return checkEventBytes(evs)
+}
+
+// check records the spec's problems: NewDeal's rules, and with limits every
+// limit too (see CheckSpec).
+func (spec DealSpec) check(ps *problems, now time.Time, limits bool) {
+	if limits {
+		ps.Key("id", spec.ID)
+	} else if strings.TrimSpace(spec.ID) == "" || strings.ContainsAny(spec.ID, "/ ") || len(spec.ID) > 128 {
+		ps.Add("id", "a deal id is required: up to 128 characters, no spaces or '/'")
+	}
+	if strings.TrimSpace(spec.Name) == "" {
+		ps.Add("name", "a deal needs a name")
+	} else if limits {
+		ps.Line("name", spec.Name, problem.MaxName)
+	}
+	if strings.TrimSpace(spec.Customer) == "" {
+		ps.Add("customer", "a deal needs a customer")
+	} else if limits {
+		ps.Line("customer", spec.Customer, problem.MaxName)
+	}
+	if limits {
+		checkAmount(ps, "amount", spec.Amount)
+	} else if spec.Amount < 0 {
+		ps.Add("amount", "amount cannot be negative")
+	}
+	if spec.Currency != "" && !currencyPattern.MatchString(spec.Currency) {
+		ps.Add("currency", "currency %q must be a three-letter ISO 4217 code such as CNY or USD", clipKey(spec.Currency))
+	}
+	if spec.Team.PMO == "" {
+		ps.Add("team.pmo", "every deal needs a PMO")
+	}
+	if limits {
+		spec.Team.check(ps)
+	}
+	n := len(*ps)
+	spec.Plan.check(ps, limits)
+	if limits && len(*ps) == n {
+		for i, m := range spec.Plan.Milestones {
+			checkDueNear(ps, specField(i, m.Key)+".due", m.Due, now)
+		}
+	}
 }
 
 var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)

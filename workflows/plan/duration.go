@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -30,8 +31,31 @@ var durationUnits = []struct {
 	{"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", time.Nanosecond},
 }
 
-// ParseDuration parses the plan duration syntax described on Duration.
+// maxDurationText bounds the text of a span or due time: the longest that
+// String writes is "-106751d23h47m16s854ms775us807ns" (32 bytes); an RFC
+// 3339 time with nanoseconds and an offset is 35.
+const maxDurationText = 64
+
+// ParseDuration parses the plan duration syntax described on Duration: what
+// people write in a plan, at most MaxDuration either way.
 func ParseDuration(s string) (Duration, error) {
+	return parseDuration(s, MaxDuration, 100000)
+}
+
+// readDuration parses any span String writes, up to the whole range of a
+// time.Duration (about 292 years): derived figures such as a role's total
+// cycle time can pass MaxDuration, and a deal's state must always read back.
+// Plan fields are held to MaxDuration by validation instead.
+func readDuration(s string) (Duration, error) {
+	return parseDuration(s, math.MaxInt64, math.MaxInt64)
+}
+
+// parseDuration parses the syntax with spans up to limit and numbers up to
+// maxCount in each term.
+func parseDuration(s string, limit time.Duration, maxCount int64) (Duration, error) {
+	if len(s) > maxDurationText {
+		return 0, fmt.Errorf("bad duration %q: too long for a span", clip([]byte(s)))
+	}
 	in := strings.TrimSpace(s)
 	if in == "" {
 		return 0, fmt.Errorf("empty duration: write it like 10d, 36h or 90s")
@@ -59,7 +83,7 @@ func ParseDuration(s string) (Duration, error) {
 			return 0, fmt.Errorf("bad duration %q: write a number followed by a unit (w, d, h, m, s), e.g. 10d, 36h, 90s", s)
 		}
 		n, err := strconv.ParseInt(in[:i], 10, 64)
-		if err != nil || n > 100000 {
+		if err != nil || n > maxCount {
 			return 0, fmt.Errorf("bad duration %q: number out of range", s)
 		}
 		unit, width := time.Duration(0), 0
@@ -73,7 +97,7 @@ func ParseDuration(s string) (Duration, error) {
 		}
 		// Bound every term and the sum, so a huge count cannot overflow
 		// into a negative span.
-		if n > int64(MaxDuration/unit) || total+time.Duration(n)*unit > MaxDuration {
+		if n > int64(limit/unit) || time.Duration(n)*unit > limit-total {
 			return 0, fmt.Errorf("bad duration %q: longer than the longest span a plan takes (100 years)", s)
 		}
 		total += time.Duration(n) * unit
@@ -90,6 +114,9 @@ func (d Duration) String() string {
 	v := time.Duration(d)
 	if v == 0 {
 		return "0"
+	}
+	if v == math.MinInt64 {
+		v++ // -v would overflow; a nanosecond off the most negative span
 	}
 	var b strings.Builder
 	if v < 0 {
@@ -110,18 +137,12 @@ func (d Duration) String() string {
 // MarshalJSON writes the duration as its plan string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-// UnmarshalJSON reads a plan string ("10d") or, for convenience, a number of seconds.
+// UnmarshalJSON reads a plan string ("10d") or, for convenience, a whole
+// number of seconds. Both paths have the same bounds: whatever String
+// writes is read back, and validation holds a plan's spans to MaxDuration
+// either way (Template.Validate, the actions' checks).
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var secs int64
-		if json.Unmarshal(b, &secs) != nil {
-			return fmt.Errorf("bad duration %s: write it as a string like \"10d\"", b)
-		}
-		*d = Duration(time.Duration(secs) * time.Second)
-		return nil
-	}
-	v, err := ParseDuration(s)
+	v, err := decodeDuration(b)
 	if err != nil {
 		return err
 	}
@@ -129,12 +150,47 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// decodeDuration reads a duration from its JSON form, string or number,
+// over the whole range String writes (see readDuration); validation holds
+// plan fields to MaxDuration, whichever way they were written.
+func decodeDuration(b []byte) (Duration, error) {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		return readDuration(s)
+	}
+	var secs int64
+	if json.Unmarshal(b, &secs) != nil {
+		return 0, fmt.Errorf("bad duration %s: write it as a string like \"10d\" (or a whole number of seconds)", clip(b))
+	}
+	if secs > int64(math.MaxInt64/time.Second) || secs < -int64(math.MaxInt64/time.Second) {
+		return 0, fmt.Errorf("bad duration %d seconds: longer than the longest span a plan takes (100 years)", secs)
+	}
+	return Duration(time.Duration(secs) * time.Second), nil
+}
+
+// clip shortens raw input quoted in an error message.
+func clip(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return string(b[:max]) + "…"
+	}
+	return string(b)
+}
+
 // Due is when a milestone falls due: either a span after it becomes active
 // ("10d") or an absolute instant (RFC 3339, "2027-03-31T18:00:00+08:00").
+//
+// Decoding JSON never fails on a bad value: it keeps why the value is bad,
+// and validation reports it with every other problem of the plan (see
+// Problem).
 type Due struct {
 	After Duration
 	At    time.Time
+	bad   string // why the decoded value was refused; "" when it was read
 }
+
+// Problem says why the decoded value was refused, or "" when it was read.
+func (d Due) Problem() string { return d.bad }
 
 // IsZero reports whether no due time was given.
 func (d Due) IsZero() bool { return d.After == 0 && d.At.IsZero() }
@@ -156,11 +212,16 @@ func (d Due) String() string {
 }
 
 // ParseDue parses a span or an RFC 3339 instant.
-func ParseDue(s string) (Due, error) {
+func ParseDue(s string) (Due, error) { return parseDue(s, ParseDuration) }
+
+func parseDue(s string, parse func(string) (Duration, error)) (Due, error) {
+	if len(s) > maxDurationText {
+		return Due{}, fmt.Errorf("bad due %q: too long for a span or a time", clip([]byte(s)))
+	}
 	if t, err := time.Parse(time.RFC3339, strings.TrimSpace(s)); err == nil {
 		return Due{At: t}, nil
 	}
-	d, err := ParseDuration(s)
+	d, err := parse(s)
 	if err != nil {
 		return Due{}, fmt.Errorf("bad due %q: write a span after activation (10d, 36h) or an RFC 3339 time (2027-03-31T18:00:00+08:00)", s)
 	}
@@ -175,20 +236,25 @@ func (d Due) MarshalJSON() ([]byte, error) {
 	return json.Marshal(d.String())
 }
 
-// UnmarshalJSON reads a span or an RFC 3339 instant.
+// UnmarshalJSON reads a span or an RFC 3339 instant. A bad value is kept as
+// a problem for validation to report (see Problem), so a plan's problems
+// are all listed at once; only malformed JSON fails here.
 func (d *Due) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("bad due %s: write it as a string like \"10d\" or an RFC 3339 time", b)
-	}
-	if s == "" {
-		*d = Due{}
-		return nil
-	}
-	v, err := ParseDue(s)
+	v, err := decodeDue(b)
 	if err != nil {
-		return err
+		v = Due{bad: err.Error()}
 	}
 	*d = v
 	return nil
+}
+
+func decodeDue(b []byte) (Due, error) {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Due{}, fmt.Errorf("bad due %s: write it as a string like \"10d\" or an RFC 3339 time", clip(b))
+	}
+	if s == "" {
+		return Due{}, nil
+	}
+	return parseDue(s, readDuration)
 }

@@ -12,6 +12,9 @@ const (
 	CodeForbidden ErrorCode = "forbidden" // this person may not do this (403)
 	CodeConflict  ErrorCode = "conflict"  // not allowed in the current state (409)
 	CodeNotFound  ErrorCode = "not_found" // no such milestone (404)
+	// CodeTooLarge: the deal (or the events of one change) would grow past
+	// its bound, MaxStateBytes or MaxEventBytes (413).
+	CodeTooLarge ErrorCode = "too_large"
 )
 
 // ActionError is a refused action with a message that says what is wrong and

@@ -157,6 +157,30 @@ func wantRefused(t *testing.T, d *Deal, a Action, now time.Time, code ErrorCode,
 	}
 }
 
+// wantCheckRefused checks that Check refuses a at now with code and a
+// message containing every substring, changing nothing: the limits on input
+// and size are Check's alone (Apply replays recorded actions as they were).
+func wantCheckRefused(t *testing.T, d *Deal, a Action, now time.Time, code ErrorCode, substrs ...string) {
+	t.Helper()
+	before := dealJSON(t, d)
+	err := d.Check(a, now)
+	if after := dealJSON(t, d); after != before {
+		t.Errorf("Check changed the deal:\nbefore %s\nafter  %s", before, after)
+	}
+	var ae *ActionError
+	if !errors.As(err, &ae) {
+		t.Fatalf("Check = %v (%T), want an *ActionError with %s", err, err, code)
+	}
+	if ae.Code != code {
+		t.Errorf("code %s, want %s (%s)", ae.Code, code, ae.Message)
+	}
+	for _, s := range substrs {
+		if !strings.Contains(ae.Message, s) {
+			t.Errorf("message %q does not contain %q", ae.Message, s)
+		}
+	}
+}
+
 // dealJSON is the deal's serialised form, for before/after comparisons.
 func dealJSON(t *testing.T, d *Deal) string {
 	t.Helper()

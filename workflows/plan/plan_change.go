@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"dealflow/workflows/problem"
 )
 
 // PlanOpKind names one kind of plan change.
@@ -39,7 +41,38 @@ type PlanChange struct {
 // MaxPlanOps bounds one change.
 const MaxPlanOps = 100
 
+func (a PlanChange) validate(ps *problems) {
+	ps.Count("ops", len(a.Ops), MaxPlanOps)
+	for i, op := range first(a.Ops, MaxPlanOps) {
+		field := fmt.Sprintf("ops[%d]", i)
+		ps.Line(field+".op", string(op.Op), maxWord)
+		ps.Line(field+".key", op.Key, problem.MaxKey)
+		if op.Milestone != nil {
+			specLimits(ps, field+".milestone", *op.Milestone)
+		}
+		if op.Due != nil {
+			checkDue(ps, field+".due", *op.Due)
+		}
+		if op.Owner != "" {
+			checkUser(ps, field+".owner", op.Owner)
+		}
+		ps.Text(field+".reason", op.Reason, problem.MaxText)
+	}
+}
+
 func (a PlanChange) check(d *Deal, now time.Time) error {
+	if err := a.preconditions(d); err != nil {
+		return err
+	}
+	// Try the change on a copy: the only sure way to know that the plan as a
+	// whole stays valid (no cycles, every milestone staffed).
+	var evs []Event
+	return a.try(d.clone(), now, &evs)
+}
+
+// preconditions is check without the try: Deal.Check tries the change once,
+// in its size check (see trial), instead of twice.
+func (a PlanChange) preconditions(d *Deal) error {
 	if err := d.requirePMO(a.Actor, "change the plan"); err != nil {
 		return err
 	}
@@ -50,12 +83,33 @@ func (a PlanChange) check(d *Deal, now time.Time) error {
 		return refuse(CodeInvalid, "ops is empty: give at least one of add, redate, reassign, skip")
 	}
 	if len(a.Ops) > MaxPlanOps {
-		return refuse(CodeInvalid, "at most %d operations per change, got %d", MaxPlanOps, len(a.Ops))
+		return refuse(CodeInvalid, "ops: has %d items; the limit is %d", len(a.Ops), MaxPlanOps)
 	}
-	// Try the change on a copy: the only sure way to know that the plan as a
-	// whole stays valid (no cycles, every milestone staffed).
-	var evs []Event
-	return a.try(d.clone(), now, &evs)
+	return nil
+}
+
+// dueLimits records the due times of the change that lie more than
+// MaxDuration from now (see checkDueNear).
+func (a PlanChange) dueLimits(ps *problems, now time.Time) {
+	for i, op := range first(a.Ops, MaxPlanOps) {
+		if op.Due != nil {
+			checkDueNear(ps, fmt.Sprintf("ops[%d].due", i), *op.Due, now)
+		}
+		if op.Milestone != nil {
+			checkDueNear(ps, fmt.Sprintf("ops[%d].milestone.due", i), op.Milestone.Due, now)
+		}
+	}
+}
+
+// trial applies the change to c, a copy of the deal, as apply would, or
+// says why it cannot apply.
+func (a PlanChange) trial(c *Deal, now time.Time, evs *[]Event) error {
+	if err := a.try(c, now, evs); err != nil {
+		return err
+	}
+	c.activateReady(evs, now)
+	c.completeIfPlanDone(evs, now)
+	return nil
 }
 
 func (a PlanChange) apply(d *Deal, now time.Time, evs *[]Event) {
@@ -131,7 +185,7 @@ func (op PlanOp) add(d *Deal, now time.Time, actor string, evs *[]Event) error {
 	}
 	spec := *op.Milestone
 	var ps problems
-	checkSpec(&ps, "milestone", spec)
+	checkSpec(&ps, "milestone", spec, false)
 	if d.Milestone(spec.Key) != nil {
 		ps.Add("milestone.key", "duplicate key %q: the deal already has it", spec.Key)
 	}
@@ -167,6 +221,7 @@ func (op PlanOp) redate(d *Deal, m *Milestone, now time.Time, actor string, evs 
 	if !op.Due.At.IsZero() && !op.Due.At.After(now) {
 		return refuse(CodeInvalid, "the new due time %s for %s is already past", op.Due, m.Key)
 	}
+
 	m.Due = *op.Due
 	if m.State.Open() {
 		m.DueAt = m.Due.From(m.ActivatedAt)

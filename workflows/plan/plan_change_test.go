@@ -289,7 +289,7 @@ func TestPlanChangeRefused(t *testing.T) {
 	}{
 		{"not the PMO", changePlan("cora", PlanOp{Op: OpSkip, Key: "prospect", Reason: "x"}), CodeForbidden, "only the deal's PMO (pat) can change the plan"},
 		{"no ops", changePlan("pat"), CodeInvalid, "ops is empty: give at least one of add, redate, reassign, skip"},
-		{"too many ops", changePlan("pat", many...), CodeInvalid, "at most 100 operations per change, got 101"},
+		{"too many ops", changePlan("pat", many...), CodeInvalid, "ops: has 101 items; the limit is 100"},
 		{"unknown op", changePlan("pat", PlanOp{Op: "move", Key: "prospect"}), CodeInvalid, `ops[0] (move): unknown op "move": use add, redate, reassign or skip`},
 	}
 	for _, tt := range tests {

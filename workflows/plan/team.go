@@ -87,9 +87,29 @@ func (p Party) check() error {
 		return nil
 	}
 	if !slices.Contains(roleParties, p) {
-		return fmt.Errorf("unknown party %q: use owner, pmo, commercial, solution, director, approvers or user:<id>", p)
+		return fmt.Errorf("unknown party %q: use owner, pmo, commercial, solution, director, approvers or user:<id>", clipKey(string(p)))
 	}
 	return nil
+}
+
+// check records a problem for every team member id that is not a one-line
+// id, and for too many approvers.
+func (t Team) check(ps *problems) {
+	for _, m := range []struct{ field, id string }{
+		{"team.pmo", t.PMO}, {"team.commercial", t.Commercial}, {"team.solution", t.Solution}, {"team.director", t.Director},
+	} {
+		if m.id != "" {
+			checkUser(ps, m.field, m.id)
+		}
+	}
+	ps.Count("team.approvers", len(t.Approvers), MaxApprovers)
+	for i, id := range first(t.Approvers, MaxApprovers) {
+		if strings.TrimSpace(id) == "" {
+			ps.Add(fmt.Sprintf("team.approvers[%d]", i), "an approver id cannot be empty")
+		} else {
+			checkUser(ps, fmt.Sprintf("team.approvers[%d]", i), id)
+		}
+	}
 }
 
 // resolve returns the users p addresses on a deal with team t for a milestone

@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
@@ -61,6 +63,37 @@ type EscalationStep struct {
 	Offset  Duration `json:"offset"`
 	Target  Party    `json:"target"`
 	Message string   `json:"message,omitempty"`
+	bad     string   // why the decoded offset was refused (see Problem)
+}
+
+// Problem says why the decoded offset was refused, or "" when it was read.
+func (s EscalationStep) Problem() string { return s.bad }
+
+// UnmarshalJSON reads a step strictly (unknown fields are refused) but keeps
+// a bad offset as a problem for validation to report with every other
+// problem of the plan, instead of failing the whole decoding.
+func (s *EscalationStep) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Offset  json.RawMessage `json:"offset"`
+		Target  Party           `json:"target"`
+		Message string          `json:"message,omitempty"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	*s = EscalationStep{Target: raw.Target, Message: raw.Message}
+	if len(raw.Offset) == 0 || string(raw.Offset) == "null" {
+		return nil // no offset: at the due time, as before
+	}
+	off, err := decodeDuration(raw.Offset)
+	if err != nil {
+		s.bad = err.Error()
+		return nil
+	}
+	s.Offset = off
+	return nil
 }
 
 //go:embed templates/*.yaml

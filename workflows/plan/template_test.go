@@ -147,7 +147,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 10x}`,
-			want: []Problem{{Field: "template", Message: `bad due "10x"`}},
+			want: []Problem{{Field: "milestones[a].due", Message: `bad due "10x"`}},
 		},
 		{
 			name: "bad escalation offset",
@@ -156,7 +156,7 @@ name: t
 escalations: [{offset: 1.5d, target: pmo}]
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}`,
-			want: []Problem{{Field: "template", Message: `bad duration "1.5d": unknown unit '.'`}},
+			want: []Problem{{Field: "escalations[0].offset", Message: `bad duration "1.5d": unknown unit '.'`}},
 		},
 		{
 			name: "missing due",
@@ -204,7 +204,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: [boss]}}`,
-			want: []Problem{{Field: "milestones[a].review.reviewers", Message: `unknown party "boss"`}},
+			want: []Problem{{Field: "milestones[a].review.reviewers[0]", Message: `unknown party "boss"`}},
 		},
 		{
 			name: "reviewer naming no user",
@@ -212,7 +212,7 @@ milestones:
 name: t
 milestones:
   - {key: a, title: A, role: pmo, due: 1d, review: {reviewers: ["user: "]}}`,
-			want: []Problem{{Field: "milestones[a].review.reviewers", Message: `"user: " names no user`}},
+			want: []Problem{{Field: "milestones[a].review.reviewers[0]", Message: `"user: " names no user`}},
 		},
 		{
 			name: "unknown review policy",
@@ -298,7 +298,7 @@ milestones:
 name: My Plan
 milestones:
   - {key: a, title: A, role: pmo, due: 1d}`,
-			want: []Problem{{Field: "name", Message: `template name "My Plan" must be lowercase`}},
+			want: []Problem{{Field: "name", Message: `"My Plan" may hold only letters, digits`}},
 		},
 		{
 			name: "unknown field on a milestone",
@@ -364,7 +364,7 @@ func TestValidateTooManyMilestones(t *testing.T) {
 	for i := range MaxMilestones + 1 {
 		tmpl.Milestones = append(tmpl.Milestones, MilestoneSpec{Key: fmt.Sprintf("m%d", i), Title: "M", Role: RolePMO, Due: Due{After: Duration(Day)}})
 	}
-	wantProblems(t, tmpl.Validate(), Problem{Field: "milestones", Message: "a plan has at most 500 milestones, this one has 501"})
+	wantProblems(t, tmpl.Validate(), Problem{Field: "milestones", Message: "has 501 items; the limit is 500"})
 	tmpl.Milestones = tmpl.Milestones[:MaxMilestones]
 	if err := tmpl.Validate(); err != nil {
 		t.Errorf("%d milestones: %v", MaxMilestones, err)

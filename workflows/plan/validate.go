@@ -1,10 +1,12 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"dealflow/workflows/problem"
 )
@@ -23,92 +25,161 @@ var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // payload limits.
 const MaxMilestones = 500
 
-// Validate checks a template on its own, without a team: keys, dependencies
-// (known, acyclic), durations, review gates, escalation targets and buyer
-// stages. Every problem is reported, each naming its milestone.
+// Validate checks a template on its own, without a team: name, text and
+// list limits, keys, dependencies (known, acyclic), durations, review gates,
+// escalation targets and buyer stages. Every problem is reported at once,
+// each naming its milestone and field.
 func (t Template) Validate() error {
 	var ps problems
-	if !keyPattern.MatchString(t.Name) {
-		ps.Add("name", "template name %q must be lowercase letters, digits, '-' or '_' (at most 63)", t.Name)
+	t.check(&ps, true)
+	return ps.Err()
+}
+
+// check records the template's problems. With limits false it applies only
+// the rules every deal recorded so far passed (see NewDeal): a replayed
+// start must never be refused by a limit added later. The limits (text,
+// counts, spans within MaxDuration, the encoded size) come on top.
+func (t Template) check(ps *problems, limits bool) {
+	ps.Key("name", t.Name)
+	if limits {
+		ps.Line("title", t.Title, problem.MaxName)
+		ps.Text("description", t.Description, problem.MaxText)
 	}
 	if len(t.Milestones) == 0 {
 		ps.Add("milestones", "a plan needs at least one milestone")
 	}
-	if len(t.Milestones) > MaxMilestones {
-		ps.Add("milestones", "a plan has at most %d milestones, this one has %d", MaxMilestones, len(t.Milestones))
+	ps.Count("milestones", len(t.Milestones), MaxMilestones)
+	steps := t.Escalations
+	if limits {
+		ps.Count("escalations", len(t.Escalations), MaxEscalationSteps)
+		steps = first(steps, MaxEscalationSteps)
 	}
-	for i, s := range t.Escalations {
-		checkStep(&ps, fmt.Sprintf("escalations[%d]", i), s)
+	for i, s := range steps {
+		checkStep(ps, fmt.Sprintf("escalations[%d]", i), s, limits)
 	}
 	keys := map[string]bool{}
-	for i, m := range t.Milestones {
-		field := fmt.Sprintf("milestones[%d]", i)
-		if m.Key != "" {
-			field = fmt.Sprintf("milestones[%s]", m.Key)
-		}
+	for i, m := range first(t.Milestones, MaxMilestones) {
+		field := specField(i, m.Key)
 		if keys[m.Key] {
-			ps.Add(field+".key", "duplicate key %q: each milestone needs its own key", m.Key)
+			ps.Add(field+".key", "duplicate key %q: each milestone needs its own key", clipKey(m.Key))
 		}
 		keys[m.Key] = true
-		checkSpec(&ps, field, m)
+		checkSpec(ps, field, m, limits)
 	}
-	for _, m := range t.Milestones {
-		for _, dep := range m.DependsOn {
+	for i, m := range first(t.Milestones, MaxMilestones) {
+		for _, dep := range first(m.DependsOn, MaxDependsOn) {
 			if !keys[dep] {
-				ps.Add(fmt.Sprintf("milestones[%s].depends_on", m.Key), "unknown milestone %q", dep)
+				ps.Add(specField(i, m.Key)+".depends_on", "unknown milestone %q", clipKey(dep))
 			}
 		}
 	}
 	if cycle := findCycle(t.Milestones); cycle != nil {
 		ps.Add("milestones", "dependency cycle: %s", strings.Join(cycle, " → "))
 	}
-	return ps.Err()
+	if limits && len(*ps) == 0 {
+		// Cheap bounds passed; the encoded size is the last word. A deal
+		// holds more than its plan, so a larger plan cannot start.
+		if b, err := json.Marshal(t); err == nil && len(b) > MaxStateBytes {
+			ps.Add("template", "encodes to %d bytes; a plan holds at most %d (MaxStateBytes, see docs/limits.md)", len(b), MaxStateBytes)
+		}
+	}
 }
 
-// checkSpec checks one milestone's own fields (not its dependencies).
-func checkSpec(ps *problems, field string, m MilestoneSpec) {
+// specField names milestone i of a plan in a field path: by its key when the
+// key, valid or not, is a short one-line text; else by its position.
+func specField(i int, key string) string {
+	if key != "" && problem.LineError(key, problem.MaxKey) == "" {
+		return fmt.Sprintf("milestones[%s]", key)
+	}
+	return fmt.Sprintf("milestones[%d]", i)
+}
+
+// checkSpec checks one milestone's own fields (not whether its dependencies
+// exist); with limits, the text, count and span limits too (see
+// Template.check).
+func checkSpec(ps *problems, field string, m MilestoneSpec, limits bool) {
 	if !keyPattern.MatchString(m.Key) {
-		ps.Add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", m.Key)
+		ps.Add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", clipKey(m.Key))
 	}
 	if strings.TrimSpace(m.Title) == "" {
 		ps.Add(field+".title", "a milestone needs a title")
+	} else if limits {
+		ps.Line(field+".title", m.Title, problem.MaxName)
 	}
 	if !m.Role.Valid() {
-		ps.Add(field+".role", "unknown role %q: use pmo, commercial or solution", m.Role)
+		ps.Add(field+".role", "unknown role %q: use pmo, commercial or solution", clipKey(string(m.Role)))
 	}
-	if m.Due.IsZero() {
+	if m.Owner != "" && limits {
+		checkUser(ps, field+".owner", m.Owner)
+	}
+	switch {
+	case m.Due.bad != "":
+		ps.Add(field+".due", "%s", m.Due.bad)
+	case m.Due.IsZero():
 		ps.Add(field+".due", "a milestone needs a due time, e.g. 10d or an RFC 3339 time")
-	} else if m.Due.At.IsZero() && m.Due.After <= 0 {
+	case m.Due.At.IsZero() && m.Due.After <= 0:
 		ps.Add(field+".due", "due %s must be a positive span after activation", m.Due.After)
+	case limits:
+		checkDue(ps, field+".due", m.Due)
+	}
+	deps, items := m.DependsOn, m.Checklist
+	if limits {
+		ps.Count(field+".depends_on", len(m.DependsOn), MaxDependsOn)
+		deps = first(deps, MaxDependsOn)
 	}
 	if slices.Contains(m.DependsOn, m.Key) {
 		ps.Add(field+".depends_on", "a milestone cannot depend on itself")
 	}
-	for i, item := range m.Checklist {
+	for i, dep := range deps {
+		if limits && len(dep) > problem.MaxKey {
+			ps.Add(fmt.Sprintf("%s.depends_on[%d]", field, i), "%q is not a milestone key (at most 63 characters)", clipKey(dep))
+		}
+	}
+	if limits {
+		ps.Count(field+".checklist", len(m.Checklist), MaxChecklist)
+		items = first(items, MaxChecklist)
+	}
+	for i, item := range items {
 		if strings.TrimSpace(item) == "" {
 			ps.Add(fmt.Sprintf("%s.checklist[%d]", field, i), "checklist items cannot be empty")
+		} else if limits {
+			ps.Line(fmt.Sprintf("%s.checklist[%d]", field, i), item, problem.MaxName)
 		}
 	}
 	if dup := firstDuplicate(m.Checklist); dup != "" {
-		ps.Add(field+".checklist", "duplicate checklist item %q", dup)
+		ps.Add(field+".checklist", "duplicate checklist item %q", clipKey(dup))
 	}
 	if r := m.Review; r != nil {
 		if len(r.Reviewers) == 0 {
 			ps.Add(field+".review.reviewers", "a review gate needs at least one reviewer (a role such as approvers, or user:<id>)")
 		}
-		for _, p := range r.Reviewers {
-			if p == PartyOwner {
+		reviewers := r.Reviewers
+		if limits {
+			ps.Count(field+".review.reviewers", len(r.Reviewers), MaxReviewers)
+			reviewers = first(reviewers, MaxReviewers)
+		}
+		for i, p := range reviewers {
+			f := fmt.Sprintf("%s.review.reviewers[%d]", field, i)
+			switch {
+			case p == PartyOwner:
 				ps.Add(field+".review.reviewers", "the owner cannot review their own milestone")
-			} else if err := p.check(); err != nil {
-				ps.Add(field+".review.reviewers", "%v", err)
+			case p.check() != nil:
+				ps.Add(f, "%v", p.check())
+			case limits:
+				checkParty(ps, f, p)
 			}
 		}
 		if r.Policy != "" && r.Policy != PolicyAny && r.Policy != PolicyAll {
-			ps.Add(field+".review.policy", "unknown review policy %q: use any or all", r.Policy)
+			ps.Add(field+".review.policy", "unknown review policy %q: use any or all", clipKey(string(r.Policy)))
 		}
 	}
-	for i, s := range m.Escalations {
-		checkStep(ps, fmt.Sprintf("%s.escalations[%d]", field, i), s)
+	steps := m.Escalations
+	if limits {
+		ps.Count(field+".escalations", len(m.Escalations), MaxEscalationSteps)
+		steps = first(steps, MaxEscalationSteps)
+	}
+	for i, s := range steps {
+		checkStep(ps, fmt.Sprintf("%s.escalations[%d]", field, i), s, limits)
 	}
 	if m.BuyerStage != "" {
 		if err := m.BuyerStage.check(); err != nil {
@@ -117,10 +188,48 @@ func checkSpec(ps *problems, field string, m MilestoneSpec) {
 	}
 }
 
-func checkStep(ps *problems, field string, s EscalationStep) {
+func checkStep(ps *problems, field string, s EscalationStep, limits bool) {
+	if s.bad != "" {
+		ps.Add(field+".offset", "%s", s.bad)
+	} else if limits && (s.Offset.Std() > MaxDuration || s.Offset.Std() < -MaxDuration) {
+		ps.Add(field+".offset", "is longer than the longest span a plan takes (100 years)")
+	}
 	if err := s.Target.check(); err != nil {
 		ps.Add(field+".target", "unknown escalation target: %v", err)
+	} else if limits {
+		checkParty(ps, field+".target", s.Target)
 	}
+	if limits {
+		ps.Text(field+".message", s.Message, problem.MaxText)
+	}
+}
+
+// specLimits records only the problems of a milestone spec that its limits
+// add to its rules: what a plan change's add is checked for before it is
+// tried (the rules are checked by the try, with their own messages).
+func specLimits(ps *problems, field string, m MilestoneSpec) {
+	var rules, all problems
+	checkSpec(&rules, field, m, false)
+	checkSpec(&all, field, m, true)
+	for _, p := range all {
+		if !slices.Contains(rules, p) {
+			*ps = append(*ps, p)
+		}
+	}
+}
+
+// clipKey shortens a would-be key or label quoted back in a message, so a
+// megabyte of garbage is not echoed in full.
+func clipKey(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 func firstDuplicate(items []string) string {
