@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,7 +20,7 @@ func textParams(next echo.HandlerFunc) echo.HandlerFunc {
 		for name, vs := range c.QueryParams() {
 			for _, v := range vs {
 				if msg := problem.LineError(v, maxParam); msg != "" {
-					return apiError(http.StatusBadRequest, codeBadRequest, "query parameter %s %s", clip(name), msg)
+					return apiError(http.StatusBadRequest, codeBadRequest, "query parameter %s %s", problem.Clip(name), msg)
 				}
 			}
 		}
@@ -36,17 +35,4 @@ func textParams(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
-}
-
-// clip shortens a value quoted back in a message.
-func clip(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	i := max
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
 }

@@ -119,7 +119,7 @@ func (s *Server) template(c echo.Context, name string) (resolvedTemplate, error)
 		return resolvedTemplate{Template: t, builtin: true}, nil
 	}
 	if problem.KeyError(name) != "" { // no saved template has such a name
-		return resolvedTemplate{}, apiError(http.StatusNotFound, string(plan.CodeNotFound), "no template %q; GET /v1/templates lists them", clip(name))
+		return resolvedTemplate{}, apiError(http.StatusNotFound, string(plan.CodeNotFound), "no template %q; GET /v1/templates lists them", problem.Clip(name))
 	}
 	saved, err := s.store.GetTemplate(c.Request().Context(), name)
 	if errors.Is(err, store.ErrNotFound) {

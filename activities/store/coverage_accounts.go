@@ -151,7 +151,7 @@ func checkAccounts(accounts []CoverageAccount) error {
 		a.Industry, a.Region, a.Owner = strings.TrimSpace(a.Industry), strings.TrimSpace(a.Region), strings.TrimSpace(a.Owner)
 		switch {
 		case !clientIDPattern.MatchString(a.ID):
-			return importErr(i, "id", "account id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", clip(a.ID))
+			return importErr(i, "id", "account id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", problem.Clip(a.ID))
 		case a.Name == "":
 			return importErr(i, "name", "account %s needs a name", a.ID)
 		}

@@ -186,11 +186,11 @@ func checkEvents(events []CoverageEvent, now time.Time) error {
 func checkEvent(i int, e *CoverageEvent) error {
 	switch {
 	case !clientIDPattern.MatchString(e.ID):
-		return importErr(i, "id", "event id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", clip(e.ID))
+		return importErr(i, "id", "event id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", problem.Clip(e.ID))
 	case e.Account == "":
 		return importErr(i, "account", "the account's id is required")
 	case !slices.Contains(CoverageEventKinds, e.Kind):
-		return importErr(i, "kind", "%q is not an event kind: use %s", clip(string(e.Kind)), joinKinds())
+		return importErr(i, "kind", "%q is not an event kind: use %s", problem.Clip(string(e.Kind)), joinKinds())
 	case e.By == "":
 		return importErr(i, "by", "the id of the user who did it is required")
 	case problem.TextError(e.Note, maxEventText) != "":
@@ -204,7 +204,7 @@ func checkEvent(i int, e *CoverageEvent) error {
 	}
 	if e.Kind == EventSDRTouch {
 		if !slices.Contains(TouchStages, e.Stage) {
-			return importErr(i, "stage", "an SDR touch has a stage: %s, not %q", strings.Join(TouchStages, ", "), clip(e.Stage))
+			return importErr(i, "stage", "an SDR touch has a stage: %s, not %q", strings.Join(TouchStages, ", "), problem.Clip(e.Stage))
 		}
 	} else if e.Stage != "" {
 		return importErr(i, "stage", "only an sdr_touch has a stage")
@@ -218,7 +218,7 @@ func checkEvent(i int, e *CoverageEvent) error {
 	case !isSolution && (e.Solution != "" || e.Round != 0):
 		return importErr(i, "solution", "only solution events have a solution and a round")
 	case e.Kind == EventSolutionReviewed && e.Result != ReviewApproved && e.Result != ReviewRejected:
-		return importErr(i, "result", "a review's result is approved or rejected, not %q", clip(e.Result))
+		return importErr(i, "result", "a review's result is approved or rejected, not %q", problem.Clip(e.Result))
 	case e.Kind != EventSolutionReviewed && e.Result != "":
 		return importErr(i, "result", "only a solution_reviewed event has a result")
 	}

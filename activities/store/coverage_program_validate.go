@@ -76,13 +76,13 @@ func (s *ProgramSchedule) normalize(add func(field, format string, args ...any))
 	}
 	// "Local" would mean the server's zone, which differs between machines.
 	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "Local" {
-		add("schedule.time_zone", "%q is not an IANA time zone such as Asia/Shanghai or Europe/Berlin", clip(s.TimeZone))
+		add("schedule.time_zone", "%q is not an IANA time zone such as Asia/Shanghai or Europe/Berlin", problem.Clip(s.TimeZone))
 	}
 	if s.At == "" {
 		s.At = DefaultRunAt
 	}
 	if !runAtPattern.MatchString(s.At) {
-		add("schedule.at", "%q is not a time of day as HH:MM (00:00 to 23:59)", clip(s.At))
+		add("schedule.at", "%q is not a time of day as HH:MM (00:00 to 23:59)", problem.Clip(s.At))
 	}
 	if len(s.Weekdays) == 0 {
 		s.Weekdays = slices.Clone(DefaultWeekdays)
@@ -95,7 +95,7 @@ func (s *ProgramSchedule) normalize(add func(field, format string, args ...any))
 	for _, d := range s.Weekdays {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if !slices.Contains(Weekdays, d) {
-			add("schedule.weekdays", "%q is not a weekday: use %s", clip(d), strings.Join(Weekdays, ", "))
+			add("schedule.weekdays", "%q is not a weekday: use %s", problem.Clip(d), strings.Join(Weekdays, ", "))
 			continue
 		}
 		if !slices.Contains(days, d) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"dealflow/workflows/problem"
 )
 
 // FunnelDate is a calendar day with no time of day and no zone: a period's
@@ -20,7 +22,7 @@ const funnelDateLayout = "2006-01-02"
 func ParseFunnelDate(s string) (FunnelDate, error) {
 	t, err := time.Parse(funnelDateLayout, s)
 	if err != nil {
-		return FunnelDate{}, fmt.Errorf("%q is not a date: write it as 2026-07-01", clip(s))
+		return FunnelDate{}, fmt.Errorf("%q is not a date: write it as 2026-07-01", problem.Clip(s))
 	}
 	return FunnelDate{t: t}, nil
 }

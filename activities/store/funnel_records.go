@@ -51,7 +51,7 @@ func (in FunnelActivityInput) Parse() (FunnelActivity, *plan.Problem) {
 		return a, &plan.Problem{Field: "rep", Message: msg}
 	}
 	if a.Kind != FunnelCall && a.Kind != FunnelVisit && a.Kind != FunnelDemo {
-		return a, &plan.Problem{Field: "kind", Message: fmt.Sprintf("%q is not an activity kind: use call, visit or demo", clip(in.Kind))}
+		return a, &plan.Problem{Field: "kind", Message: fmt.Sprintf("%q is not an activity kind: use call, visit or demo", problem.Clip(in.Kind))}
 	}
 	if msg := problem.LineError(a.Outcome, problem.MaxName); msg != "" {
 		return a, &plan.Problem{Field: "outcome", Message: msg}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"dealflow/workflows/plan"
 	"dealflow/workflows/problem"
@@ -159,7 +158,7 @@ func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
 	if t.RunAt == "" {
 		t.RunAt = DefaultFunnelRunAt
 	} else if !funnelRunAtPattern.MatchString(t.RunAt) {
-		add("run_at", "%q is not a time of day: write it as HH:MM on a 24-hour clock, such as 08:00", clip(t.RunAt))
+		add("run_at", "%q is not a time of day: write it as HH:MM on a 24-hour clock, such as 08:00", problem.Clip(t.RunAt))
 	}
 	if len(ps) == 0 && t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd) == 0 {
 		add("working_days", "the period %s to %s has no working day: check working_days and holidays", t.PeriodStart, t.PeriodEnd)
@@ -181,19 +180,6 @@ func checkAtMost(field string, v, max float64, add func(string, string, ...any))
 	if v > max && !math.IsInf(v, 0) {
 		add(field, "is %g; the limit is %g", v, max)
 	}
-}
-
-// clip shortens a value quoted back in a message.
-func clip(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	i := max
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
 }
 
 func checkFunnelReps(reps []string, add func(string, string, ...any)) []string {
@@ -309,7 +295,7 @@ func parseFunnelWeekdays(in []string, add func(string, string, ...any)) FunnelWe
 	for i, n := range in {
 		w, ok := funnelWeekday(n)
 		if !ok {
-			add(fmt.Sprintf("working_days[%d]", i), "%q is not a day of the week: use monday ... sunday (or mon ... sun)", clip(n))
+			add(fmt.Sprintf("working_days[%d]", i), "%q is not a day of the week: use monday ... sunday (or mon ... sun)", problem.Clip(n))
 			continue
 		}
 		if !slices.Contains(out, w) {

@@ -72,13 +72,9 @@ func runUsersCreate(ctx context.Context, args []string, env lookupEnvFunc, stdou
 	email := b.fs.String("email", "", "email address")
 	roles := b.fs.String("roles", "", "comma-separated roles: "+rolesList())
 	tokenName := b.fs.String("token-name", "created with the user", "a note on the token, e.g. where it is used")
-	cfg, err := b.parse(args, env)
+	cfg, err := parseUsersFlags(b, args, env, "id", "name")
 	if err != nil {
 		return err
-	}
-	if *id == "" || *name == "" {
-		b.fs.Usage()
-		return usageErrorf("users create: -id and -name are required")
 	}
 	rs, err := parseRoles(*roles)
 	if err != nil {
@@ -109,13 +105,9 @@ func runUsersToken(ctx context.Context, args []string, env lookupEnvFunc, stdout
 	id := b.fs.String("id", "", "user id (required)")
 	tokenName := b.fs.String("name", "", "a note on the token, e.g. where it is used")
 	ttl := b.fs.String("ttl", "", "the token expires after this long (30d, 2w, 12h); default never")
-	cfg, err := b.parse(args, env)
+	cfg, err := parseUsersFlags(b, args, env, "id")
 	if err != nil {
 		return err
-	}
-	if *id == "" {
-		b.fs.Usage()
-		return usageErrorf("users token: -id is required")
 	}
 	var expires *time.Time
 	if *ttl != "" {
@@ -152,13 +144,9 @@ func runUsersDisable(ctx context.Context, verb string, args []string, env lookup
 	}
 	b := newFlagSet("users "+verb, "-id ID [flags]", what, stderr, "database-url", "log-level", "log-format")
 	id := b.fs.String("id", "", "user id (required)")
-	cfg, err := b.parse(args, env)
+	cfg, err := parseUsersFlags(b, args, env, "id")
 	if err != nil {
 		return err
-	}
-	if *id == "" {
-		b.fs.Usage()
-		return usageErrorf("users %s: -id is required", verb)
 	}
 	st, err := openUsersStore(ctx, cfg, b)
 	if err != nil {
@@ -180,13 +168,9 @@ func runUsersRoles(ctx context.Context, args []string, env lookupEnvFunc, stdout
 		stderr, "database-url", "log-level", "log-format")
 	id := b.fs.String("id", "", "user id (required)")
 	roles := b.fs.String("roles", "", "comma-separated roles, all of them (required): "+rolesList())
-	cfg, err := b.parse(args, env)
+	cfg, err := parseUsersFlags(b, args, env, "id", "roles")
 	if err != nil {
 		return err
-	}
-	if *id == "" || strings.TrimSpace(*roles) == "" {
-		b.fs.Usage()
-		return usageErrorf("users roles: -id and -roles are required")
 	}
 	rs, err := parseRoles(*roles)
 	if err != nil {
@@ -209,13 +193,9 @@ func runUsersTokens(ctx context.Context, args []string, env lookupEnvFunc, stdou
 	b := newFlagSet("users tokens", "-id ID [flags]", "Lists a user's API tokens, oldest first (never their secrets).",
 		stderr, "database-url", "log-level", "log-format")
 	id := b.fs.String("id", "", "user id (required)")
-	cfg, err := b.parse(args, env)
+	cfg, err := parseUsersFlags(b, args, env, "id")
 	if err != nil {
 		return err
-	}
-	if *id == "" {
-		b.fs.Usage()
-		return usageErrorf("users tokens: -id is required")
 	}
 	st, err := openUsersStore(ctx, cfg, b)
 	if err != nil {
@@ -242,13 +222,9 @@ func runUsersRevoke(ctx context.Context, args []string, env lookupEnvFunc, stdou
 	b := newFlagSet("users revoke", "-token TOKEN_ID [flags]", "Revokes an API token by its id (see users tokens).",
 		stderr, "database-url", "log-level", "log-format")
 	id := b.fs.String("token", "", "the token's id, tok_… (required)")
-	cfg, err := b.parse(args, env)
+	cfg, err := parseUsersFlags(b, args, env, "token")
 	if err != nil {
 		return err
-	}
-	if *id == "" {
-		b.fs.Usage()
-		return usageErrorf("users revoke: -token is required")
 	}
 	st, err := openUsersStore(ctx, cfg, b)
 	if err != nil {
@@ -304,6 +280,22 @@ func runUsersList(ctx context.Context, args []string, env lookupEnvFunc, stdout,
 }
 
 // openUsersStore checks the common arguments and opens the store.
+// parseUsersFlags parses a users subcommand's flags and checks that each
+// flag named in required is set.
+func parseUsersFlags(b *binding, args []string, env lookupEnvFunc, required ...string) (*Config, error) {
+	cfg, err := b.parse(args, env)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range required {
+		if strings.TrimSpace(b.fs.Lookup(name).Value.String()) == "" {
+			b.fs.Usage()
+			return nil, usageErrorf("%s: -%s is required", strings.TrimPrefix(b.fs.Name(), "dealflow "), name)
+		}
+	}
+	return cfg, nil
+}
+
 func openUsersStore(ctx context.Context, cfg *Config, b *binding) (*store.Store, error) {
 	if b.fs.NArg() > 0 {
 		return nil, usageErrorf("%s: unexpected arguments %q (flags go before them?)", b.fs.Name(), b.fs.Args())

@@ -278,7 +278,7 @@ func (spec DealSpec) check(ps *problems, now time.Time, limits bool) {
 		ps.Add("amount", "amount cannot be negative")
 	}
 	if spec.Currency != "" && !currencyPattern.MatchString(spec.Currency) {
-		ps.Add("currency", "currency %q must be a three-letter ISO 4217 code such as CNY or USD", clipKey(spec.Currency))
+		ps.Add("currency", "currency %q must be a three-letter ISO 4217 code such as CNY or USD", problem.Clip(spec.Currency))
 	}
 	if spec.Team.PMO == "" {
 		ps.Add("team.pmo", "every deal needs a PMO")

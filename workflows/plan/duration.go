@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dealflow/workflows/problem"
 )
 
 // Day is the unit plans are written in. Deals are measured in calendar days:
@@ -54,7 +56,7 @@ func readDuration(s string) (Duration, error) {
 // maxCount in each term.
 func parseDuration(s string, limit time.Duration, maxCount int64) (Duration, error) {
 	if len(s) > maxDurationText {
-		return 0, fmt.Errorf("bad duration %q: too long for a span", clip([]byte(s)))
+		return 0, fmt.Errorf("bad duration %q: too long for a span", problem.Clip(s))
 	}
 	in := strings.TrimSpace(s)
 	if in == "" {
@@ -160,21 +162,12 @@ func decodeDuration(b []byte) (Duration, error) {
 	}
 	var secs int64
 	if json.Unmarshal(b, &secs) != nil {
-		return 0, fmt.Errorf("bad duration %s: write it as a string like \"10d\" (or a whole number of seconds)", clip(b))
+		return 0, fmt.Errorf("bad duration %s: write it as a string like \"10d\" (or a whole number of seconds)", problem.Clip(string(b)))
 	}
 	if secs > int64(math.MaxInt64/time.Second) || secs < -int64(math.MaxInt64/time.Second) {
 		return 0, fmt.Errorf("bad duration %d seconds: longer than the longest span a plan takes (100 years)", secs)
 	}
 	return Duration(time.Duration(secs) * time.Second), nil
-}
-
-// clip shortens raw input quoted in an error message.
-func clip(b []byte) string {
-	const max = 40
-	if len(b) > max {
-		return string(b[:max]) + "…"
-	}
-	return string(b)
 }
 
 // Due is when a milestone falls due: either a span after it becomes active
@@ -216,7 +209,7 @@ func ParseDue(s string) (Due, error) { return parseDue(s, ParseDuration) }
 
 func parseDue(s string, parse func(string) (Duration, error)) (Due, error) {
 	if len(s) > maxDurationText {
-		return Due{}, fmt.Errorf("bad due %q: too long for a span or a time", clip([]byte(s)))
+		return Due{}, fmt.Errorf("bad due %q: too long for a span or a time", problem.Clip(s))
 	}
 	if t, err := time.Parse(time.RFC3339, strings.TrimSpace(s)); err == nil {
 		return Due{At: t}, nil
@@ -251,7 +244,7 @@ func (d *Due) UnmarshalJSON(b []byte) error {
 func decodeDue(b []byte) (Due, error) {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return Due{}, fmt.Errorf("bad due %s: write it as a string like \"10d\" or an RFC 3339 time", clip(b))
+		return Due{}, fmt.Errorf("bad due %s: write it as a string like \"10d\" or an RFC 3339 time", problem.Clip(string(b)))
 	}
 	if s == "" {
 		return Due{}, nil

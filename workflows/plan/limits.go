@@ -57,7 +57,7 @@ const (
 func checkParty(ps *problems, field string, p Party) {
 	if id, ok := strings.CutPrefix(string(p), userPrefix); ok {
 		if msg := problem.LineError(id, problem.MaxKey); msg != "" {
-			ps.Add(field, "the user id of %q %s", clipKey(string(p)), msg)
+			ps.Add(field, "the user id of %q %s", problem.Clip(string(p)), msg)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"dealflow/workflows/problem"
 )
 
 // Role is one of the three roles that carry a project-type deal.
@@ -87,7 +89,7 @@ func (p Party) check() error {
 		return nil
 	}
 	if !slices.Contains(roleParties, p) {
-		return fmt.Errorf("unknown party %q: use owner, pmo, commercial, solution, director, approvers or user:<id>", clipKey(string(p)))
+		return fmt.Errorf("unknown party %q: use owner, pmo, commercial, solution, director, approvers or user:<id>", problem.Clip(string(p)))
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"dealflow/workflows/problem"
 )
@@ -61,7 +60,7 @@ func (t Template) check(ps *problems, limits bool) {
 	for i, m := range first(t.Milestones, MaxMilestones) {
 		field := specField(i, m.Key)
 		if keys[m.Key] {
-			ps.Add(field+".key", "duplicate key %q: each milestone needs its own key", clipKey(m.Key))
+			ps.Add(field+".key", "duplicate key %q: each milestone needs its own key", problem.Clip(m.Key))
 		}
 		keys[m.Key] = true
 		checkSpec(ps, field, m, limits)
@@ -69,7 +68,7 @@ func (t Template) check(ps *problems, limits bool) {
 	for i, m := range first(t.Milestones, MaxMilestones) {
 		for _, dep := range first(m.DependsOn, MaxDependsOn) {
 			if !keys[dep] {
-				ps.Add(specField(i, m.Key)+".depends_on", "unknown milestone %q", clipKey(dep))
+				ps.Add(specField(i, m.Key)+".depends_on", "unknown milestone %q", problem.Clip(dep))
 			}
 		}
 	}
@@ -99,7 +98,7 @@ func specField(i int, key string) string {
 // Template.check).
 func checkSpec(ps *problems, field string, m MilestoneSpec, limits bool) {
 	if !keyPattern.MatchString(m.Key) {
-		ps.Add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", clipKey(m.Key))
+		ps.Add(field+".key", "key %q must be lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit", problem.Clip(m.Key))
 	}
 	if strings.TrimSpace(m.Title) == "" {
 		ps.Add(field+".title", "a milestone needs a title")
@@ -107,7 +106,7 @@ func checkSpec(ps *problems, field string, m MilestoneSpec, limits bool) {
 		ps.Line(field+".title", m.Title, problem.MaxName)
 	}
 	if !m.Role.Valid() {
-		ps.Add(field+".role", "unknown role %q: use pmo, commercial or solution", clipKey(string(m.Role)))
+		ps.Add(field+".role", "unknown role %q: use pmo, commercial or solution", problem.Clip(string(m.Role)))
 	}
 	if m.Owner != "" && limits {
 		checkUser(ps, field+".owner", m.Owner)
@@ -132,7 +131,7 @@ func checkSpec(ps *problems, field string, m MilestoneSpec, limits bool) {
 	}
 	for i, dep := range deps {
 		if limits && len(dep) > problem.MaxKey {
-			ps.Add(fmt.Sprintf("%s.depends_on[%d]", field, i), "%q is not a milestone key (at most 63 characters)", clipKey(dep))
+			ps.Add(fmt.Sprintf("%s.depends_on[%d]", field, i), "%q is not a milestone key (at most 63 characters)", problem.Clip(dep))
 		}
 	}
 	if limits {
@@ -147,7 +146,7 @@ func checkSpec(ps *problems, field string, m MilestoneSpec, limits bool) {
 		}
 	}
 	if dup := firstDuplicate(m.Checklist); dup != "" {
-		ps.Add(field+".checklist", "duplicate checklist item %q", clipKey(dup))
+		ps.Add(field+".checklist", "duplicate checklist item %q", problem.Clip(dup))
 	}
 	if r := m.Review; r != nil {
 		if len(r.Reviewers) == 0 {
@@ -170,7 +169,7 @@ func checkSpec(ps *problems, field string, m MilestoneSpec, limits bool) {
 			}
 		}
 		if r.Policy != "" && r.Policy != PolicyAny && r.Policy != PolicyAll {
-			ps.Add(field+".review.policy", "unknown review policy %q: use any or all", clipKey(string(r.Policy)))
+			ps.Add(field+".review.policy", "unknown review policy %q: use any or all", problem.Clip(string(r.Policy)))
 		}
 	}
 	steps := m.Escalations
@@ -216,20 +215,6 @@ func specLimits(ps *problems, field string, m MilestoneSpec) {
 			*ps = append(*ps, p)
 		}
 	}
-}
-
-// clipKey shortens a would-be key or label quoted back in a message, so a
-// megabyte of garbage is not echoed in full.
-func clipKey(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	i := max
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
 }
 
 func firstDuplicate(items []string) string {

@@ -157,3 +157,17 @@ func (l *List) Count(field string, n, limit int) {
 		l.Add(field, "has %d items; the limit is %d", n, limit)
 	}
 }
+
+// Clip shortens a value quoted back in a message, on a character boundary,
+// so a megabyte of garbage is not echoed in full.
+func Clip(s string) string {
+	const limit = 80
+	if len(s) <= limit {
+		return s
+	}
+	i := limit
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
