@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,8 +23,14 @@ func (s *Server) bind(c echo.Context, v any) error {
 			return apiError(http.StatusUnsupportedMediaType, codeUnsupportedType, "content type %q is not supported: send application/json", ct)
 		}
 	}
-	body := http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		return decodeError(err, s.cfg.MaxBodyBytes)
+	}
+	if e := utf8Error(raw); e != nil {
+		return e
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err, s.cfg.MaxBodyBytes)

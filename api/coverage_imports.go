@@ -81,6 +81,10 @@ func (s *Server) importCoverageAccounts(c echo.Context) error {
 // decodeItem decodes item i of a JSON array strictly (no unknown fields,
 // no value of the wrong type); a bad item is a 400 naming it.
 func (s *Server) decodeItem(i int, raw json.RawMessage, v any) error {
+	if e := utf8Error(raw); e != nil {
+		e.Message = fmt.Sprintf("item %d: %s", i, e.Message)
+		return e
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

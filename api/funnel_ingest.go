@@ -192,6 +192,9 @@ type itemError struct{ field, message string }
 // decodeStrict decodes one JSON item, refusing unknown fields and values
 // of the wrong type.
 func decodeStrict(raw json.RawMessage, v any) *itemError {
+	if field, bad := invalidUTF8Field(raw); bad {
+		return &itemError{field, "is not valid UTF-8 text"}
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

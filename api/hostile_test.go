@@ -2,10 +2,14 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"dealflow/api"
 	"dealflow/workflows/plan"
 	"dealflow/workflows/problem"
 )
@@ -101,9 +105,11 @@ func TestHostileInput(t *testing.T) {
 	t.Run("control characters and bad UTF-8 in notes", func(t *testing.T) {
 		s := st.on(t)
 		s.teamDeal("nul")
-		for _, note := range []string{"x\u0000y", "bell\u0007", "esc\u001b[31m", "bad \xff utf-8"} {
+		for _, note := range []string{"x\u0000y", "bell\u0007", "esc\u001b[31m", "del\u007f", "c1\u0085"} {
 			s.refused("cora", "POST", "/v1/deals/nul/buyer-stage", map[string]any{"stage": "contact_added", "note": note}, 422, "note")
 		}
+		// Invalid UTF-8 as sent (encoding/json would mend it on either side).
+		s.refused("cora", "POST", "/v1/deals/nul/buyer-stage", "{\"stage\": \"contact_added\", \"note\": \"bad \xff utf-8\"}", 422, "note")
 		d := s.deal("root", "nul")
 		s.refused("cora", "POST", "/v1/deals/nul/milestones/prospect/submit", map[string]any{
 			"checklist": d.Milestone("prospect").Checklist, "note": "a\u0000b"}, 422, "note")
@@ -187,11 +193,117 @@ func TestHostileInput(t *testing.T) {
 		}
 	})
 
+	t.Run("a template is its owner's", func(t *testing.T) {
+		s := st.on(t)
+		gated := map[string]any{"name": "gated", "milestones": []map[string]any{
+			{"key": "a", "title": "A", "role": "pmo", "due": "1d", "review": map[string]any{"reviewers": []string{"approvers"}}}}}
+		s.must("pat", "POST", "/v1/templates", gated, http.StatusCreated, nil)
+		open := map[string]any{"name": "gated", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "1d"}}}
+		s.refused("pam", "POST", "/v1/templates", open, http.StatusForbidden, "pat")
+		var got struct {
+			plan.Template
+			Version   int    `json:"version"`
+			CreatedBy string `json:"created_by"`
+		}
+		s.must("pam", "GET", "/v1/templates/gated", nil, http.StatusOK, &got)
+		if got.Version != 1 || got.CreatedBy != "pat" || got.Milestones[0].Review == nil {
+			t.Errorf("after another PMO's attempt: version %d by %s, review gate %v", got.Version, got.CreatedBy, got.Milestones[0].Review)
+		}
+	})
+
+	t.Run("coverage events in another's name", func(t *testing.T) {
+		s := st.on(t)
+		for _, u := range []string{"lena", "sid", "sue", "bo", "ben", "oz"} {
+			s.user(u, "commercial")
+		}
+		s.user("pia", "solution")
+		s.user("pete", "solution")
+		s.must("pat", "POST", "/v1/coverage/programs", programBody("hx"), http.StatusCreated, nil)
+		s.must("pat", "POST", "/v1/coverage/programs/hx/accounts", []map[string]any{{"id": "acc-1", "name": "Initech"}}, http.StatusOK, nil)
+		n := 0
+		event := func(kind, by string, extra map[string]any) []map[string]any {
+			n++
+			e := map[string]any{"id": fmt.Sprintf("hx-%d", n), "account": "acc-1", "kind": kind, "by": by}
+			maps.Copy(e, extra)
+			return []map[string]any{e}
+		}
+		post := "/v1/coverage/programs/hx/events"
+		s.refused("oz", "POST", post, event("bd_signing", "ben", nil), http.StatusForbidden, "oz")
+		s.refused("sid", "POST", post, event("sdr_touch", "sue", map[string]any{"stage": "contact_established"}), http.StatusForbidden, "sue")
+		s.refused("pete", "POST", post, event("solution_reviewed", "pia", map[string]any{"solution": "s1", "round": 1, "result": "approved"}), http.StatusForbidden, "pia")
+		s.must("sid", "POST", post, event("sdr_touch", "sid", map[string]any{"stage": "contact_established"}), http.StatusOK, nil)
+		s.must("lena", "POST", post, event("sdr_touch", "sue", map[string]any{"stage": "needs_probed"}), http.StatusOK, nil)
+		if got := count(t, s, `SELECT count(*) FROM coverage_events WHERE program_id = 'hx'`); got != 2 {
+			t.Errorf("%d events stored, want the 2 posted by their authors or their lead", got)
+		}
+	})
+
+	t.Run("a leaver is cut off at once", func(t *testing.T) {
+		s := st.on(t)
+		s.user("lev", "commercial")
+		s.must("lev", "GET", "/v1/me", nil, http.StatusOK, nil)
+		s.refused("lev", "POST", "/v1/users/lev/tokens", nil, http.StatusForbidden, "admin")
+		var issued struct {
+			ID, Token string
+			ExpiresAt *time.Time `json:"expires_at"`
+		}
+		s.must("root", "POST", "/v1/users/lev/tokens", map[string]any{"ttl": "30d"}, http.StatusCreated, &issued)
+		if issued.ID == "" || issued.Token == "" || issued.ExpiresAt == nil {
+			t.Errorf("token answer %+v lacks its id, secret or expiry", issued)
+		}
+		_, list := s.call("lev", "GET", "/v1/users/lev/tokens", nil)
+		if strings.Contains(string(list), issued.Token) || strings.Contains(string(list), s.tokens["lev"]) || !strings.Contains(string(list), issued.ID) {
+			t.Errorf("token list shows a secret or misses the new token: %s", list)
+		}
+		s.must("root", "PATCH", "/v1/users/lev", map[string]any{"disabled": true}, http.StatusOK, nil)
+		s.refused("lev", "GET", "/v1/me", nil, http.StatusUnauthorized, "disabled")
+		s.tokens["lev2"] = issued.Token
+		s.refused("lev2", "GET", "/v1/me", nil, http.StatusUnauthorized, "disabled")
+	})
+
+	t.Run("an upload over the row limit", func(t *testing.T) {
+		s := st.on(t)
+		var b strings.Builder
+		b.WriteString("id,account,kind,by\n")
+		for i := range api.DefaultMaxImportRows + 1 {
+			fmt.Fprintf(&b, "u%d,acc-1,bd_visit,ben\n", i)
+		}
+		status, raw := s.callWithType("pat", "POST", "/v1/coverage/programs/hx/events", "text/csv", b.String())
+		if status != http.StatusRequestEntityTooLarge || !strings.Contains(string(raw), fmt.Sprint(api.DefaultMaxImportRows)) {
+			t.Errorf("%d rows: %d %.300s", api.DefaultMaxImportRows+1, status, raw)
+		}
+		if got := count(t, s, `SELECT count(*) FROM coverage_events WHERE id LIKE 'u%'`); got != 0 {
+			t.Errorf("%d rows of a refused upload stored", got)
+		}
+	})
+
+	t.Run("chat mentions in a comment are kept verbatim in the record", func(t *testing.T) {
+		s := st.on(t)
+		s.teamDeal("chat")
+		reason := "<!channel> <https://evil.example|Open dealflow> <at user_id=\"all\">"
+		s.act("pat", "chat", "/pause", map[string]any{"reason": reason})
+		var msg string
+		if err := s.store.DB().QueryRowContext(t.Context(), `SELECT message FROM outbox WHERE deal_id = 'chat' ORDER BY id DESC LIMIT 1`).Scan(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(msg, reason) {
+			t.Errorf("the outbox holds %q, not the reason as written (each channel escapes it when it posts; see activities/notify)", msg)
+		}
+		s.act("pat", "chat", "/resume", nil)
+		s.intact("chat")
+	})
+
 	t.Run("readiness tells nothing of the backends", func(t *testing.T) {
 		s := st.on(t)
 		status, raw := s.call("", "GET", "/readyz", nil)
-		if status != http.StatusOK || strings.Contains(string(raw), "127.0.0.1") || strings.Contains(string(raw), ":") && strings.Count(string(raw), ":") > 2 {
-			t.Errorf("/readyz: %d %s", status, raw)
+		var body map[string]string
+		if err := json.Unmarshal(raw, &body); status != http.StatusOK || err != nil {
+			t.Fatalf("/readyz: %d %s", status, raw)
+		}
+		for k, v := range body {
+			if v != "ok" && v != "ready" {
+				t.Errorf("/readyz says %s: %q; only ok, ready or unavailable belong there", k, v)
+			}
 		}
 	})
 }

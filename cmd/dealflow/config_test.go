@@ -200,8 +200,8 @@ func TestRunUsageAndExitCodes(t *testing.T) {
 		{args: []string{"worker"}, code: 2, err: "DATABASE_URL is not set"},
 		{args: []string{"api"}, env: envMap{"DATABASE_URL": "postgres://x/y", "DEALFLOW_LISTEN": "nope"}, code: 2, err: "DEALFLOW_LISTEN"},
 		{args: []string{"migrate", "extra"}, env: envMap{"DATABASE_URL": "postgres://x/y"}, code: 2, err: "no arguments"},
-		{args: []string{"users"}, code: 2, err: "create, token or list"},
-		{args: []string{"users", "create", "-name", "Pat"}, env: envMap{"DATABASE_URL": "postgres://x/y"}, code: 2, err: "-id and -name"},
+		{args: []string{"users"}, code: 2, err: "create, token, list, disable, enable, roles, tokens or revoke"},
+		{args: []string{"users", "create", "-name", "Pat"}, env: envMap{"DATABASE_URL": "postgres://x/y"}, code: 2, err: "users create: -id is required"},
 		{args: []string{"users", "create", "-id", "pat", "-name", "Pat", "-roles", "pmo,boss"}, env: envMap{"DATABASE_URL": "postgres://x/y"}, code: 2, err: `unknown role "boss"`},
 	}
 	for _, tc := range cases {
