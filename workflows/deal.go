@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -51,12 +52,31 @@ type dealRun struct {
 	logger    log.Logger
 }
 
-// maxUnrecordedEvents bounds the events a deal holds unrecorded (while a
-// recording is slow or retrying, Postgres down, say): past it, validators
-// refuse new actions, so the workflow's state, which travels in
-// continue-as-new, does not grow without bound. Validators do not run on
-// replay, so the bound needs no version. (A variable for tests.)
-var maxUnrecordedEvents = 500
+// maxUnrecordedEvents and maxUnrecordedBytes bound the events a deal holds
+// unrecorded (while a recording is slow or retrying, Postgres down, say):
+// past either, validators refuse new actions, so the workflow's state, which
+// travels in continue-as-new, and the next recording's input stay far below
+// Temporal's payload limits: a deal (plan.MaxStateBytes, 256 KiB), this
+// backlog (256 KiB) and one more action's events (plan.MaxEventBytes,
+// 128 KiB) come to well under 1 MB, against the 2 MB Temporal refuses.
+// Validators do not run on replay, so the bounds need no version.
+// (Variables for tests.)
+var (
+	maxUnrecordedEvents = 500
+	maxUnrecordedBytes  = 256 << 10
+)
+
+// recordBehind reports whether the unrecorded backlog is past its bounds.
+func (r *dealRun) recordBehind() bool {
+	if len(r.pending) >= maxUnrecordedEvents {
+		return true
+	}
+	if len(r.pending) == 0 {
+		return false
+	}
+	b, err := json.Marshal(r.pending)
+	return err != nil || len(b) >= maxUnrecordedBytes
+}
 
 // errRecordBehind is the refusal past maxUnrecordedEvents.
 func errRecordBehind(n int) error {

@@ -49,7 +49,7 @@ func setActionHandler[A plan.Action](ctx workflow.Context, r *dealRun, name stri
 			if r.seen(ctx) {
 				return nil // a retry of an applied update: the handler answers it
 			}
-			if len(r.pending) >= maxUnrecordedEvents {
+			if r.recordBehind() {
 				return actionFailure(errRecordBehind(len(r.pending)))
 			}
 			return actionFailure(r.deal.Check(a, workflow.Now(ctx)))

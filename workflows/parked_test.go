@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,30 +56,44 @@ func TestParkedRecordingIsRetried(t *testing.T) {
 }
 
 // TestUnrecordedBacklogIsBounded: while recordings fail (the store is
-// down), unrecorded events pile up in the workflow; past the bound new
-// actions are refused with a conflict, and accepted again once the record
-// catches up.
+// down), unrecorded events pile up in the workflow; past either bound (how
+// many events, how many bytes) new actions are refused with a conflict, and
+// accepted again once the record catches up.
 func TestUnrecordedBacklogIsBounded(t *testing.T) {
-	defer func(n int) { maxUnrecordedEvents = n }(maxUnrecordedEvents)
-	maxUnrecordedEvents = 2
-	h := newHarness(t)
-	stages := plan.BuyerStages
-	h.at(time.Hour, func() {
-		h.rec.down.Store(true)
-		// The first change's recording is in flight; the next two wait.
-		for _, st := range stages[:3] {
-			h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: st})
-		}
-	})
-	h.at(time.Hour+time.Second, func() {
-		h.refused(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: stages[3]}, plan.CodeConflict, "record is behind")
-		h.rec.down.Store(false)
-	})
-	h.at(2*time.Hour, func() {
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: stages[3]})
-		h.do(UpdateClose, closeDeal(plan.DealLost))
-	})
-	h.run(spec(t, "project"))
+	for _, c := range []struct {
+		name          string
+		events, bytes int
+		note          string
+	}{
+		{"events", 2, 256 << 10, ""},
+		{"bytes", 500, 6000, strings.Repeat("n", 2000)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func(n, b int) { maxUnrecordedEvents, maxUnrecordedBytes = n, b }(maxUnrecordedEvents, maxUnrecordedBytes)
+			maxUnrecordedEvents, maxUnrecordedBytes = c.events, c.bytes
+			h := newHarness(t)
+			stages := plan.BuyerStages
+			stage := func(st plan.BuyerStage) plan.BuyerStageAction {
+				return plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: st, Note: c.note}
+			}
+			h.at(time.Hour, func() {
+				h.rec.down.Store(true)
+				// The first change's recording is in flight; the next two wait.
+				for _, st := range stages[:3] {
+					h.do(UpdateBuyerStage, stage(st))
+				}
+			})
+			h.at(time.Hour+time.Second, func() {
+				h.refused(UpdateBuyerStage, stage(stages[3]), plan.CodeConflict, "record is behind")
+				h.rec.down.Store(false)
+			})
+			h.at(2*time.Hour, func() {
+				h.do(UpdateBuyerStage, stage(stages[3]))
+				h.do(UpdateClose, closeDeal(plan.DealLost))
+			})
+			h.run(spec(t, "project"))
+		})
+	}
 }
 
 // TestOperatorReplayEndsTheWait: a deal whose record is behind waits for
