@@ -176,6 +176,15 @@ func TestHostileInput(t *testing.T) {
 		}
 	})
 
+	t.Run("the longest names a deal takes", func(t *testing.T) {
+		s := st.on(t)
+		team := map[string]any{"pmo": "pat", "commercial": "cora", "solution": "sol", "approvers": []string{"ann"}, "director": "dina"}
+		long := strings.Repeat("长", problem.MaxName)
+		s.must("pat", "POST", "/v1/deals", map[string]any{"id": strings.Repeat("L", problem.MaxKey), "name": long, "customer": long,
+			"template": "project", "team": team}, http.StatusCreated, nil)
+		s.intact(strings.Repeat("L", problem.MaxKey))
+	})
+
 	t.Run("every problem of a template at once", func(t *testing.T) {
 		s := st.on(t)
 		bad := map[string]any{"name": "many-problems", "milestones": []map[string]any{
