@@ -57,8 +57,8 @@ func monthOfEvents(n int, now time.Time, window int) []map[string]any {
 	return evs
 }
 
-// expectCoverage computes the counts from the README's definitions, in
-// plain Go over the generated events.
+// expectCoverage computes the counts from the definitions in
+// docs/coverage.md, in plain Go over the generated events.
 func expectCoverage(n int, evs []map[string]any, asOf time.Time, window int) (store.CoverageCounts, int) {
 	since := asOf.AddDate(0, 0, -window)
 	covered, qualified, signed, touched := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}

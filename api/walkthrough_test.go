@@ -75,7 +75,8 @@ func (s *stack) projected(id string) *plan.Deal {
 	return stored
 }
 
-// TestWalkthrough is the README's walk-through, end to end on real servers.
+// TestWalkthrough is the walk-through of docs/deals.md, end to end on real
+// servers.
 func TestWalkthrough(t *testing.T) {
 	s := newStack(t)
 	for _, u := range []struct{ id, role string }{{"pat", "pmo"}, {"cora", "commercial"}, {"sol", "solution"},

@@ -22,7 +22,7 @@ import (
 //
 // Screenshots go to $DEALFLOW_ARTIFACTS, or console/testdata/artifacts
 // (ignored by git); the test log says where. -update-screenshot also
-// writes the deal page to docs/console-deal.png, the README's picture.
+// writes the deal page to docs/console-deal.png, the picture in docs/console.md.
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the deal page's screenshot to docs/console-deal.png")
 
@@ -331,7 +331,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b.shot("deal-page")
 	if *updateScreenshot {
-		// The README's picture: the top of the page (the header, the
+		// docs/console.md's picture: the top of the page (the header, the
 		// figures, the timeline beside the buyer's stage), not the whole
 		// audit trail.
 		b.step("size the window", chromedp.EmulateViewport(1280, 1180))

@@ -67,7 +67,7 @@ func syntheticMonth(accounts []store.CoverageAccount, asOf time.Time) []store.Co
 }
 
 // expectedReport computes a report's counts and untouched list in plain Go,
-// from the definitions in the README, independently of the SQL.
+// from the definitions in docs/coverage.md, independently of the SQL.
 func expectedReport(accounts []store.CoverageAccount, evs []store.CoverageEvent, asOf time.Time, days int) (store.CoverageCounts, int, []string) {
 	since := asOf.AddDate(0, 0, -days)
 	type acc struct {

@@ -74,8 +74,8 @@ type setting struct {
 	set    func(c *Config, v string) error
 }
 
-// settings is the single list of configuration values. Keep the README's
-// table in step with it (`dealflow help` prints it).
+// settings is the single list of configuration values. Keep the table in
+// docs/operations.md in step with it (`dealflow help` prints it).
 var settings = []setting{
 	{
 		flag: "log-level", env: "DEALFLOW_LOG_LEVEL", def: "info", arg: "LEVEL", scope: "all",

@@ -226,8 +226,8 @@ func TestRunUsageAndExitCodes(t *testing.T) {
 	}
 }
 
-// The help table names every setting, so the README can be checked
-// against it.
+// The help table names every setting, so docs/operations.md can be
+// checked against it.
 func TestHelpListsEverySetting(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer

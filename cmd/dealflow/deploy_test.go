@@ -788,18 +788,91 @@ func TestDeployChecksCatchMistakes(t *testing.T) {
 	}
 }
 
-// TestREADMEListsEverySetting keeps the README's configuration table in
-// step with the settings list.
-func TestREADMEListsEverySetting(t *testing.T) {
+// TestDocsListEverySetting keeps the configuration table of
+// docs/operations.md in step with the settings list.
+func TestDocsListEverySetting(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/operations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range settings {
 		row := fmt.Sprintf("| `%s` | `-%s` | ", s.env, s.flag)
 		if !strings.Contains(string(b), row) {
-			t.Errorf("README's Configuration table has no row starting %q", row)
+			t.Errorf("docs/operations.md's Configuration table has no row starting %q", row)
 		}
+	}
+}
+
+// TestDocsLinksResolve: every relative link in README.md and docs/*.md
+// names a file that exists and, with an anchor, a heading of that file
+// (anchors as GitHub makes them: lower case, punctuation dropped, spaces
+// to hyphens, -1, -2 … for repeats). Links inside code are not links.
+func TestDocsLinksResolve(t *testing.T) {
+	t.Parallel()
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := append([]string{"../../README.md"}, docs...)
+	fence := regexp.MustCompile("(?s)```.*?```")
+	code := regexp.MustCompile("`[^`\n]*`")
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	heading := regexp.MustCompile(`(?m)^#{1,6}[ \t]+(.*?)[ \t]*$`)
+	punct := regexp.MustCompile(`[^\p{L}\p{N}_\- ]`)
+	scheme := regexp.MustCompile(`^[a-z]+:`)
+	anchors := func(path string) (map[string]bool, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		seen, out := map[string]int{}, map[string]bool{}
+		for _, m := range heading.FindAllStringSubmatch(fence.ReplaceAllString(string(b), ""), -1) {
+			a := strings.ReplaceAll(punct.ReplaceAllString(strings.ToLower(m[1]), ""), " ", "-")
+			if n := seen[a]; n > 0 {
+				out[fmt.Sprintf("%s-%d", a, n)] = true
+			} else {
+				out[a] = true
+			}
+			seen[a]++
+		}
+		return out, nil
+	}
+	checked := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := code.ReplaceAllString(fence.ReplaceAllString(string(b), ""), "")
+		for _, m := range link.FindAllStringSubmatch(text, -1) {
+			target := m[1]
+			if scheme.MatchString(target) {
+				continue // http:, https:, mailto:
+			}
+			checked++
+			path, anchor, _ := strings.Cut(target, "#")
+			full := f
+			if path != "" {
+				full = filepath.Join(filepath.Dir(f), path)
+			}
+			if _, err := os.Stat(full); err != nil {
+				t.Errorf("%s links to %s: no such file", f, target)
+				continue
+			}
+			if anchor == "" {
+				continue
+			}
+			as, err := anchors(full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !as[anchor] {
+				t.Errorf("%s links to %s: %s has no heading #%s", f, target, full, anchor)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no relative links found: are the docs where this test looks?")
 	}
 }
