@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -257,7 +257,7 @@ func (e *benchEnv) warmUp(ctx context.Context) error {
 	return nil
 }
 
-func (e *benchEnv) lifecycle(ctx context.Context, res *benchResult) error {
+func (e *benchEnv) lifecycle(ctx context.Context, res *Result) error {
 	actions, err := lifecycleActions()
 	if err != nil {
 		return err
@@ -269,7 +269,7 @@ func (e *benchEnv) lifecycle(ctx context.Context, res *benchResult) error {
 		ids[i] = fmt.Sprintf("lc-%s-%05d", e.run, i)
 	}
 	won := make([]bool, len(ids))
-	sdkBefore := sdkLatencies(e.metrics.Registry)
+	sdkBefore := sdkLatencies(e.metrics)
 	poolBefore := e.st.DB().Stats()
 	stopProfile, err := startCPUProfile(e.opts.CPUProfile)
 	if err != nil {
@@ -305,8 +305,8 @@ func (e *benchEnv) lifecycle(ctx context.Context, res *benchResult) error {
 		r.ActionSteps = append(r.ActionSteps, rec.stats(stepLabel(n)))
 	}
 	// The tally reporter copies the SDK's figures every second.
-	time.Sleep(sdkMetricsInterval + 100*time.Millisecond)
-	r.SDK = sdkTimingsSince(e.metrics.Registry, sdkBefore)
+	time.Sleep(e.df.MetricsInterval + 100*time.Millisecond)
+	r.SDK = sdkTimingsSince(e.metrics, sdkBefore)
 	res.Lifecycle = r
 	e.progressf("lifecycle: %d deals won in %v (%.1f deals/s), %d failed", done, elapsed.Round(time.Millisecond), r.DealsPerSecond, rec.n)
 
@@ -403,7 +403,7 @@ func benchBaselineWorkflow(ctx workflow.Context, want int) (int, error) {
 func (e *benchEnv) serveBaselineWorker(ctx context.Context, g *errgroup.Group) <-chan struct{} {
 	started := make(chan struct{})
 	g.Go(func() error {
-		w := worker.New(e.tc, e.baselineQueue, worker.Options{WorkerStopTimeout: e.cfg.ShutdownTimeout})
+		w := worker.New(e.tc, e.baselineQueue, worker.Options{WorkerStopTimeout: e.opts.ShutdownTimeout})
 		w.RegisterWorkflowWithOptions(benchBaselineWorkflow, workflow.RegisterOptions{Name: benchBaselineWorkflowName})
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting the baseline worker: %w", err)
@@ -483,7 +483,7 @@ func (e *benchEnv) driveBaseline(ctx context.Context, rec *recorder, wid string,
 	return nil
 }
 
-func (e *benchEnv) baseline(ctx context.Context, res *benchResult) error {
+func (e *benchEnv) baseline(ctx context.Context, res *Result) error {
 	actions, err := lifecycleActions()
 	if err != nil {
 		return err
@@ -494,7 +494,7 @@ func (e *benchEnv) baseline(ctx context.Context, res *benchResult) error {
 		wids[i] = fmt.Sprintf("bench-baseline/%s-%05d", e.run, i)
 	}
 	ok := make([]bool, len(wids))
-	sdkBefore := sdkLatencies(e.metrics.Registry)
+	sdkBefore := sdkLatencies(e.metrics)
 	start := time.Now()
 	err = forEach(ctx, len(wids), e.opts.Concurrency, rec, func(ctx context.Context, i int) error {
 		err := e.driveBaseline(ctx, rec, wids[i], len(actions))
@@ -516,8 +516,8 @@ func (e *benchEnv) baseline(ctx context.Context, res *benchResult) error {
 	for n := range len(actions) {
 		r.UpdateSteps = append(r.UpdateSteps, rec.stats(stepLabel(n)))
 	}
-	time.Sleep(sdkMetricsInterval + 100*time.Millisecond)
-	r.SDK = sdkTimingsSince(e.metrics.Registry, sdkBefore)
+	time.Sleep(e.df.MetricsInterval + 100*time.Millisecond)
+	r.SDK = sdkTimingsSince(e.metrics, sdkBefore)
 	res.Baseline = r
 	e.progressf("baseline: %d workflows done in %v (%.1f workflows/s), %d failed", done, elapsed.Round(time.Millisecond), r.WorkflowsPerSecond, rec.n)
 	var closed []string
