@@ -6,13 +6,16 @@
 // (the worker's cache of open deals) and reports (the store's funnel and
 // coverage reports over generated data, loaded by the fixtures here).
 //
-// It imports dealflow's packages (activities/store, workflows,
-// workflows/plan, deploy/localstack), the Temporal SDK and Prometheus'
-// client; nothing imports it but cmd/dealflow. It cannot import
-// cmd/dealflow itself: the bench subcommand parses the flags and settings
-// into Options and hands Run, as a Dealflow, the binary's own ways to open
-// the store, dial Temporal and serve the API and the worker, so that what
-// is measured is what the other subcommands run.
+// It may import the store (activities/store, whose public methods and DB
+// its fixtures use), the workflows (workflows, workflows/plan),
+// deploy/localstack for the servers it starts, the Temporal SDK, sqlx and
+// Prometheus' client; not the API, the console or the activities. It
+// reaches dealflow's API and worker only through a Dealflow, which
+// cmd/dealflow provides (package main cannot be imported): the binary's
+// own ways to open the store, dial Temporal and serve the API and the
+// worker, so that what is measured is what the other subcommands run.
+// Nothing imports it but cmd/dealflow, whose bench subcommand parses the
+// flags and settings into Options and calls Run.
 package bench
 
 import (
