@@ -144,7 +144,7 @@ fuzz: bin/temporal deps
 	$(GO) test -run '^$$' -fuzz '^FuzzTemplateAndPlanChange$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./workflows/plan
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) -parallel 1 ./api
 
-# Benchmarks (cmd/dealflow/bench*.go): deals through the API against a
+# Benchmarks (cmd/dealflow/internal/bench): deals through the API against a
 # bare-SDK baseline, the deal list at 100k, worker memory, the reports. Not
 # part of `test`; about ten minutes. BENCH_FLAGS scales it, e.g.
 # BENCH_FLAGS='-deals 1000 -concurrency 32' (see bin/dealflow help bench).

@@ -11,12 +11,12 @@ import (
 
 // loadCoverageBench makes a store with two programs, "bench" and "other",
 // each of 10,000 accounts and a year of events before asOf (the data
-// `dealflow bench` uses too, from store.LoadCoverageBench).
+// `dealflow bench` uses too; see benchdata_test.go).
 func loadCoverageBench(b testing.TB, asOf time.Time) *store.Store {
 	ctx := context.Background()
 	s := benchStore(b)
 	for _, id := range []string{"bench", "other"} {
-		if err := s.LoadCoverageBench(ctx, id, asOf); err != nil {
+		if err := loadCoverageProgram(ctx, s, id, asOf); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,14 +32,14 @@ func BenchmarkFunnelReport(b *testing.B) {
 	s := benchStore(b)
 	ctx := b.Context()
 	start := time.Now()
-	if err := s.LoadFunnelBench(ctx, rows); err != nil {
+	if err := loadFunnelBench(ctx, s, rows); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d activities and %d leads in %v", rows, rows/10, time.Since(start).Round(time.Millisecond))
-	asOf := store.BenchFunnelAsOf
+	asOf := benchFunnelAsOf
 	b.ResetTimer()
 	for i := range b.N {
-		r, err := s.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: store.BenchFunnelTargetID, RunKey: fmt.Sprint("bench/", i), Trigger: "manual", AsOf: asOf})
+		r, err := s.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: benchFunnelTargetID, RunKey: fmt.Sprint("bench/", i), Trigger: "manual", AsOf: asOf})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,6 +1,12 @@
 // Command dealflow is dealflow's one binary: the Temporal worker, the HTTP
-// API, database migrations, user administration, and `dealflow dev`, which
-// runs the whole stack on a developer's machine.
+// API, database migrations, user administration, `dealflow dev`, which
+// runs the whole stack on a developer's machine, and `dealflow bench`.
+//
+// This package holds the subcommands, their flags and settings (config.go)
+// and the wiring of the process: the store, the Temporal client, the
+// metrics, the API and the worker. The benchmark itself is
+// internal/bench, which `dealflow bench` calls after parsing its flags,
+// handing it those pieces (bench.Dealflow); nothing else imports it.
 //
 // Run `dealflow help` for the subcommands and their configuration.
 package main

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -59,7 +59,7 @@ func sampleMemory() (memSample, error) {
 	return s, sc.Err()
 }
 
-func (e *benchEnv) memory(ctx context.Context, res *benchResult) error {
+func (e *benchEnv) memory(ctx context.Context, res *Result) error {
 	n := e.opts.MemDeals
 	r := &memoryResult{Deals: n, Concurrency: e.opts.Concurrency, Method: "VmRSS of /proc/self/status and the Go heap's live bytes " +
 		"(runtime/metrics /gc/heap/live:bytes), each after runtime.GC and debug.FreeOSMemory, " +
@@ -78,7 +78,7 @@ func (e *benchEnv) memory(ctx context.Context, res *benchResult) error {
 	err = forEach(ctx, n, e.opts.Concurrency, rec, func(ctx context.Context, i int) error {
 		spec := plan.DealSpec{ID: fmt.Sprintf("%s%05d", prefix, i), Name: fmt.Sprintf("Open deal %d", i),
 			Customer: fmt.Sprintf("Customer %d", i%5000), Amount: float64(100_000 + i), Currency: "CNY", Team: team, Plan: tmpl}
-		_, err := workflows.StartDeal(ctx, e.tc, e.cfg.TaskQueue, spec, time.Now())
+		_, err := workflows.StartDeal(ctx, e.tc, e.taskQueue, spec, time.Now())
 		return err
 	})
 	if err != nil {
@@ -96,7 +96,7 @@ func (e *benchEnv) memory(ctx context.Context, res *benchResult) error {
 	deadline := time.Now().Add(10 * time.Minute)
 	var recorded int
 	for {
-		cached, _ := gaugeMax(e.metrics.Registry, "temporal_sticky_cache_size")
+		cached, _ := gaugeMax(e.metrics, "temporal_sticky_cache_size")
 		if cached >= float64(n) {
 			if err := e.st.DB().QueryRowContext(ctx, `SELECT count(*) FROM deals WHERE id LIKE $1`, prefix+"%").Scan(&recorded); err != nil {
 				return err
@@ -125,7 +125,7 @@ func (e *benchEnv) memory(ctx context.Context, res *benchResult) error {
 	if err := writeHeapProfile(e.opts.MemProfile); err != nil {
 		return err
 	}
-	cached, _ := gaugeMax(e.metrics.Registry, "temporal_sticky_cache_size")
+	cached, _ := gaugeMax(e.metrics, "temporal_sticky_cache_size")
 	r.CachedWorkflows = int(cached)
 	r.RSSBefore, r.RSSAfter = before.RSS, after.RSS
 	r.HeapBefore, r.HeapAfter = before.HeapLive, after.HeapLive

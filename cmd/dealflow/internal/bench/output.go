@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -21,9 +21,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// benchResult is every figure of one run; the table and the JSON file show
+// Result is every figure of one run; the table and the JSON file show
 // the same.
-type benchResult struct {
+type Result struct {
 	Conditions benchConditions  `json:"conditions"`
 	Baseline   *baselineResult  `json:"baseline,omitempty"`
 	Lifecycle  *lifecycleResult `json:"lifecycle,omitempty"`
@@ -226,7 +226,7 @@ func (t benchTarget) verdict() string {
 }
 
 // judge works out the ratios and the targets from the figures.
-func (r *benchResult) judge() {
+func (r *Result) judge() {
 	r.Targets = nil
 	if r.Lifecycle != nil && r.Baseline != nil {
 		up, later := r.Lifecycle.Routes[routeUpdates], r.Lifecycle.Routes[routeLaterUpdates]
@@ -263,7 +263,7 @@ func (r *benchResult) judge() {
 	}
 }
 
-func (r *benchResult) target(name string) (benchTarget, bool) {
+func (r *Result) target(name string) (benchTarget, bool) {
 	for _, t := range r.Targets {
 		if strings.HasPrefix(t.Name, name) {
 			return t, true
@@ -273,7 +273,7 @@ func (r *benchResult) target(name string) (benchTarget, bool) {
 }
 
 // printTable writes every figure with its conditions as one Markdown table.
-func (r *benchResult) printTable(w io.Writer) {
+func (r *Result) printTable(w io.Writer) {
 	c := r.Conditions
 	rows := [][]string{{"figure", "value", "conditions", "target", ""}}
 	add := func(figure, value, cond string) { rows = append(rows, []string{figure, value, cond, "", ""}) }
@@ -395,14 +395,14 @@ func (r *benchResult) printTable(w io.Writer) {
 	}
 }
 
-func (r *benchResult) lifecycleErrors() []string {
+func (r *Result) lifecycleErrors() []string {
 	if r.Lifecycle == nil {
 		return nil
 	}
 	return r.Lifecycle.Errors
 }
 
-func (r *benchResult) baselineErrors() []string {
+func (r *Result) baselineErrors() []string {
 	if r.Baseline == nil {
 		return nil
 	}
@@ -466,7 +466,7 @@ func thousands(n int) string {
 	return s
 }
 
-func (r *benchResult) writeJSON(path string) error {
+func (r *Result) writeJSON(path string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -482,7 +482,7 @@ func (e *benchEnv) conditions(ctx context.Context) (benchConditions, error) {
 	c := benchConditions{
 		StartedAt: time.Now(), Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), TemporalSDK: temporal.SDKVersion,
-		Stack: e.stack, Flags: e.opts.flags, CPU: procField("/proc/cpuinfo", "model name"),
+		Stack: e.stack, Flags: e.opts.Flags, CPU: procField("/proc/cpuinfo", "model name"),
 	}
 	if c.Flags == nil {
 		c.Flags = []string{}

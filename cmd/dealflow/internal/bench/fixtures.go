@@ -1,4 +1,4 @@
-package store
+package bench
 
 import (
 	"context"
@@ -8,23 +8,26 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"dealflow/activities/store"
 )
 
-// Benchmark data, made inside Postgres by generate_series so that loading a
-// million rows takes seconds: the funnel of BenchmarkFunnelReport and the
-// coverage program of BenchmarkCoverageReport10k, which load it from here,
-// as `dealflow bench` does.
+// The reports part's data, made inside Postgres by generate_series so that
+// loading a million rows takes seconds, through the store's public methods
+// and its DB. The store's own report benchmarks (BenchmarkFunnelReport,
+// BenchmarkCoverageReport10k) load the same data from a copy of these
+// fixtures in activities/store/benchdata_test.go: keep the two in step.
 
-// BenchFunnelTargetID is the funnel target LoadFunnelBench fills.
-const BenchFunnelTargetID = "bench"
+// benchFunnelTargetID is the funnel target loadFunnelBench fills.
+const benchFunnelTargetID = "bench"
 
-// BenchFunnelAsOf is when the bench funnel report runs: the morning after
+// benchFunnelAsOf is when the bench funnel report runs: the morning after
 // the target's period, so every generated activity is in its window.
-var BenchFunnelAsOf = time.Date(2026, 4, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+var benchFunnelAsOf = time.Date(2026, 4, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 // benchFunnelTarget is one target of ten reps over March 2026 in Shanghai.
-var benchFunnelTarget = FunnelTargetInput{
-	ID: BenchFunnelTargetID, Name: "Bench", Scope: "all", Manager: "mona",
+var benchFunnelTarget = store.FunnelTargetInput{
+	ID: benchFunnelTargetID, Name: "Bench", Scope: "all", Manager: "mona",
 	Reps:        []string{"rep0", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "rep7", "rep8", "rep9"},
 	PeriodStart: "2026-03-01", PeriodEnd: "2026-03-31", RevenueTarget: 50_000_000, AvgDealSize: 100_000,
 	ConversionRate: 0.2, LeadsPerActivity: 0.1, TimeZone: "Asia/Shanghai",
@@ -46,16 +49,16 @@ var sqlBenchFunnel = []string{
 	      LATERAL (SELECT timestamptz '2026-03-01 00:00:00+08' + (g::float8 / ($1 / 10) * 25 * 86400) * interval '1 second' AS c) x`,
 }
 
-// LoadFunnelBench creates the funnel target BenchFunnelTargetID and fills
+// loadFunnelBench creates the funnel target benchFunnelTargetID and fills
 // an empty database with rows activities and rows/10 leads in its period,
 // then vacuums and analyses both tables, as autovacuum would have done by
-// the time a scheduled report runs. A report as of BenchFunnelAsOf counts
+// the time a scheduled report runs. A report as of benchFunnelAsOf counts
 // every activity.
-func (s *Store) LoadFunnelBench(ctx context.Context, rows int) error {
+func loadFunnelBench(ctx context.Context, s *store.Store, rows int) error {
 	if rows <= 0 {
-		return errors.New("store: LoadFunnelBench needs a positive number of rows")
+		return errors.New("loadFunnelBench needs a positive number of rows")
 	}
-	tg, err := NewFunnelTarget(benchFunnelTarget)
+	tg, err := store.NewFunnelTarget(benchFunnelTarget)
 	if err != nil {
 		return err
 	}
@@ -63,21 +66,21 @@ func (s *Store) LoadFunnelBench(ctx context.Context, rows int) error {
 		return fmt.Errorf("store: creating the bench funnel target: %w", err)
 	}
 	for _, q := range sqlBenchFunnel {
-		if _, err := s.db.ExecContext(ctx, q, rows); err != nil {
+		if _, err := s.DB().ExecContext(ctx, q, rows); err != nil {
 			return fmt.Errorf("store: loading the bench funnel: %w", err)
 		}
 	}
 	for _, q := range []string{`VACUUM ANALYZE funnel_activities`, `VACUUM ANALYZE funnel_leads`} {
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store: %s: %w", q, err)
 		}
 	}
 	return nil
 }
 
-// BenchCoverageAsOf is when the bench coverage report runs: the events end
+// benchCoverageAsOf is when the bench coverage report runs: the events end
 // there.
-var BenchCoverageAsOf = time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
+var benchCoverageAsOf = time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
 
 // benchCoverageUsers are the people of the bench programs: an SDR team
 // (lena leads sid and sue), a BD team (bo leads ben), presales (pia leads
@@ -124,28 +127,28 @@ FROM coverage_events WHERE program_id = $1 AND kind = 'solution_reviewed' AND re
 	`ANALYZE coverage_events`,
 }
 
-// LoadCoverageBench creates coverage program programID (and its team's
+// loadCoverageBench creates coverage program programID (and its team's
 // users, when missing) with 10,000 named accounts and a year of events
 // before asOf, about 85,000 of them. Loading two programs gives a report
 // one that it must not read.
-func (s *Store) LoadCoverageBench(ctx context.Context, programID string, asOf time.Time) error {
+func loadCoverageBench(ctx context.Context, s *store.Store, programID string, asOf time.Time) error {
 	for _, id := range benchCoverageUsers {
-		_, err := s.CreateUser(ctx, User{ID: id, Name: strings.ToUpper(id), Roles: []Role{RoleCommercial}})
-		if err != nil && !errors.Is(err, ErrDuplicate) {
+		_, err := s.CreateUser(ctx, store.User{ID: id, Name: strings.ToUpper(id), Roles: []store.Role{store.RoleCommercial}})
+		if err != nil && !errors.Is(err, store.ErrDuplicate) {
 			return fmt.Errorf("store: creating bench user %s: %w", id, err)
 		}
 	}
 	rate := func(v float64) *float64 { return &v }
-	p := Program{
+	p := store.Program{
 		ID: programID, Name: "Program " + programID,
-		Targets: Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
-		Teams: ProgramTeams{
-			SDR:      ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
-			BD:       ProgramTeam{Lead: "bo", Members: []string{"ben"}},
-			Presales: ProgramTeam{Lead: "pia", Members: []string{"pete"}},
+		Targets: store.Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
+		Teams: store.ProgramTeams{
+			SDR:      store.ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
+			BD:       store.ProgramTeam{Lead: "bo", Members: []string{"ben"}},
+			Presales: store.ProgramTeam{Lead: "pia", Members: []string{"pete"}},
 		},
 	}
-	if _, err := s.CreateProgram(ctx, p, "bench", func(*Program) error { return nil }); err != nil {
+	if _, err := s.CreateProgram(ctx, p, "bench", func(*store.Program) error { return nil }); err != nil {
 		return fmt.Errorf("store: creating bench program %s: %w", programID, err)
 	}
 	// One transaction: one session, so the seed holds for every insert.

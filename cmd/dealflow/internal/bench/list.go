@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -56,7 +56,7 @@ var benchListQueries = []string{
 // labelAllLists collects every list request's latency.
 const labelAllLists = "all list requests"
 
-func (e *benchEnv) list(ctx context.Context, res *benchResult) error {
+func (e *benchEnv) list(ctx context.Context, res *Result) error {
 	r := &listResult{Deals: e.opts.ListDeals, Requests: e.opts.ListRequests, Concurrency: 1}
 	res.List = r
 	state, err := benchDealState()

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -13,9 +13,6 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"golang.org/x/sync/errgroup"
 
 	"dealflow/workflows"
@@ -23,8 +20,8 @@ import (
 )
 
 // The lifecycle part drives deals through the HTTP API the way their team
-// would; the baseline part drives workflows that do nothing but accept as
-// many updates, straight through the SDK. Both run the same number of
+// would; the baseline part (baseline.go) drives workflows that do nothing
+// but accept as many updates, straight through the SDK. Both run the same number of
 // workflows with the same number of clients, so their ratio says what
 // dealflow costs on top of Temporal.
 
@@ -257,7 +254,7 @@ func (e *benchEnv) warmUp(ctx context.Context) error {
 	return nil
 }
 
-func (e *benchEnv) lifecycle(ctx context.Context, res *benchResult) error {
+func (e *benchEnv) lifecycle(ctx context.Context, res *Result) error {
 	actions, err := lifecycleActions()
 	if err != nil {
 		return err
@@ -269,7 +266,7 @@ func (e *benchEnv) lifecycle(ctx context.Context, res *benchResult) error {
 		ids[i] = fmt.Sprintf("lc-%s-%05d", e.run, i)
 	}
 	won := make([]bool, len(ids))
-	sdkBefore := sdkLatencies(e.metrics.Registry)
+	sdkBefore := sdkLatencies(e.metrics)
 	poolBefore := e.st.DB().Stats()
 	stopProfile, err := startCPUProfile(e.opts.CPUProfile)
 	if err != nil {
@@ -305,8 +302,8 @@ func (e *benchEnv) lifecycle(ctx context.Context, res *benchResult) error {
 		r.ActionSteps = append(r.ActionSteps, rec.stats(stepLabel(n)))
 	}
 	// The tally reporter copies the SDK's figures every second.
-	time.Sleep(sdkMetricsInterval + 100*time.Millisecond)
-	r.SDK = sdkTimingsSince(e.metrics.Registry, sdkBefore)
+	time.Sleep(e.df.MetricsInterval + 100*time.Millisecond)
+	r.SDK = sdkTimingsSince(e.metrics, sdkBefore)
 	res.Lifecycle = r
 	e.progressf("lifecycle: %d deals won in %v (%.1f deals/s), %d failed", done, elapsed.Round(time.Millisecond), r.DealsPerSecond, rec.n)
 
@@ -378,44 +375,6 @@ func (e *benchEnv) historyStats(ctx context.Context, wids []string) (*historySta
 	return h, nil
 }
 
-// The baseline: a workflow that accepts updates and does nothing else.
-const (
-	benchBaselineWorkflowName = "BenchBaseline"
-	benchBaselineUpdate       = "act"
-)
-
-// benchBaselineWorkflow accepts updates until it has taken want of them,
-// each answered with how many it has taken, and then completes.
-func benchBaselineWorkflow(ctx workflow.Context, want int) (int, error) {
-	taken := 0
-	if err := workflow.SetUpdateHandler(ctx, benchBaselineUpdate, func(ctx workflow.Context, step int) (int, error) {
-		taken++
-		return taken, nil
-	}); err != nil {
-		return 0, err
-	}
-	err := workflow.Await(ctx, func() bool { return taken >= want && workflow.AllHandlersFinished(ctx) })
-	return taken, err
-}
-
-// serveBaselineWorker runs a worker of the baseline workflow on its own
-// task queue, with the same options as the deal worker, until ctx ends.
-func (e *benchEnv) serveBaselineWorker(ctx context.Context, g *errgroup.Group) <-chan struct{} {
-	started := make(chan struct{})
-	g.Go(func() error {
-		w := worker.New(e.tc, e.baselineQueue, worker.Options{WorkerStopTimeout: e.cfg.ShutdownTimeout})
-		w.RegisterWorkflowWithOptions(benchBaselineWorkflow, workflow.RegisterOptions{Name: benchBaselineWorkflowName})
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("starting the baseline worker: %w", err)
-		}
-		close(started)
-		<-ctx.Done()
-		w.Stop()
-		return nil
-	})
-	return started
-}
-
 // startCPUProfile profiles this process into path ("": no profile) until
 // the returned function is called.
 func startCPUProfile(path string) (func() error, error) {
@@ -438,99 +397,3 @@ func startCPUProfile(path string) (func() error, error) {
 
 // stepLabel labels the nth action of a deal or update of a workflow.
 func stepLabel(n int) string { return fmt.Sprintf("step %d", n+1) }
-
-// Labels of the baseline's calls.
-const (
-	labelBaselineStart  = "start (ExecuteWorkflow)"
-	labelBaselineUpdate = "update (UpdateWorkflow, completed)"
-	// labelBaselineLaterUpdate leaves out each workflow's first update,
-	// which waits for the workflow's first task.
-	labelBaselineLaterUpdate = "updates after the first"
-)
-
-// driveBaseline starts one baseline workflow and sends it its updates, one
-// after another, each waited for until completed.
-func (e *benchEnv) driveBaseline(ctx context.Context, rec *recorder, wid string, updates int) error {
-	start := time.Now()
-	_, err := e.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: e.baselineQueue}, benchBaselineWorkflowName, updates)
-	if err != nil {
-		return err
-	}
-	rec.add(labelBaselineStart, time.Since(start))
-	for n := range updates {
-		start := time.Now()
-		h, err := e.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			UpdateID: fmt.Sprintf("%s/%d", wid, n), WorkflowID: wid, UpdateName: benchBaselineUpdate,
-			Args: []any{n}, WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		if err != nil {
-			return err
-		}
-		var taken int
-		if err := h.Get(ctx, &taken); err != nil {
-			return err
-		}
-		d := time.Since(start)
-		rec.add(labelBaselineUpdate, d)
-		rec.add(stepLabel(n), d)
-		if n > 0 {
-			rec.add(labelBaselineLaterUpdate, d)
-		}
-		if taken != n+1 {
-			return fmt.Errorf("%s: update %d answered %d", wid, n, taken)
-		}
-	}
-	return nil
-}
-
-func (e *benchEnv) baseline(ctx context.Context, res *benchResult) error {
-	actions, err := lifecycleActions()
-	if err != nil {
-		return err
-	}
-	rec := newRecorder()
-	wids := make([]string, e.opts.Deals)
-	for i := range wids {
-		wids[i] = fmt.Sprintf("bench-baseline/%s-%05d", e.run, i)
-	}
-	ok := make([]bool, len(wids))
-	sdkBefore := sdkLatencies(e.metrics.Registry)
-	start := time.Now()
-	err = forEach(ctx, len(wids), e.opts.Concurrency, rec, func(ctx context.Context, i int) error {
-		err := e.driveBaseline(ctx, rec, wids[i], len(actions))
-		ok[i] = err == nil
-		return err
-	})
-	elapsed := time.Since(start)
-	if err != nil {
-		return err
-	}
-	done := len(wids) - rec.n
-	r := &baselineResult{
-		Workflows: len(wids), Completed: done, Failed: rec.n, Errors: rec.err, Concurrency: e.opts.Concurrency,
-		UpdatesPerWorkflow: len(actions), Seconds: elapsed.Seconds(),
-		WorkflowsPerSecond: float64(done) / elapsed.Seconds(),
-		Start:              rec.stats(labelBaselineStart), Update: rec.stats(labelBaselineUpdate),
-		LaterUpdates: rec.stats(labelBaselineLaterUpdate),
-	}
-	for n := range len(actions) {
-		r.UpdateSteps = append(r.UpdateSteps, rec.stats(stepLabel(n)))
-	}
-	time.Sleep(sdkMetricsInterval + 100*time.Millisecond)
-	r.SDK = sdkTimingsSince(e.metrics.Registry, sdkBefore)
-	res.Baseline = r
-	e.progressf("baseline: %d workflows done in %v (%.1f workflows/s), %d failed", done, elapsed.Round(time.Millisecond), r.WorkflowsPerSecond, rec.n)
-	var closed []string
-	for i, wid := range wids {
-		if ok[i] {
-			closed = append(closed, wid)
-		}
-	}
-	if len(closed) == 0 {
-		return fmt.Errorf("no baseline workflow completed: %v", rec.err)
-	}
-	if r.History, err = e.historyStats(ctx, closed); err != nil {
-		return fmt.Errorf("reading the baseline's histories: %w", err)
-	}
-	return nil
-}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -10,23 +10,23 @@ import (
 )
 
 // The reports part loads the data of the store's own report benchmarks
-// (store.LoadFunnelBench, store.LoadCoverageBench) and times the store's
+// (loadFunnelBench, loadCoverageBench in fixtures.go) and times the store's
 // computation of each report: what the report workflows' activity runs.
 
-func (e *benchEnv) reports(ctx context.Context, res *benchResult) error {
+func (e *benchEnv) reports(ctx context.Context, res *Result) error {
 	r := &reportsResult{FunnelRows: e.opts.FunnelRows, CoverageAccounts: 10_000, Runs: e.opts.ReportRuns}
 	res.Reports = r
 
 	start := time.Now()
-	if err := e.st.LoadFunnelBench(ctx, e.opts.FunnelRows); err != nil {
+	if err := loadFunnelBench(ctx, e.st, e.opts.FunnelRows); err != nil {
 		return err
 	}
 	r.FunnelLoadSeconds = time.Since(start).Seconds()
 	e.progressf("reports: %d activities and %d leads loaded in %.1fs", e.opts.FunnelRows, e.opts.FunnelRows/10, r.FunnelLoadSeconds)
 	for i := range e.opts.ReportRuns {
 		start := time.Now()
-		rep, err := e.st.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: store.BenchFunnelTargetID,
-			RunKey: fmt.Sprintf("bench/%s/%d", e.run, i), Trigger: "manual", AsOf: store.BenchFunnelAsOf})
+		rep, err := e.st.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: benchFunnelTargetID,
+			RunKey: fmt.Sprintf("bench/%s/%d", e.run, i), Trigger: "manual", AsOf: benchFunnelAsOf})
 		if err != nil {
 			return err
 		}
@@ -40,7 +40,7 @@ func (e *benchEnv) reports(ctx context.Context, res *benchResult) error {
 	start = time.Now()
 	// Two programs, so the report has one beside it that it must not read.
 	for _, id := range []string{"bench", "other"} {
-		if err := e.st.LoadCoverageBench(ctx, id, store.BenchCoverageAsOf); err != nil {
+		if err := loadCoverageBench(ctx, e.st, id, benchCoverageAsOf); err != nil {
 			return err
 		}
 	}
@@ -51,7 +51,7 @@ func (e *benchEnv) reports(ctx context.Context, res *benchResult) error {
 	e.progressf("reports: 2 programs of 10,000 accounts (%d events each) loaded in %.1fs", r.CoverageEvents, r.CoverageLoadSeconds)
 	for i := range e.opts.ReportRuns {
 		start := time.Now()
-		rep, err := e.st.ComputeCoverageReport(ctx, "bench", fmt.Sprintf("bench/%s/%d", e.run, i), "manual", store.BenchCoverageAsOf)
+		rep, err := e.st.ComputeCoverageReport(ctx, "bench", fmt.Sprintf("bench/%s/%d", e.run, i), "manual", benchCoverageAsOf)
 		if err != nil {
 			return err
 		}
