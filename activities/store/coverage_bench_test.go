@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/activities/store/benchdata"
 )
 
 // loadCoverageBench makes a store with two programs, "bench" and "other",
 // each of 10,000 accounts and a year of events before asOf (the data
-// `dealflow bench` uses too; see benchdata_test.go).
+// `dealflow bench` uses too; see package benchdata).
 func loadCoverageBench(b testing.TB, asOf time.Time) *store.Store {
 	ctx := context.Background()
 	s := benchStore(b)
 	for _, id := range []string{"bench", "other"} {
-		if err := loadCoverageProgram(ctx, s, id, asOf); err != nil {
+		if err := benchdata.LoadCoverage(ctx, s, id, asOf); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,9 +5,8 @@
 // Every query is a named constant. Query helpers take a sqlx.ExtContext, so
 // the same code runs on the pool or inside a transaction (see InTx).
 //
-// It exports nothing for benchmarks: the store's benchmarks load their data
-// from test-only fixtures (benchdata_test.go), and `dealflow bench` from
-// its own copy (cmd/dealflow/internal/bench) through the methods and DB.
+// It exports nothing for benchmarks: their data comes from package
+// benchdata (activities/store/benchdata), through the methods and DB.
 package store
 
 import (

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/activities/store/benchdata"
 	"dealflow/deploy/localstack/testenv"
 )
 
@@ -32,14 +33,14 @@ func BenchmarkFunnelReport(b *testing.B) {
 	s := benchStore(b)
 	ctx := b.Context()
 	start := time.Now()
-	if err := loadFunnelBench(ctx, s, rows); err != nil {
+	if err := benchdata.LoadFunnel(ctx, s, rows); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("loaded %d activities and %d leads in %v", rows, rows/10, time.Since(start).Round(time.Millisecond))
-	asOf := benchFunnelAsOf
+	asOf := benchdata.FunnelAsOf
 	b.ResetTimer()
 	for i := range b.N {
-		r, err := s.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: benchFunnelTargetID, RunKey: fmt.Sprint("bench/", i), Trigger: "manual", AsOf: asOf})
+		r, err := s.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: benchdata.FunnelTargetID, RunKey: fmt.Sprint("bench/", i), Trigger: "manual", AsOf: asOf})
 		if err != nil {
 			b.Fatal(err)
 		}

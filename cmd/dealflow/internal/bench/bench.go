@@ -4,10 +4,11 @@
 // the HTTP API), baseline (a workflow of its own, BenchBaseline, driven
 // through the SDK), list (GET /v1/deals over a large read model), memory
 // (the worker's cache of open deals) and reports (the store's funnel and
-// coverage reports over generated data, loaded by the fixtures here).
+// coverage reports over the data of package benchdata, which the store's
+// own report benchmarks load too).
 //
-// It may import the store (activities/store, whose public methods and DB
-// its fixtures use), the workflows (workflows, workflows/plan),
+// It may import the store (activities/store and activities/store/benchdata),
+// the workflows (workflows, workflows/plan),
 // deploy/localstack for the servers it starts, the Temporal SDK, sqlx and
 // Prometheus' client; not the API, the console or the activities. It
 // reaches dealflow's API and worker only through a Dealflow, which

@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/activities/store/benchdata"
 )
 
 // The reports part loads the data of the store's own report benchmarks
-// (loadFunnelBench, loadCoverageBench in fixtures.go) and times the store's
+// (package benchdata) and times the store's
 // computation of each report: what the report workflows' activity runs.
 
 func (e *benchEnv) reports(ctx context.Context, res *Result) error {
@@ -18,15 +19,15 @@ func (e *benchEnv) reports(ctx context.Context, res *Result) error {
 	res.Reports = r
 
 	start := time.Now()
-	if err := loadFunnelBench(ctx, e.st, e.opts.FunnelRows); err != nil {
+	if err := benchdata.LoadFunnel(ctx, e.st, e.opts.FunnelRows); err != nil {
 		return err
 	}
 	r.FunnelLoadSeconds = time.Since(start).Seconds()
 	e.progressf("reports: %d activities and %d leads loaded in %.1fs", e.opts.FunnelRows, e.opts.FunnelRows/10, r.FunnelLoadSeconds)
 	for i := range e.opts.ReportRuns {
 		start := time.Now()
-		rep, err := e.st.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: benchFunnelTargetID,
-			RunKey: fmt.Sprintf("bench/%s/%d", e.run, i), Trigger: "manual", AsOf: benchFunnelAsOf})
+		rep, err := e.st.ComputeFunnelReport(ctx, store.FunnelReportRequest{TargetID: benchdata.FunnelTargetID,
+			RunKey: fmt.Sprintf("bench/%s/%d", e.run, i), Trigger: "manual", AsOf: benchdata.FunnelAsOf})
 		if err != nil {
 			return err
 		}
@@ -40,7 +41,7 @@ func (e *benchEnv) reports(ctx context.Context, res *Result) error {
 	start = time.Now()
 	// Two programs, so the report has one beside it that it must not read.
 	for _, id := range []string{"bench", "other"} {
-		if err := loadCoverageBench(ctx, e.st, id, benchCoverageAsOf); err != nil {
+		if err := benchdata.LoadCoverage(ctx, e.st, id, benchdata.CoverageAsOf); err != nil {
 			return err
 		}
 	}
@@ -51,7 +52,7 @@ func (e *benchEnv) reports(ctx context.Context, res *Result) error {
 	e.progressf("reports: 2 programs of 10,000 accounts (%d events each) loaded in %.1fs", r.CoverageEvents, r.CoverageLoadSeconds)
 	for i := range e.opts.ReportRuns {
 		start := time.Now()
-		rep, err := e.st.ComputeCoverageReport(ctx, "bench", fmt.Sprintf("bench/%s/%d", e.run, i), "manual", benchCoverageAsOf)
+		rep, err := e.st.ComputeCoverageReport(ctx, "bench", fmt.Sprintf("bench/%s/%d", e.run, i), "manual", benchdata.CoverageAsOf)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,10 @@
-package bench
+// Package benchdata fills a store with the data the report benchmarks run
+// over: a funnel target with a million activities, coverage programs of
+// 10,000 named accounts. Both the store's own benchmarks
+// (BenchmarkFunnelReport, BenchmarkCoverageReport10k) and dealflow bench's
+// reports part load it from here, so the two measure the same thing.
+// Production code never imports it; it imports only the store.
+package benchdata
 
 import (
 	"context"
@@ -12,30 +18,27 @@ import (
 	"dealflow/activities/store"
 )
 
-// The reports part's data, made inside Postgres by generate_series so that
-// loading a million rows takes seconds, through the store's public methods
-// and its DB. The store's own report benchmarks (BenchmarkFunnelReport,
-// BenchmarkCoverageReport10k) load the same data from a copy of these
-// fixtures in activities/store/benchdata_test.go: keep the two in step.
+// The data is made inside Postgres by generate_series, so that loading a
+// million rows takes seconds, through the store's public methods and its DB.
 
-// benchFunnelTargetID is the funnel target loadFunnelBench fills.
-const benchFunnelTargetID = "bench"
+// FunnelTargetID is the funnel target LoadFunnel fills.
+const FunnelTargetID = "bench"
 
-// benchFunnelAsOf is when the bench funnel report runs: the morning after
+// FunnelAsOf is when the bench funnel report runs: the morning after
 // the target's period, so every generated activity is in its window.
-var benchFunnelAsOf = time.Date(2026, 4, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+var FunnelAsOf = time.Date(2026, 4, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
-// benchFunnelTarget is one target of ten reps over March 2026 in Shanghai.
-var benchFunnelTarget = store.FunnelTargetInput{
-	ID: benchFunnelTargetID, Name: "Bench", Scope: "all", Manager: "mona",
+// funnelTarget is one target of ten reps over March 2026 in Shanghai.
+var funnelTarget = store.FunnelTargetInput{
+	ID: FunnelTargetID, Name: "Bench", Scope: "all", Manager: "mona",
 	Reps:        []string{"rep0", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "rep7", "rep8", "rep9"},
 	PeriodStart: "2026-03-01", PeriodEnd: "2026-03-31", RevenueTarget: 50_000_000, AvgDealSize: 100_000,
 	ConversionRate: 0.2, LeadsPerActivity: 0.1, TimeZone: "Asia/Shanghai",
 }
 
-// sqlBenchFunnel makes $1 activities spread over March in Shanghai (one
+// sqlFunnel makes $1 activities spread over March in Shanghai (one
 // every ~2.7 s of the month for a million) and $1/10 leads.
-var sqlBenchFunnel = []string{
+var sqlFunnel = []string{
 	`INSERT INTO funnel_activities (id, rep, kind, at, outcome)
 	 SELECT 'a' || g, 'rep' || (g % 10), (ARRAY['call', 'visit', 'demo'])[1 + g % 3],
 	        timestamptz '2026-03-01 00:00:00+08' + ((g - 1)::float8 / $1 * 31 * 86400) * interval '1 second', 'ok'
@@ -49,23 +52,23 @@ var sqlBenchFunnel = []string{
 	      LATERAL (SELECT timestamptz '2026-03-01 00:00:00+08' + (g::float8 / ($1 / 10) * 25 * 86400) * interval '1 second' AS c) x`,
 }
 
-// loadFunnelBench creates the funnel target benchFunnelTargetID and fills
+// LoadFunnel creates the funnel target FunnelTargetID and fills
 // an empty database with rows activities and rows/10 leads in its period,
 // then vacuums and analyses both tables, as autovacuum would have done by
-// the time a scheduled report runs. A report as of benchFunnelAsOf counts
+// the time a scheduled report runs. A report as of FunnelAsOf counts
 // every activity.
-func loadFunnelBench(ctx context.Context, s *store.Store, rows int) error {
+func LoadFunnel(ctx context.Context, s *store.Store, rows int) error {
 	if rows <= 0 {
-		return errors.New("loadFunnelBench needs a positive number of rows")
+		return errors.New("LoadFunnel needs a positive number of rows")
 	}
-	tg, err := store.NewFunnelTarget(benchFunnelTarget)
+	tg, err := store.NewFunnelTarget(funnelTarget)
 	if err != nil {
 		return err
 	}
 	if _, err := s.CreateFunnelTarget(ctx, tg, "bench", nil); err != nil {
 		return fmt.Errorf("store: creating the bench funnel target: %w", err)
 	}
-	for _, q := range sqlBenchFunnel {
+	for _, q := range sqlFunnel {
 		if _, err := s.DB().ExecContext(ctx, q, rows); err != nil {
 			return fmt.Errorf("store: loading the bench funnel: %w", err)
 		}
@@ -78,22 +81,22 @@ func loadFunnelBench(ctx context.Context, s *store.Store, rows int) error {
 	return nil
 }
 
-// benchCoverageAsOf is when the bench coverage report runs: the events end
+// CoverageAsOf is when the bench coverage report runs: the events end
 // there.
-var benchCoverageAsOf = time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
+var CoverageAsOf = time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
 
-// benchCoverageUsers are the people of the bench programs: an SDR team
+// coverageUsers are the people of the bench programs: an SDR team
 // (lena leads sid and sue), a BD team (bo leads ben), presales (pia leads
 // pete).
-var benchCoverageUsers = []string{"lena", "sid", "sue", "bo", "ben", "pia", "pete"}
+var coverageUsers = []string{"lena", "sid", "sue", "bo", "ben", "pia", "pete"}
 
-// sqlBenchCoverage fills program $1 with 10,000 accounts and a year of
+// sqlCoverage fills program $1 with 10,000 accounts and a year of
 // their teams' work before $2: 70% of the accounts touched by SDR (about
 // ten touches each, at every stage), BD visits on a third, signings on one
 // in twelve, and presales solutions on a sixth (round 1 reviewed, a second
 // round after each rejection): about 85,000 events. random() is seeded, so
 // every run loads the same data.
-var sqlBenchCoverage = []string{
+var sqlCoverage = []string{
 	`SELECT setseed(0.42)`,
 	`INSERT INTO coverage_accounts (program_id, id, name, industry, region)
 SELECT $1, 'acc-' || lpad(a::text, 5, '0'), 'Customer ' || $1 || ' ' || a,
@@ -127,12 +130,12 @@ FROM coverage_events WHERE program_id = $1 AND kind = 'solution_reviewed' AND re
 	`ANALYZE coverage_events`,
 }
 
-// loadCoverageBench creates coverage program programID (and its team's
+// LoadCoverage creates coverage program programID (and its team's
 // users, when missing) with 10,000 named accounts and a year of events
 // before asOf, about 85,000 of them. Loading two programs gives a report
 // one that it must not read.
-func loadCoverageBench(ctx context.Context, s *store.Store, programID string, asOf time.Time) error {
-	for _, id := range benchCoverageUsers {
+func LoadCoverage(ctx context.Context, s *store.Store, programID string, asOf time.Time) error {
+	for _, id := range coverageUsers {
 		_, err := s.CreateUser(ctx, store.User{ID: id, Name: strings.ToUpper(id), Roles: []store.Role{store.RoleCommercial}})
 		if err != nil && !errors.Is(err, store.ErrDuplicate) {
 			return fmt.Errorf("store: creating bench user %s: %w", id, err)
@@ -153,7 +156,7 @@ func loadCoverageBench(ctx context.Context, s *store.Store, programID string, as
 	}
 	// One transaction: one session, so the seed holds for every insert.
 	return s.InTx(ctx, func(tx *sqlx.Tx) error {
-		for _, stmt := range sqlBenchCoverage {
+		for _, stmt := range sqlCoverage {
 			var args []any
 			switch {
 			case strings.Contains(stmt, "$2"):
