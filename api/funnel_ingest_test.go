@@ -32,7 +32,7 @@ func TestFunnelIngestion(t *testing.T) {
 		if step.csv {
 			s.funnelSendCSV("pat", "/v1/funnel/activities", csv, http.StatusOK, &got)
 		} else {
-			s.must("pat", "POST", "/v1/funnel/activities", acts, http.StatusOK, &got)
+			s.Must("pat", "POST", "/v1/funnel/activities", acts, http.StatusOK, &got)
 		}
 		if got != step.want {
 			t.Errorf("upload %d: %+v, want %+v", i+1, got, step.want)
@@ -47,11 +47,11 @@ func TestFunnelIngestion(t *testing.T) {
 		{"id": "l-2", "rep": "sam", "created_at": "2026-07-01T11:00:00+08:00", "qualified_at": "2026-07-03T11:00:00+08:00"},
 	}
 	var got store.FunnelIngest
-	s.must("mona", "POST", "/v1/funnel/leads", leads, http.StatusOK, &got)
+	s.Must("mona", "POST", "/v1/funnel/leads", leads, http.StatusOK, &got)
 	if got != (store.FunnelIngest{Received: 2, Stored: 2}) {
 		t.Errorf("leads: %+v", got)
 	}
-	s.must("mona", "POST", "/v1/funnel/leads", leads, http.StatusOK, &got)
+	s.Must("mona", "POST", "/v1/funnel/leads", leads, http.StatusOK, &got)
 	if got != (store.FunnelIngest{Received: 2, Unchanged: 2}) {
 		t.Errorf("leads again: %+v", got)
 	}
@@ -64,7 +64,7 @@ func TestFunnelIngestion(t *testing.T) {
 		}
 	}
 	var amount float64
-	if err := s.store.DB().QueryRowContext(t.Context(), `SELECT amount FROM funnel_leads WHERE id = 'l-2'`).Scan(&amount); err != nil || amount != 125000.5 {
+	if err := s.Store.DB().QueryRowContext(t.Context(), `SELECT amount FROM funnel_leads WHERE id = 'l-2'`).Scan(&amount); err != nil || amount != 125000.5 {
 		t.Errorf("l-2's amount %v (%v)", amount, err)
 	}
 }
@@ -74,7 +74,7 @@ func TestFunnelIngestion(t *testing.T) {
 func TestFunnelIngestionErrors(t *testing.T) {
 	s := newStack(t)
 	s.funnelUsers()
-	s.must("pat", "POST", "/v1/funnel/activities", []map[string]any{
+	s.Must("pat", "POST", "/v1/funnel/activities", []map[string]any{
 		{"id": "c-1", "rep": "rita", "kind": "call", "at": "2026-07-01T09:30:00+08:00"}}, http.StatusOK, nil)
 	good := "c-2,rita,call,2026-07-01T09:30:00+08:00,\n"
 	for _, c := range []struct {
@@ -113,12 +113,12 @@ func TestFunnelIngestionErrors(t *testing.T) {
 		{ok, 400, "must be an array"},
 		{[]any{}, 400, "nothing to import"},
 	} {
-		s.fails("pat", "POST", "/v1/funnel/activities", c.body, c.status, c.want)
+		s.Fails("pat", "POST", "/v1/funnel/activities", c.body, c.status, c.want)
 	}
-	if status, _ := s.callWithType("pat", "POST", "/v1/funnel/activities", "text/plain", "id,rep\n"); status != http.StatusUnsupportedMediaType {
+	if status, _ := s.CallWithType("pat", "POST", "/v1/funnel/activities", "text/plain", "id,rep\n"); status != http.StatusUnsupportedMediaType {
 		t.Errorf("text/plain: %d, want 415", status)
 	}
-	s.fails("rita", "POST", "/v1/funnel/activities", []any{ok}, http.StatusForbidden, "pmo, director")
+	s.Fails("rita", "POST", "/v1/funnel/activities", []any{ok}, http.StatusForbidden, "pmo, director")
 
 	leadsHeader := "id,rep,created_at,qualified_at,converted_at,amount\n"
 	for _, c := range []struct {

@@ -14,10 +14,10 @@ import (
 // operations (pmo), mona manages the reps rita, sam and tom (commercial),
 // vic only reads.
 func (s *stack) funnelUsers() {
-	s.t.Helper()
+	s.T.Helper()
 	for _, u := range []struct{ id, role string }{{"pat", "pmo"}, {"mona", "director"},
 		{"rita", "commercial"}, {"sam", "commercial"}, {"tom", "commercial"}, {"vic", "viewer"}} {
-		s.user(u.id, u.role)
+		s.User(u.id, store.Role(u.role))
 	}
 }
 
@@ -47,19 +47,19 @@ type funnelTargetResp struct {
 
 // funnelDescribe returns the schedule as Temporal has it.
 func (s *stack) funnelDescribe(id string) (*client.ScheduleDescription, error) {
-	return s.temporal.ScheduleClient().GetHandle(s.t.Context(), id).Describe(s.t.Context())
+	return s.Temporal.ScheduleClient().GetHandle(s.T.Context(), id).Describe(s.T.Context())
 }
 
 // funnelSendCSV posts a CSV body that must answer want, decoding into out.
 func (s *stack) funnelSendCSV(as, path, body string, want int, out any) {
-	s.t.Helper()
-	status, raw := s.callWithType(as, "POST", path, "text/csv", body)
+	s.T.Helper()
+	status, raw := s.CallWithType(as, "POST", path, "text/csv", body)
 	if status != want {
-		s.t.Fatalf("POST %s (CSV) as %s: %d %s, want %d", path, as, status, raw, want)
+		s.T.Fatalf("POST %s (CSV) as %s: %d %s, want %d", path, as, status, raw, want)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			s.t.Fatalf("POST %s: %v in %s", path, err, raw)
+			s.T.Fatalf("POST %s: %v in %s", path, err, raw)
 		}
 	}
 }
@@ -67,8 +67,8 @@ func (s *stack) funnelSendCSV(as, path, body string, want int, out any) {
 // funnelFailsCSV posts a CSV body that must fail with status and a message
 // containing each of want.
 func (s *stack) funnelFailsCSV(as, path, body string, status int, want ...string) {
-	s.t.Helper()
-	got, raw := s.callWithType(as, "POST", path, "text/csv", body)
+	s.T.Helper()
+	got, raw := s.CallWithType(as, "POST", path, "text/csv", body)
 	var e struct {
 		Error struct {
 			Message string `json:"message"`
@@ -77,17 +77,17 @@ func (s *stack) funnelFailsCSV(as, path, body string, status int, want ...string
 	_ = json.Unmarshal(raw, &e)
 	for _, w := range want {
 		if got != status || !strings.Contains(e.Error.Message, w) {
-			s.t.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, w)
+			s.T.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, w)
 		}
 	}
 }
 
 // funnelRows counts rows of a funnel table.
 func (s *stack) funnelRows(table string) int {
-	s.t.Helper()
+	s.T.Helper()
 	var n int
-	if err := s.store.DB().QueryRowContext(s.t.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-		s.t.Fatal(err)
+	if err := s.Store.DB().QueryRowContext(s.T.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		s.T.Fatal(err)
 	}
 	return n
 }

@@ -148,18 +148,18 @@ func size(path string) string {
 // of it) as pat to /v1/funnel/activities and returns the answer and the
 // peak heap above the heap before it, sampled every millisecond.
 func (s *stack) measureUpload(path, contentType string) (int, []byte, uint64) {
-	s.t.Helper()
+	s.T.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	defer f.Close()
-	req, err := http.NewRequest("POST", s.server.URL+"/v1/funnel/activities", f)
+	req, err := http.NewRequest("POST", s.Server.URL+"/v1/funnel/activities", f)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+s.tokens["pat"])
+	req.Header.Set("Authorization", "Bearer "+s.Tokens["pat"])
 
 	runtime.GC()
 	base := heapBytes()
@@ -186,7 +186,7 @@ func (s *stack) measureUpload(path, contentType string) (int, []byte, uint64) {
 	close(done)
 	wg.Wait()
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
