@@ -1,8 +1,8 @@
 package api_test
 
 import (
-	"dealflow/api/apitest"
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 	"net/http"
 	"testing"
 )
