@@ -49,13 +49,14 @@ var Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: sl
 // Temporal dev server, a worker on its own task queue, and the API. A user
 // "root" (an admin) exists from the start.
 type Stack struct {
-	T           testing.TB
-	DatabaseURL string
-	Store       *store.Store
-	Temporal    client.Client
-	Queue       string
-	Worker      worker.Worker
-	Server      *httptest.Server
+	T               testing.TB
+	DatabaseURL     string
+	Store           *store.Store
+	TemporalAddress string
+	Temporal        client.Client
+	Queue           string
+	Worker          worker.Worker
+	Server          *httptest.Server
 	// Tokens holds each user's API token by user id.
 	Tokens map[string]string
 
@@ -98,7 +99,8 @@ func New(t testing.TB, opts ...Option) *Stack {
 	}
 	s.Store = st
 	s.adjust = o.adjust
-	c, err := client.Dial(client.Options{HostPort: testenv.Temporal(t, workflows.SearchAttributes()), Logger: sdklog.NewStructuredLogger(Log)})
+	s.TemporalAddress = testenv.Temporal(t, workflows.SearchAttributes())
+	c, err := client.Dial(client.Options{HostPort: s.TemporalAddress, Logger: sdklog.NewStructuredLogger(Log)})
 	if err != nil {
 		t.Fatal(err)
 	}
