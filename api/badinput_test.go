@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"dealflow/api/apitest"
 	"dealflow/workflows/plan"
 )
 
@@ -82,16 +83,7 @@ func TestBadInput(t *testing.T) {
 func (s *stack) problems(as, method, path string, body any, status int, fields ...string) {
 	s.T.Helper()
 	got, raw := s.Call(as, method, path, body)
-	var e struct {
-		Error struct {
-			Code     string `json:"code"`
-			Message  string `json:"message"`
-			Problems []struct {
-				Field   string `json:"field"`
-				Message string `json:"message"`
-			} `json:"problems"`
-		} `json:"error"`
-	}
+	var e apitest.ErrorAnswer
 	if err := json.Unmarshal(raw, &e); err != nil || got != status {
 		s.T.Errorf("%s %s: %d %.300s, want %d naming %v", method, path, got, raw, status, fields)
 		return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 )
 
 // coverageUsers creates the people of the test programs: pat runs them
@@ -80,11 +81,7 @@ func (s *stack) postCSV(as, path, body string, want int, out any) []byte {
 func (s *stack) failsCSV(as, path, body string, status int, want string) {
 	s.T.Helper()
 	got, raw := s.CallWithType(as, "POST", path, "text/csv", body)
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
+	var e apitest.ErrorAnswer
 	if err := json.Unmarshal(raw, &e); err != nil || got != status || !strings.Contains(e.Error.Message, want) {
 		s.T.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 )
 
 // funnelUsers creates the people of the funnel tests: pat runs sales
@@ -69,11 +70,7 @@ func (s *stack) funnelSendCSV(as, path, body string, want int, out any) {
 func (s *stack) funnelFailsCSV(as, path, body string, status int, want ...string) {
 	s.T.Helper()
 	got, raw := s.CallWithType(as, "POST", path, "text/csv", body)
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
+	var e apitest.ErrorAnswer
 	_ = json.Unmarshal(raw, &e)
 	for _, w := range want {
 		if got != status || !strings.Contains(e.Error.Message, w) {

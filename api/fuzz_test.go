@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"dealflow/api/apitest"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -57,9 +58,7 @@ func FuzzRequestBodies(f *testing.F) {
 			t.Fatalf("%s with %q: %d %s", r.path, body, resp.StatusCode, raw)
 		}
 		if resp.StatusCode >= 400 {
-			var e struct {
-				Error struct{ Code, Message string } `json:"error"`
-			}
+			var e apitest.ErrorAnswer
 			if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
 				t.Fatalf("%s with %q: %d without the error shape: %s", r.path, body, resp.StatusCode, raw)
 			}

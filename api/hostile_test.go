@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dealflow/api"
+	"dealflow/api/apitest"
 	"dealflow/workflows/plan"
 	"dealflow/workflows/problem"
 )
@@ -25,13 +26,7 @@ import (
 func (s *stack) refused(as, method, path string, body any, status int, field string) string {
 	s.T.Helper()
 	got, raw := s.Call(as, method, path, body)
-	var e struct {
-		Error struct {
-			Code     string            `json:"code"`
-			Message  string            `json:"message"`
-			Problems []problem.Problem `json:"problems"`
-		} `json:"error"`
-	}
+	var e apitest.ErrorAnswer
 	if err := json.Unmarshal(raw, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 		s.T.Fatalf("%s %s: %d, body %.300s is not the error shape", method, path, got, raw)
 	}
@@ -129,11 +124,7 @@ func TestHostileInput(t *testing.T) {
 			{"key": "a", "title": "A", "role": "pmo", "due": "ten days"},
 			{"key": "b", "title": "", "role": "sales", "due": "1d"}}}
 		got, raw := s.Call("pat", "POST", "/v1/templates", bad)
-		var e struct {
-			Error struct {
-				Problems []problem.Problem `json:"problems"`
-			} `json:"error"`
-		}
+		var e apitest.ErrorAnswer
 		_ = json.Unmarshal(raw, &e)
 		if got != http.StatusUnprocessableEntity || len(e.Error.Problems) < 3 {
 			t.Errorf("a template with three problems: %d %s", got, raw)

@@ -34,6 +34,7 @@ import (
 	"dealflow/api"
 	"dealflow/deploy/localstack/testenv"
 	"dealflow/workflows"
+	"dealflow/workflows/problem"
 )
 
 // TemporalUIURL is the Temporal UI address the stack's API links to.
@@ -242,17 +243,21 @@ func (s *Stack) decode(method, path string, raw []byte, out any) {
 	}
 }
 
+// ErrorAnswer is the body of the API's error answers.
+type ErrorAnswer struct {
+	Error struct {
+		Code     string            `json:"code"`
+		Message  string            `json:"message"`
+		Problems []problem.Problem `json:"problems"`
+	} `json:"error"`
+}
+
 // Fails sends a request that must fail with status and an error message
 // containing want.
 func (s *Stack) Fails(as, method, path string, body any, status int, want string) {
 	s.T.Helper()
 	got, raw := s.Call(as, method, path, body)
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
+	var e ErrorAnswer
 	if err := json.Unmarshal(raw, &e); err != nil || e.Error.Message == "" || e.Error.Code == "" {
 		s.T.Errorf("%s %s as %s: %d, body %s is not the error shape", method, path, as, got, raw)
 		return
