@@ -77,13 +77,16 @@ func (s *stack) postCSV(as, path, body string, want int, out any) []byte {
 }
 
 // failsCSV sends a CSV body that must fail with status and an error
-// message containing want.
-func (s *stack) failsCSV(as, path, body string, status int, want string) {
+// message containing each of want.
+func (s *stack) failsCSV(as, path, body string, status int, want ...string) {
 	s.T.Helper()
 	got, raw := s.CallWithType(as, "POST", path, "text/csv", body)
 	var e apitest.ErrorAnswer
-	if err := json.Unmarshal(raw, &e); err != nil || got != status || !strings.Contains(e.Error.Message, want) {
-		s.T.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, want)
+	err := json.Unmarshal(raw, &e)
+	for _, w := range want {
+		if err != nil || got != status || !strings.Contains(e.Error.Message, w) {
+			s.T.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, w)
+		}
 	}
 }
 

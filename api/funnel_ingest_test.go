@@ -30,7 +30,7 @@ func TestFunnelIngestion(t *testing.T) {
 	} {
 		var got store.FunnelIngest
 		if step.csv {
-			s.funnelSendCSV("pat", "/v1/funnel/activities", csv, http.StatusOK, &got)
+			s.postCSV("pat", "/v1/funnel/activities", csv, http.StatusOK, &got)
 		} else {
 			s.Must("pat", "POST", "/v1/funnel/activities", acts, http.StatusOK, &got)
 		}
@@ -58,7 +58,7 @@ func TestFunnelIngestion(t *testing.T) {
 	converted := "id,rep,created_at,qualified_at,converted_at,amount\n" +
 		"l-2,sam,2026-07-01T11:00:00+08:00,2026-07-03T11:00:00+08:00,2026-07-08T16:00:00+08:00,125000.50\n"
 	for i, want := range []store.FunnelIngest{{Received: 1, Stored: 1}, {Received: 1, Unchanged: 1}} {
-		s.funnelSendCSV("mona", "/v1/funnel/leads", converted, http.StatusOK, &got)
+		s.postCSV("mona", "/v1/funnel/leads", converted, http.StatusOK, &got)
 		if got != want {
 			t.Errorf("conversion %d: %+v, want %+v", i+1, got, want)
 		}
@@ -91,7 +91,7 @@ func TestFunnelIngestionErrors(t *testing.T) {
 		{"id,rep,kind,outcome\n" + "c-3,rita,call,x\n", []string{"line 1, field at", "required column missing"}},
 		{"id,rep,kind,at,mood\n", []string{"line 1, field mood", "unknown column"}},
 	} {
-		s.funnelFailsCSV("pat", "/v1/funnel/activities", c.body, http.StatusUnprocessableEntity, append(c.want, "nothing was imported")...)
+		s.failsCSV("pat", "/v1/funnel/activities", c.body, http.StatusUnprocessableEntity, append(c.want, "nothing was imported")...)
 	}
 	ok := map[string]any{"id": "j-1", "rep": "rita", "kind": "call", "at": "2026-07-01T09:30:00+08:00"}
 	with := func(k string, v any) map[string]any {
@@ -130,7 +130,7 @@ func TestFunnelIngestionErrors(t *testing.T) {
 		{leadsHeader + "l-1,rita,2026-07-01T10:00:00+08:00,,2026-07-05T10:00:00+08:00,-5\n", []string{"line 2, field amount", "0 or more"}},
 		{leadsHeader + "l-1,rita,2026-07-01T10:00:00+08:00,2026-06-01T10:00:00+08:00,,\n", []string{"line 2, field qualified_at", "before created_at"}},
 	} {
-		s.funnelFailsCSV("pat", "/v1/funnel/leads", c.body, http.StatusUnprocessableEntity, c.want...)
+		s.failsCSV("pat", "/v1/funnel/leads", c.body, http.StatusUnprocessableEntity, c.want...)
 	}
 	if a, l := s.funnelRows("funnel_activities"), s.funnelRows("funnel_leads"); a != 1 || l != 0 {
 		t.Errorf("%d activities and %d leads stored; want only the first upload's activity", a, l)

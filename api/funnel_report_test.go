@@ -152,7 +152,7 @@ func TestFunnelReportThroughTheAPI(t *testing.T) {
 	upload := func() (stored int) {
 		var a, b, l store.FunnelIngest
 		s.Must("pat", "POST", "/v1/funnel/activities", f.acts[:half], http.StatusOK, &a)
-		s.funnelSendCSV("pat", "/v1/funnel/activities", f.csv(f.acts[half:]), http.StatusOK, &b)
+		s.postCSV("pat", "/v1/funnel/activities", f.csv(f.acts[half:]), http.StatusOK, &b)
 		s.Must("pat", "POST", "/v1/funnel/leads", f.leads, http.StatusOK, &l)
 		return a.Stored + b.Stored + l.Stored
 	}

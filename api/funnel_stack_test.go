@@ -1,14 +1,9 @@
 package api_test
 
 import (
-	"encoding/json"
-	"strings"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"dealflow/activities/store"
-	"dealflow/api/apitest"
 )
 
 // funnelUsers creates the people of the funnel tests: pat runs sales
@@ -44,39 +39,6 @@ type funnelTargetResp struct {
 	ScheduleID  string           `json:"schedule_id"`
 	TemporalURL string           `json:"temporal_url"`
 	NextRuns    []time.Time      `json:"next_runs"`
-}
-
-// funnelDescribe returns the schedule as Temporal has it.
-func (s *stack) funnelDescribe(id string) (*client.ScheduleDescription, error) {
-	return s.Temporal.ScheduleClient().GetHandle(s.T.Context(), id).Describe(s.T.Context())
-}
-
-// funnelSendCSV posts a CSV body that must answer want, decoding into out.
-func (s *stack) funnelSendCSV(as, path, body string, want int, out any) {
-	s.T.Helper()
-	status, raw := s.CallWithType(as, "POST", path, "text/csv", body)
-	if status != want {
-		s.T.Fatalf("POST %s (CSV) as %s: %d %s, want %d", path, as, status, raw, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			s.T.Fatalf("POST %s: %v in %s", path, err, raw)
-		}
-	}
-}
-
-// funnelFailsCSV posts a CSV body that must fail with status and a message
-// containing each of want.
-func (s *stack) funnelFailsCSV(as, path, body string, status int, want ...string) {
-	s.T.Helper()
-	got, raw := s.CallWithType(as, "POST", path, "text/csv", body)
-	var e apitest.ErrorAnswer
-	_ = json.Unmarshal(raw, &e)
-	for _, w := range want {
-		if got != status || !strings.Contains(e.Error.Message, w) {
-			s.T.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, w)
-		}
-	}
 }
 
 // funnelRows counts rows of a funnel table.

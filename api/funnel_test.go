@@ -67,7 +67,7 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 	}
 
 	// Created: working days at 08:00 in Shanghai, the holiday skipped.
-	d, err := s.funnelDescribe("funnel/life")
+	d, err := s.describe("funnel/life")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 	s.Must("mona", "PUT", "/v1/funnel/targets/life", funnelTargetBody("life", start, end, func(b map[string]any) {
 		b["run_at"], b["time_zone"], b["working_days"] = "09:30", "Europe/Berlin", []string{"monday", "wednesday", "friday"}
 	}), http.StatusOK, &got)
-	if d, err = s.funnelDescribe("funnel/life"); err != nil {
+	if d, err = s.describe("funnel/life"); err != nil {
 		t.Fatal(err)
 	}
 	spec = d.Schedule.Spec
@@ -116,7 +116,7 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 
 	// Paused, still paused after an edit, then resumed.
 	s.Must("pat", "POST", "/v1/funnel/targets/life/pause", nil, http.StatusOK, &got)
-	if d, _ = s.funnelDescribe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
+	if d, _ = s.describe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
 		t.Errorf("paused: target %v, schedule %v", got.Paused, d.Schedule.State.Paused)
 	}
 	got = funnelTargetResp{}
@@ -125,11 +125,11 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 		t.Errorf("a paused target shows next runs %v", got.NextRuns)
 	}
 	s.Must("pat", "PUT", "/v1/funnel/targets/life", funnelTargetBody("life", start, end), http.StatusOK, &got)
-	if d, _ = s.funnelDescribe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
+	if d, _ = s.describe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
 		t.Errorf("after an edit: target paused %v, schedule %v", got.Paused, d.Schedule.State.Paused)
 	}
 	s.Must("pat", "POST", "/v1/funnel/targets/life/resume", nil, http.StatusOK, &got)
-	if d, _ = s.funnelDescribe("funnel/life"); got.Paused || d.Schedule.State.Paused {
+	if d, _ = s.describe("funnel/life"); got.Paused || d.Schedule.State.Paused {
 		t.Errorf("resumed: target %v, schedule %v", got.Paused, d.Schedule.State.Paused)
 	}
 
@@ -156,7 +156,7 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 	// Deleted: the schedule and the reports go too.
 	s.Must("pat", "DELETE", "/v1/funnel/targets/life", nil, http.StatusNoContent, nil)
 	var notFound *serviceerror.NotFound
-	if _, err := s.funnelDescribe("funnel/life"); !errors.As(err, &notFound) {
+	if _, err := s.describe("funnel/life"); !errors.As(err, &notFound) {
 		t.Errorf("schedule after delete: %v", err)
 	}
 	s.Fails("vic", "GET", "/v1/funnel/targets/life", nil, http.StatusNotFound, "no funnel target")
@@ -208,7 +208,7 @@ func TestFunnelTargetBadInput(t *testing.T) {
 		t.Errorf("targets %+v", list.Targets)
 	}
 	var notFound *serviceerror.NotFound
-	if _, err := s.funnelDescribe("funnel/bad"); !errors.As(err, &notFound) {
+	if _, err := s.describe("funnel/bad"); !errors.As(err, &notFound) {
 		t.Errorf("a refused target has a schedule: %v", err)
 	}
 	s.Fails("vic", "GET", "/v1/funnel/reports", nil, http.StatusBadRequest, "target is required")
