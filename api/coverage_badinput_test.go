@@ -96,16 +96,7 @@ func TestCoverageBadInput(t *testing.T) {
 	if page = s.reportsOf("east"); page.Latest.Counts.AccountsCovered != 0 || page.Latest.Counts.Accounts != 3 {
 		t.Errorf("refused events were counted: %+v", page.Latest.Counts)
 	}
-	if n := count(t, s, `SELECT count(*) FROM coverage_events`); n != 0 {
+	if n := s.Count(`SELECT count(*) FROM coverage_events`); n != 0 {
 		t.Errorf("%d events stored by refused batches", n)
 	}
-}
-
-func count(t *testing.T, s *stack, query string) int {
-	t.Helper()
-	var n int
-	if err := s.Store.DB().QueryRowContext(t.Context(), query).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

@@ -38,7 +38,7 @@ func TestDealReviewsCountInCoverage(t *testing.T) {
 	if c.SolutionsSubmitted != 2 || c.SolutionsReviewed != 2 || c.SolutionsFirstPass != 1 || rep.Rates.FirstPassRate == nil || *rep.Rates.FirstPassRate != 0.5 {
 		t.Errorf("presales counts %+v, first pass %v; want 2 reviewed, 1 on the first pass", c, rep.Rates.FirstPassRate)
 	}
-	if n := count(t, s, `SELECT count(*) FROM coverage_events WHERE source = 'deal' AND account_id = 'ini'`); n != 6 {
+	if n := s.Count(`SELECT count(*) FROM coverage_events WHERE source = 'deal' AND account_id = 'ini'`); n != 6 {
 		t.Errorf("%d deal events on Initech, want 6 (3 submissions, 1 rejection, 2 approvals)", n)
 	}
 }

@@ -38,7 +38,7 @@ func TestFunnelIngestion(t *testing.T) {
 			t.Errorf("upload %d: %+v, want %+v", i+1, got, step.want)
 		}
 	}
-	if n := s.funnelRows("funnel_activities"); n != 3 {
+	if n := s.Count(`SELECT count(*) FROM funnel_activities`); n != 3 {
 		t.Fatalf("%d activities stored, want 3", n)
 	}
 
@@ -132,7 +132,7 @@ func TestFunnelIngestionErrors(t *testing.T) {
 	} {
 		s.failsCSV("pat", "/v1/funnel/leads", c.body, http.StatusUnprocessableEntity, c.want...)
 	}
-	if a, l := s.funnelRows("funnel_activities"), s.funnelRows("funnel_leads"); a != 1 || l != 0 {
+	if a, l := s.Count(`SELECT count(*) FROM funnel_activities`), s.Count(`SELECT count(*) FROM funnel_leads`); a != 1 || l != 0 {
 		t.Errorf("%d activities and %d leads stored; want only the first upload's activity", a, l)
 	}
 }

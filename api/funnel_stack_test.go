@@ -40,13 +40,3 @@ type funnelTargetResp struct {
 	TemporalURL string           `json:"temporal_url"`
 	NextRuns    []time.Time      `json:"next_runs"`
 }
-
-// funnelRows counts rows of a funnel table.
-func (s *stack) funnelRows(table string) int {
-	s.T.Helper()
-	var n int
-	if err := s.Store.DB().QueryRowContext(s.T.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-		s.T.Fatal(err)
-	}
-	return n
-}

@@ -171,7 +171,7 @@ func TestHostileInput(t *testing.T) {
 		s.refused("pete", "POST", post, event("solution_reviewed", "pia", map[string]any{"solution": "s1", "round": 1, "result": "approved"}), http.StatusForbidden, "pia")
 		s.Must("sid", "POST", post, event("sdr_touch", "sid", map[string]any{"stage": "contact_established"}), http.StatusOK, nil)
 		s.Must("lena", "POST", post, event("sdr_touch", "sue", map[string]any{"stage": "needs_probed"}), http.StatusOK, nil)
-		if got := count(t, s, `SELECT count(*) FROM coverage_events WHERE program_id = 'hx'`); got != 2 {
+		if got := s.Count(`SELECT count(*) FROM coverage_events WHERE program_id = 'hx'`); got != 2 {
 			t.Errorf("%d events stored, want the 2 posted by their authors or their lead", got)
 		}
 	})
@@ -210,7 +210,7 @@ func TestHostileInput(t *testing.T) {
 		if status != http.StatusRequestEntityTooLarge || !strings.Contains(string(raw), fmt.Sprint(api.DefaultMaxImportRows)) {
 			t.Errorf("%d rows: %d %.300s", api.DefaultMaxImportRows+1, status, raw)
 		}
-		if got := count(t, s, `SELECT count(*) FROM coverage_events WHERE id LIKE 'u%'`); got != 0 {
+		if got := s.Count(`SELECT count(*) FROM coverage_events WHERE id LIKE 'u%'`); got != 0 {
 			t.Errorf("%d rows of a refused upload stored", got)
 		}
 	})

@@ -30,7 +30,7 @@ func TestImportTextRulesAndSubjectFirst(t *testing.T) {
 	}
 	s.Fails("pat", "POST", accounts, []map[string]any{{"id": "a-1", "name": "ACME"}, {"id": "a-2", "name": "Glo\u0007bex"}},
 		http.StatusUnprocessableEntity, "item 1, field name: contains the control character U+0007")
-	if n := count(t, s, `SELECT count(*) FROM coverage_accounts`); n != 0 {
+	if n := s.Count(`SELECT count(*) FROM coverage_accounts`); n != 0 {
 		t.Fatalf("%d accounts stored by refused imports", n)
 	}
 
@@ -46,7 +46,7 @@ func TestImportTextRulesAndSubjectFirst(t *testing.T) {
 	}
 	// A note may hold line breaks and, in characters, 2,000 of any script.
 	s.postCSV("sid", events, evHeader+ok+"t-2,acc-001,sdr_touch,sid,needs_probed,\"line one\nline two "+strings.Repeat("字", 1980)+"\"\n", http.StatusOK, nil)
-	if n := count(t, s, `SELECT count(*) FROM coverage_events`); n != 2 {
+	if n := s.Count(`SELECT count(*) FROM coverage_events`); n != 2 {
 		t.Errorf("%d events stored, want the 2 of the good upload", n)
 	}
 

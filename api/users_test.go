@@ -186,7 +186,7 @@ func TestCoverageAuthorship(t *testing.T) {
 		http.StatusForbidden, `event t2 is in "sue"'s name`)
 	s.Fails("pete", "POST", events, []map[string]any{{"id": "r1", "account": "acc-002", "kind": "solution_reviewed", "solution": "erp", "round": 1,
 		"result": "approved", "by": "pia"}}, http.StatusForbidden, "presales team (pia)")
-	if n := count(t, s, `SELECT count(*) FROM coverage_events`); n != 0 {
+	if n := s.Count(`SELECT count(*) FROM coverage_events`); n != 0 {
 		t.Fatalf("%d events stored by refused posts", n)
 	}
 	var ingest store.EventIngest
@@ -194,7 +194,7 @@ func TestCoverageAuthorship(t *testing.T) {
 	s.Must("bo", "POST", events, signing("g2", "ben"), http.StatusOK, &ingest)
 	s.Must("pat", "POST", events, signing("g3", "bo"), http.StatusOK, &ingest)
 	s.postCSV("lena", events, "id,account,kind,by,stage\nt1,acc-000,sdr_touch,sid,needs_probed\n", http.StatusOK, &ingest)
-	if n := count(t, s, `SELECT count(*) FROM coverage_events`); n != 4 {
+	if n := s.Count(`SELECT count(*) FROM coverage_events`); n != 4 {
 		t.Errorf("%d events stored, want 4", n)
 	}
 }

@@ -122,23 +122,22 @@ func (s *Stack) Intact(id string) {
 // parked none of its changes.
 func (s *Stack) OutboxComplete(id string) {
 	s.T.Helper()
-	var want, got int
-	db := s.Store.DB()
-	if err := db.QueryRowContext(s.T.Context(), `SELECT count(DISTINCT (seq, r)) FROM audit_events, unnest(notify) AS r
-		WHERE deal_id = $1 AND r <> ''`, id).Scan(&want); err != nil {
-		s.T.Fatal(err)
-	}
-	if err := db.QueryRowContext(s.T.Context(), `SELECT count(*) FROM outbox WHERE deal_id = $1`, id).Scan(&got); err != nil {
-		s.T.Fatal(err)
-	}
-	if got != want {
+	want := s.Count(`SELECT count(DISTINCT (seq, r)) FROM audit_events, unnest(notify) AS r
+		WHERE deal_id = $1 AND r <> ''`, id)
+	if got := s.Count(`SELECT count(*) FROM outbox WHERE deal_id = $1`, id); got != want {
 		s.T.Errorf("%s: %d outbox rows for %d notified recipients", id, got, want)
 	}
-	var parked int
-	if err := db.QueryRowContext(s.T.Context(), `SELECT count(*) FROM parked_changes WHERE deal_id = $1`, id).Scan(&parked); err != nil {
-		s.T.Fatal(err)
-	}
-	if parked != 0 {
+	if parked := s.Count(`SELECT count(*) FROM parked_changes WHERE deal_id = $1`, id); parked != 0 {
 		s.T.Errorf("%s: %d changes parked: the store refused what the deal accepted", id, parked)
 	}
+}
+
+// Count runs a query for one number (a count) on the stack's database.
+func (s *Stack) Count(query string, args ...any) int {
+	s.T.Helper()
+	var n int
+	if err := s.Store.DB().QueryRowContext(s.T.Context(), query, args...).Scan(&n); err != nil {
+		s.T.Fatal(err)
+	}
+	return n
 }
