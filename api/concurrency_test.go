@@ -72,7 +72,7 @@ func TestConcurrentReviews(t *testing.T) {
 			}
 			events := s.Projected(id)
 			done := 0
-			for _, e := range eventsOf(t, s, id) {
+			for _, e := range s.Events(id) {
 				if e.Kind == plan.EventMilestoneDone && e.Milestone == c.key {
 					done++
 				}
@@ -82,13 +82,4 @@ func TestConcurrentReviews(t *testing.T) {
 			}
 		}
 	}
-}
-
-func eventsOf(t *testing.T, s *stack, id string) []plan.Event {
-	t.Helper()
-	var out struct {
-		Events []plan.Event `json:"events"`
-	}
-	s.Must("root", "GET", "/v1/deals/"+id+"/events?limit=1000", nil, http.StatusOK, &out)
-	return out.Events
 }

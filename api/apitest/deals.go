@@ -82,19 +82,26 @@ func (s *Stack) Projected(id string) *plan.Deal {
 	if stored.Version != live.Version || stored.Status != live.Status || !slices.Equal(stored.ActiveKeys(), live.ActiveKeys()) {
 		s.T.Errorf("read model v%d %s %v, workflow v%d %s %v", stored.Version, stored.Status, stored.ActiveKeys(), live.Version, live.Status, live.ActiveKeys())
 	}
-	var events struct {
-		Events []plan.Event `json:"events"`
+	events := s.Events(id)
+	if int64(len(events)) != live.Seq {
+		s.T.Errorf("audit trail has %d events, the workflow %d", len(events), live.Seq)
 	}
-	s.Must("root", "GET", "/v1/deals/"+id+"/events?limit=1000", nil, http.StatusOK, &events)
-	if int64(len(events.Events)) != live.Seq {
-		s.T.Errorf("audit trail has %d events, the workflow %d", len(events.Events), live.Seq)
-	}
-	for i, e := range events.Events {
+	for i, e := range events {
 		if e.Seq != int64(i+1) {
 			s.T.Fatalf("audit event %d has seq %d", i, e.Seq)
 		}
 	}
 	return stored
+}
+
+// Events is deal id's audit trail as the API answers it (root asking).
+func (s *Stack) Events(id string) []plan.Event {
+	s.T.Helper()
+	var out struct {
+		Events []plan.Event `json:"events"`
+	}
+	s.Must("root", "GET", "/v1/deals/"+id+"/events?limit=1000", nil, http.StatusOK, &out)
+	return out.Events
 }
 
 // Intact checks that deal id survived whatever was sent to it: a live
