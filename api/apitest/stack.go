@@ -1,14 +1,18 @@
 // Package apitest is test-only support: the one harness that runs the whole
-// product on real servers for the tests of package api (its external
+// product on real servers, for the tests of package api (its external test
 // package api_test), package console and cmd/dealflow.
 //
 // It holds the Stack (a fresh Postgres database, the Temporal dev server, a
-// worker on its own task queue, and the API as an httptest.Server with the
-// console optionally mounted), users with their tokens, the calls a test
-// sends (Call, Must, Fails, ...), Eventually with one timeout, and the deal
-// helpers several packages need (StartTeamDeal, Submit, Projected, Intact).
+// worker on its own task queue, and the API as an httptest.Server, with the
+// console mounted if asked); users with their tokens (root, an admin, from
+// the start; User and NamedUser through the API; StoreUser straight in a
+// store); the calls a test sends (Call, Must, Succeeds, Fails) and the
+// API's ErrorAnswer; Eventually with one timeout; and the deal helpers
+// several packages need (StartTeamDeal, Deal, Act, Submit, Events,
+// Projected, Intact, OutboxComplete, Count).
 //
-// It imports package testing; production code never imports it.
+// It imports package testing and starts servers: production code never
+// imports it.
 package apitest
 
 import (
