@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"cmp"
+	"dealflow/activities/store"
 	"fmt"
 	"net/http"
 	"slices"
@@ -25,7 +26,7 @@ var matrixUsers = []struct{ id, role string }{
 func TestAuthorizationMatrix(t *testing.T) {
 	s := newStack(t)
 	for _, u := range matrixUsers {
-		s.user(u.id, u.role)
+		s.User(u.id, store.Role(u.role))
 	}
 	everyone := []string{"root"}
 	for _, u := range matrixUsers {
@@ -34,16 +35,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 	prepare := map[string]func(id string){
 		"review": func(id string) {
 			for _, step := range [][2]string{{"cora", "prospect"}, {"cora", "needs-analysis"}, {"sol", "solution-design"}} {
-				s.submit(step[0], id, step[1])
+				s.Submit(step[0], id, step[1])
 			}
 		},
-		"resume": func(id string) { s.act("pat", id, "/pause", map[string]any{"reason": "audit"}) },
+		"resume": func(id string) { s.Act("pat", id, "/pause", map[string]any{"reason": "audit"}) },
 	}
 	n := 0
 	newDeal := func(kind string) string {
 		n++
 		id := fmt.Sprintf("m%d", n)
-		s.must("pat", "POST", "/v1/deals", map[string]any{"id": id, "name": id, "customer": "Initech", "template": "project",
+		s.Must("pat", "POST", "/v1/deals", map[string]any{"id": id, "name": id, "customer": "Initech", "template": "project",
 			"team": map[string]any{"pmo": "pat", "commercial": "cora", "solution": "sol", "approvers": []string{"ann"}, "director": "dina"}}, http.StatusCreated, nil)
 		if p := prepare[kind]; p != nil {
 			p(id)
@@ -54,13 +55,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	// A coverage program: cora leads SDR with carl; carl leads BD; sol
 	// leads presales. sam (solution) and every other user are off it.
-	s.must("pat", "POST", "/v1/coverage/programs", map[string]any{
+	s.Must("pat", "POST", "/v1/coverage/programs", map[string]any{
 		"id": "mx", "name": "Matrix",
 		"targets": map[string]any{"coverage_rate": 0.8, "signing_rate": 0.1, "first_pass_rate": 0.6},
 		"teams": map[string]any{"sdr": map[string]any{"lead": "cora", "members": []string{"carl"}},
 			"bd": map[string]any{"lead": "carl"}, "presales": map[string]any{"lead": "sol"}},
 	}, http.StatusCreated, nil)
-	s.must("pat", "POST", "/v1/coverage/programs/mx/accounts", []map[string]any{{"id": "acc-1", "name": "Initech"}}, http.StatusOK, nil)
+	s.Must("pat", "POST", "/v1/coverage/programs/mx/accounts", []map[string]any{{"id": "acc-1", "name": "Initech"}}, http.StatusOK, nil)
 	event := func(kind, by string) []map[string]any {
 		n++
 		e := map[string]any{"id": fmt.Sprintf("ev-%d", n), "account": "acc-1", "kind": kind, "by": by}
@@ -126,7 +127,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			func(who string) string { return "/v1/users/" + cmp.Or(who, "vic") + "/tokens" }, nil, nil},
 		{"revoke", "DELETE", "", func(string) any { return nil }, false, []string{"root"}, 204, func(string) string {
 			var tok struct{ ID string }
-			s.must("root", "POST", "/v1/users/vic/tokens", nil, http.StatusCreated, &tok)
+			s.Must("root", "POST", "/v1/users/vic/tokens", nil, http.StatusCreated, &tok)
 			return "/v1/tokens/" + tok.ID
 		}, nil, nil},
 
@@ -176,7 +177,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			} else {
 				body = r.body(id)
 			}
-			if got, raw := s.call(who, r.method, path, body); got != want {
+			if got, raw := s.Call(who, r.method, path, body); got != want {
 				t.Errorf("%s as %q: %d %s, want %d", r.name, who, got, raw, want)
 			}
 			cases++

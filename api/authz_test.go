@@ -1,21 +1,22 @@
 package api_test
 
 import (
+	"dealflow/activities/store"
+	"dealflow/api/apitest"
 	"net/http"
 	"testing"
 )
 
 // teamDeal starts a project deal with the standard test team.
 func (s *stack) teamDeal(id string) {
-	s.t.Helper()
-	s.must("pat", "POST", "/v1/deals", map[string]any{"id": id, "name": "Deal " + id, "customer": "Initech", "amount": 500000, "template": "project",
-		"team": map[string]any{"pmo": "pat", "commercial": "cora", "solution": "sol", "approvers": []string{"ann"}, "director": "dina"}}, http.StatusCreated, nil)
+	s.T.Helper()
+	s.StartTeamDeal(apitest.TeamDeal{ID: id, Name: "Deal " + id, Customer: "Initech", Amount: 500000, Approvers: []string{"ann"}})
 }
 
 func (s *stack) standardUsers() {
 	for _, u := range []struct{ id, role string }{{"pat", "pmo"}, {"pam", "pmo"}, {"cora", "commercial"}, {"sol", "solution"},
 		{"ann", "approver"}, {"dina", "director"}, {"vic", "viewer"}} {
-		s.user(u.id, u.role)
+		s.User(u.id, store.Role(u.role))
 	}
 }
 
@@ -27,7 +28,7 @@ func TestAuthorization(t *testing.T) {
 	s.standardUsers()
 	s.teamDeal("authz")
 	checklist := func(key string) map[string]any {
-		d := s.deal("root", "authz")
+		d := s.Deal("root", "authz")
 		return map[string]any{"checklist": d.Milestone(key).Checklist}
 	}
 	type attempt struct {
@@ -78,16 +79,16 @@ func TestAuthorization(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := s.deal("root", "authz").Version
+			before := s.Deal("root", "authz").Version
 			for _, a := range c.denied {
-				if status, raw := s.call(a.as, c.method, c.path, c.body()); status != a.status {
+				if status, raw := s.Call(a.as, c.method, c.path, c.body()); status != a.status {
 					t.Errorf("as %q: %d %s, want %d", a.as, status, raw, a.status)
 				}
 			}
-			if after := s.deal("root", "authz").Version; after != before {
+			if after := s.Deal("root", "authz").Version; after != before {
 				t.Errorf("denied attempts changed the deal: v%d → v%d", before, after)
 			}
-			if status, raw := s.call(c.may, c.method, c.path, c.body()); status != c.want {
+			if status, raw := s.Call(c.may, c.method, c.path, c.body()); status != c.want {
 				t.Errorf("as %q: %d %s, want %d", c.may, status, raw, c.want)
 			}
 		})
@@ -97,17 +98,17 @@ func TestAuthorization(t *testing.T) {
 // TestTokens: a bad or revoked token is refused; revoking is for admins.
 func TestTokens(t *testing.T) {
 	s := newStack(t)
-	s.user("pat", "pmo")
-	s.must("pat", "GET", "/v1/me", nil, http.StatusOK, nil)
-	s.fails("", "GET", "/v1/me", nil, http.StatusUnauthorized, "missing bearer token")
-	s.tokens["mallory"] = "dfl_not-a-real-token"
-	s.fails("mallory", "GET", "/v1/me", nil, http.StatusUnauthorized, "invalid token")
+	s.User("pat", "pmo")
+	s.Must("pat", "GET", "/v1/me", nil, http.StatusOK, nil)
+	s.Fails("", "GET", "/v1/me", nil, http.StatusUnauthorized, "missing bearer token")
+	s.Tokens["mallory"] = "dfl_not-a-real-token"
+	s.Fails("mallory", "GET", "/v1/me", nil, http.StatusUnauthorized, "invalid token")
 
-	tokens, err := s.store.ListTokens(t.Context(), "pat")
+	tokens, err := s.Store.ListTokens(t.Context(), "pat")
 	if err != nil || len(tokens) != 1 {
 		t.Fatalf("tokens %v %v", tokens, err)
 	}
-	s.fails("pat", "DELETE", "/v1/tokens/"+tokens[0].ID, nil, http.StatusForbidden, "admin")
-	s.must("root", "DELETE", "/v1/tokens/"+tokens[0].ID, nil, http.StatusNoContent, nil)
-	s.fails("pat", "GET", "/v1/me", nil, http.StatusUnauthorized, "invalid token")
+	s.Fails("pat", "DELETE", "/v1/tokens/"+tokens[0].ID, nil, http.StatusForbidden, "admin")
+	s.Must("root", "DELETE", "/v1/tokens/"+tokens[0].ID, nil, http.StatusNoContent, nil)
+	s.Fails("pat", "GET", "/v1/me", nil, http.StatusUnauthorized, "invalid token")
 }

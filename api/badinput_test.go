@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"dealflow/api/apitest"
 	"dealflow/workflows/plan"
 )
 
@@ -19,33 +20,33 @@ func TestBadInput(t *testing.T) {
 	team := map[string]any{"pmo": "pat", "commercial": "cora", "solution": "sol", "approvers": []string{"ann"}, "director": "dina"}
 
 	// Transport-level mistakes.
-	s.fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{"checklist": [`, 400, "malformed JSON")
-	s.fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{"checklist": [], "colour": "red"}`, 400, `unknown field "colour"`)
-	s.fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{"checklist": "all"}`, 400, "checklist must be an array")
-	s.fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{} {}`, 400, "single JSON object")
-	s.fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{"note": "`+strings.Repeat("x", 2<<20)+`"}`, 413, "exceeds")
-	s.fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", "", 400, "empty")
-	s.fails("pat", "GET", "/v1/nope", nil, 404, "no such route")
-	s.fails("pat", "POST", "/healthz", nil, 405, "method not allowed")
-	status, raw := s.callWithType("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", "text/plain", `{"checklist": []}`)
+	s.Fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{"checklist": [`, 400, "malformed JSON")
+	s.Fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{"checklist": [], "colour": "red"}`, 400, `unknown field "colour"`)
+	s.Fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{"checklist": "all"}`, 400, "checklist must be an array")
+	s.Fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{} {}`, 400, "single JSON object")
+	s.Fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", `{"note": "`+strings.Repeat("x", 2<<20)+`"}`, 413, "exceeds")
+	s.Fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", "", 400, "empty")
+	s.Fails("pat", "GET", "/v1/nope", nil, 404, "no such route")
+	s.Fails("pat", "POST", "/healthz", nil, 405, "method not allowed")
+	status, raw := s.CallWithType("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", "text/plain", `{"checklist": []}`)
 	if status != http.StatusUnsupportedMediaType || !strings.Contains(string(raw), "application/json") {
 		t.Errorf("text/plain body: %d %s", status, raw)
 	}
 
 	// Domain mistakes, named precisely.
-	s.fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", map[string]any{"checklist": []string{"Customer background researched"}}, 422, "Contact plan agreed with the PMO")
-	s.fails("cora", "POST", "/v1/deals/bad/milestones/nope/submit", map[string]any{}, 404, `no milestone "nope"`)
-	s.fails("cora", "POST", "/v1/deals/nosuch/milestones/prospect/submit", map[string]any{}, 404, `no deal with id "nosuch"`)
-	s.fails("pat", "GET", "/v1/deals/nosuch", nil, 404, "no deal")
-	s.fails("pat", "GET", "/v1/deals/nosuch/events", nil, 404, "no deal")
-	s.fails("pat", "POST", "/v1/deals/bad/close", map[string]any{"outcome": "won"}, 422, "reason is required")
-	s.fails("pat", "POST", "/v1/deals/bad/pause", map[string]any{"reason": "x", "until": "tomorrow"}, 400, `until "tomorrow" is not an RFC 3339 time`)
-	s.fails("cora", "POST", "/v1/deals/bad/buyer-stage", map[string]any{"stage": "signed"}, 422, "unknown buyer stage")
-	s.fails("pat", "GET", "/v1/deals?overdue=maybe", nil, 400, "overdue must be true or false")
-	s.fails("pat", "GET", "/v1/deals?sort=colour", nil, 400, "sort")
-	s.fails("pat", "GET", "/v1/deals?limit=-1", nil, 400, "limit")
-	s.fails("pat", "GET", "/v1/deals?cursor=garbage", nil, 400, "cursor")
-	s.fails("pat", "GET", "/v1/templates/nope", nil, 404, "no template")
+	s.Fails("cora", "POST", "/v1/deals/bad/milestones/prospect/submit", map[string]any{"checklist": []string{"Customer background researched"}}, 422, "Contact plan agreed with the PMO")
+	s.Fails("cora", "POST", "/v1/deals/bad/milestones/nope/submit", map[string]any{}, 404, `no milestone "nope"`)
+	s.Fails("cora", "POST", "/v1/deals/nosuch/milestones/prospect/submit", map[string]any{}, 404, `no deal with id "nosuch"`)
+	s.Fails("pat", "GET", "/v1/deals/nosuch", nil, 404, "no deal")
+	s.Fails("pat", "GET", "/v1/deals/nosuch/events", nil, 404, "no deal")
+	s.Fails("pat", "POST", "/v1/deals/bad/close", map[string]any{"outcome": "won"}, 422, "reason is required")
+	s.Fails("pat", "POST", "/v1/deals/bad/pause", map[string]any{"reason": "x", "until": "tomorrow"}, 400, `until "tomorrow" is not an RFC 3339 time`)
+	s.Fails("cora", "POST", "/v1/deals/bad/buyer-stage", map[string]any{"stage": "signed"}, 422, "unknown buyer stage")
+	s.Fails("pat", "GET", "/v1/deals?overdue=maybe", nil, 400, "overdue must be true or false")
+	s.Fails("pat", "GET", "/v1/deals?sort=colour", nil, 400, "sort")
+	s.Fails("pat", "GET", "/v1/deals?limit=-1", nil, 400, "limit")
+	s.Fails("pat", "GET", "/v1/deals?cursor=garbage", nil, 400, "cursor")
+	s.Fails("pat", "GET", "/v1/templates/nope", nil, 404, "no template")
 
 	start := func(extra map[string]any) map[string]any {
 		body := map[string]any{"id": "new-deal", "name": "New", "customer": "Hooli", "team": team, "template": "project"}
@@ -54,24 +55,24 @@ func TestBadInput(t *testing.T) {
 		}
 		return body
 	}
-	s.fails("pat", "POST", "/v1/deals", start(map[string]any{"template": ""}), 400, "template is required")
-	s.fails("pat", "POST", "/v1/deals", start(map[string]any{"template": "nope"}), 404, "no template")
-	s.fails("pat", "POST", "/v1/deals", start(map[string]any{"amount": -5}), 422, "amount cannot be negative")
-	s.fails("pat", "POST", "/v1/deals", start(map[string]any{"id": "has space"}), 422, "may hold only letters")
-	s.fails("pat", "POST", "/v1/deals", start(map[string]any{"team": map[string]any{"pmo": "pat", "commercial": "ghost", "solution": "sol", "approvers": []string{"ann"}, "director": "dina"}}), 422, "ghost")
-	s.fails("pat", "POST", "/v1/deals", start(map[string]any{"team": map[string]any{"pmo": "pat", "commercial": "cora", "approvers": []string{"ann"}, "director": "dina"}}), 422, "milestones[solution-design].owner")
+	s.Fails("pat", "POST", "/v1/deals", start(map[string]any{"template": ""}), 400, "template is required")
+	s.Fails("pat", "POST", "/v1/deals", start(map[string]any{"template": "nope"}), 404, "no template")
+	s.Fails("pat", "POST", "/v1/deals", start(map[string]any{"amount": -5}), 422, "amount cannot be negative")
+	s.Fails("pat", "POST", "/v1/deals", start(map[string]any{"id": "has space"}), 422, "may hold only letters")
+	s.Fails("pat", "POST", "/v1/deals", start(map[string]any{"team": map[string]any{"pmo": "pat", "commercial": "ghost", "solution": "sol", "approvers": []string{"ann"}, "director": "dina"}}), 422, "ghost")
+	s.Fails("pat", "POST", "/v1/deals", start(map[string]any{"team": map[string]any{"pmo": "pat", "commercial": "cora", "approvers": []string{"ann"}, "director": "dina"}}), 422, "milestones[solution-design].owner")
 	cyclic := map[string]any{"name": "loop", "milestones": []map[string]any{
 		{"key": "a", "title": "A", "role": "pmo", "due": "1d", "depends_on": []string{"b"}},
 		{"key": "b", "title": "B", "role": "pmo", "due": "1d", "depends_on": []string{"a"}}}}
-	s.fails("pat", "POST", "/v1/deals", start(map[string]any{"template": "", "plan": cyclic}), 422, "a → b → a")
-	s.fails("pat", "POST", "/v1/templates", cyclic, 422, "dependency cycle")
-	s.fails("pat", "POST", "/v1/templates", map[string]any{"name": "x", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "ten days"}}}, 422, "bad due")
-	s.fails("pat", "POST", "/v1/templates", map[string]any{"name": "project", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "1d"}}}, 409, "built-in")
-	s.fails("root", "POST", "/v1/users", map[string]any{"id": "x", "name": "X", "roles": []string{"king"}}, 422, "unknown role")
-	s.fails("root", "POST", "/v1/users", map[string]any{"id": "pat", "name": "Pat again", "roles": []string{"pmo"}}, 409, "already exists")
+	s.Fails("pat", "POST", "/v1/deals", start(map[string]any{"template": "", "plan": cyclic}), 422, "a → b → a")
+	s.Fails("pat", "POST", "/v1/templates", cyclic, 422, "dependency cycle")
+	s.Fails("pat", "POST", "/v1/templates", map[string]any{"name": "x", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "ten days"}}}, 422, "bad due")
+	s.Fails("pat", "POST", "/v1/templates", map[string]any{"name": "project", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "1d"}}}, 409, "built-in")
+	s.Fails("root", "POST", "/v1/users", map[string]any{"id": "x", "name": "X", "roles": []string{"king"}}, 422, "unknown role")
+	s.Fails("root", "POST", "/v1/users", map[string]any{"id": "pat", "name": "Pat again", "roles": []string{"pmo"}}, 409, "already exists")
 
 	// None of it touched the deal.
-	d := s.deal("root", "bad")
+	d := s.Deal("root", "bad")
 	if d.Seq != 2 || d.Milestone("prospect").State != "active" {
 		t.Errorf("bad input changed the deal: seq %d, prospect %s", d.Seq, d.Milestone("prospect").State)
 	}
@@ -80,20 +81,11 @@ func TestBadInput(t *testing.T) {
 // problems sends a request that must fail with status, its error naming
 // every given field in problems.
 func (s *stack) problems(as, method, path string, body any, status int, fields ...string) {
-	s.t.Helper()
-	got, raw := s.call(as, method, path, body)
-	var e struct {
-		Error struct {
-			Code     string `json:"code"`
-			Message  string `json:"message"`
-			Problems []struct {
-				Field   string `json:"field"`
-				Message string `json:"message"`
-			} `json:"problems"`
-		} `json:"error"`
-	}
+	s.T.Helper()
+	got, raw := s.Call(as, method, path, body)
+	var e apitest.ErrorAnswer
 	if err := json.Unmarshal(raw, &e); err != nil || got != status {
-		s.t.Errorf("%s %s: %d %.300s, want %d naming %v", method, path, got, raw, status, fields)
+		s.T.Errorf("%s %s: %d %.300s, want %d naming %v", method, path, got, raw, status, fields)
 		return
 	}
 	for _, f := range fields {
@@ -102,11 +94,11 @@ func (s *stack) problems(as, method, path string, body any, status int, fields .
 			found = found || p.Field == f
 		}
 		if !found {
-			s.t.Errorf("%s %s: %d problems %+v, want one on %s", method, path, got, e.Error.Problems, f)
+			s.T.Errorf("%s %s: %d problems %+v, want one on %s", method, path, got, e.Error.Problems, f)
 		}
 	}
 	if len(raw) > 20000 {
-		s.t.Errorf("%s %s: an answer of %d bytes echoes the input", method, path, len(raw))
+		s.T.Errorf("%s %s: an answer of %d bytes echoes the input", method, path, len(raw))
 	}
 }
 
@@ -132,16 +124,16 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 	s.problems("pat", "POST", "/v1/deals/lim/pause", map[string]any{"reason": strings.Repeat("r", 4001)}, 422, "reason")
 	s.problems("pat", "POST", "/v1/deals/lim/close", map[string]any{"outcome": "lost", "reason": "\x1b"}, 422, "reason")
 	// CRLF from a browser form is text.
-	s.must("cora", "POST", "/v1/deals/lim/buyer-stage", map[string]any{"stage": "contact_added", "note": "met the CFO\r\nnext: the CTO"}, http.StatusOK, nil)
+	s.Must("cora", "POST", "/v1/deals/lim/buyer-stage", map[string]any{"stage": "contact_added", "note": "met the CFO\r\nnext: the CTO"}, http.StatusOK, nil)
 
 	// Issue 3: a number of seconds is bounded like a string, and the bad
 	// template is never stored, so the listing keeps working.
 	s.problems("pat", "POST", "/v1/templates", `{"name": "far", "escalations": [{"offset": 4000000000, "target": "pmo"}], "milestones": [{"key": "a", "title": "A", "role": "pmo", "due": "1d"}]}`,
 		422, "escalations[0].offset")
-	s.must("pat", "GET", "/v1/templates", nil, http.StatusOK, nil)
-	s.must("pat", "POST", "/v1/templates", `{"name": "near", "escalations": [{"offset": 86400, "target": "pmo"}], "milestones": [{"key": "a", "title": "A", "role": "pmo", "due": "1d"}]}`, http.StatusCreated, nil)
+	s.Must("pat", "GET", "/v1/templates", nil, http.StatusOK, nil)
+	s.Must("pat", "POST", "/v1/templates", `{"name": "near", "escalations": [{"offset": 86400, "target": "pmo"}], "milestones": [{"key": "a", "title": "A", "role": "pmo", "due": "1d"}]}`, http.StatusCreated, nil)
 	var near plan.Template
-	s.must("pat", "GET", "/v1/templates/near", nil, http.StatusOK, &near)
+	s.Must("pat", "GET", "/v1/templates/near", nil, http.StatusOK, &near)
 	if len(near.Escalations) != 1 || near.Escalations[0].Offset != plan.Duration(plan.Day) {
 		t.Errorf("saved escalations %+v, want one at 1d", near.Escalations)
 	}
@@ -150,7 +142,7 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 	// malformed JSON stays a 400.
 	s.problems("pat", "POST", "/v1/templates", `{"name": "many", "title": "t\u0000", "milestones": [{"key": "a", "title": "A", "role": "boss", "due": "ten days"}, {"key": "b", "title": "B", "role": "pmo", "due": "1d", "escalations": [{"offset": "1.5d", "target": "nobody"}]}]}`,
 		422, "title", "milestones[a].role", "milestones[a].due", "milestones[b].escalations[0].offset", "milestones[b].escalations[0].target")
-	s.fails("pat", "POST", "/v1/templates", `{"name": "x", "milestones": [`, 400, "malformed JSON")
+	s.Fails("pat", "POST", "/v1/templates", `{"name": "x", "milestones": [`, 400, "malformed JSON")
 
 	// Issue 4: deal ids are identifiers; lookups of impossible ids are 404.
 	start := func(id string) map[string]any {
@@ -159,13 +151,13 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 	for _, id := range []string{"a\x00b", "a?b", "a#b", "..", "a%2Fb", "a/b", strings.Repeat("x", 65)} {
 		s.problems("pat", "POST", "/v1/deals", start(id), 422, "id")
 	}
-	s.fails("pat", "GET", "/v1/deals/a%00b", nil, 404, "")
-	s.fails("pat", "GET", "/v1/deals/a%00b/events", nil, 404, "")
-	s.fails("cora", "POST", "/v1/deals/a%00b/buyer-stage", map[string]any{"stage": "contact_added"}, 404, "")
-	s.fails("pat", "GET", "/v1/deals/a%2Fb", nil, 404, "")
-	s.fails("pat", "GET", "/v1/templates/a%00b", nil, 404, "")
-	s.fails("pat", "GET", "/v1/deals?q=a%00b", nil, 400, "query parameter q contains the control character U+0000")
-	s.fails("pat", "GET", "/v1/deals?customer=%FF", nil, 400, "query parameter customer is not valid UTF-8")
+	s.Fails("pat", "GET", "/v1/deals/a%00b", nil, 404, "")
+	s.Fails("pat", "GET", "/v1/deals/a%00b/events", nil, 404, "")
+	s.Fails("cora", "POST", "/v1/deals/a%00b/buyer-stage", map[string]any{"stage": "contact_added"}, 404, "")
+	s.Fails("pat", "GET", "/v1/deals/a%2Fb", nil, 404, "")
+	s.Fails("pat", "GET", "/v1/templates/a%00b", nil, 404, "")
+	s.Fails("pat", "GET", "/v1/deals?q=a%00b", nil, 400, "query parameter q contains the control character U+0000")
+	s.Fails("pat", "GET", "/v1/deals?customer=%FF", nil, 400, "query parameter customer is not valid UTF-8")
 	s.problems("pat", "POST", "/v1/deals", map[string]any{"id": "big", "name": "N", "customer": "C\x00", "amount": 1e308, "team": team, "template": "project"},
 		422, "customer", "amount")
 	// A plan whose deal would start over the state bound: 413 at start.
@@ -175,11 +167,11 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 		ms = append(ms, map[string]any{"key": fmt.Sprintf("m%d", i), "title": "M", "role": "pmo", "due": "1d"})
 	}
 	huge["milestones"] = ms
-	s.fails("pat", "POST", "/v1/deals", map[string]any{"id": "huge", "name": "N", "customer": "C", "team": team, "plan": huge}, 413, "MaxStateBytes")
+	s.Fails("pat", "POST", "/v1/deals", map[string]any{"id": "huge", "name": "N", "customer": "C", "team": team, "plan": huge}, 413, "MaxStateBytes")
 	var view struct {
 		TemporalURL string `json:"temporal_url"`
 	}
-	s.must("pat", "GET", "/v1/deals/lim", nil, http.StatusOK, &view)
+	s.Must("pat", "GET", "/v1/deals/lim", nil, http.StatusOK, &view)
 	if !strings.HasSuffix(view.TemporalURL, "/workflows/deal%2Flim") {
 		t.Errorf("temporal_url %s", view.TemporalURL)
 	}
@@ -191,7 +183,7 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 	stages := []string{"met_non_decision_maker", "contact_added"}
 	full := false
 	for i := 0; i < 40 && !full; i++ {
-		status, raw := s.call("cora", "POST", "/v1/deals/lim/buyer-stage", map[string]any{"stage": stages[i%2], "note": note})
+		status, raw := s.Call("cora", "POST", "/v1/deals/lim/buyer-stage", map[string]any{"stage": stages[i%2], "note": note})
 		switch status {
 		case http.StatusOK:
 		case http.StatusRequestEntityTooLarge:
@@ -206,12 +198,12 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 	if !full {
 		t.Fatal("the deal never filled up")
 	}
-	d := s.deal("pat", "lim")
+	d := s.Deal("pat", "lim")
 	if n := len(mustJSON(t, d)); n > plan.MaxStateBytes {
 		t.Errorf("deal of %d bytes", n)
 	}
-	s.must("pat", "GET", "/v1/deals/lim/events", nil, http.StatusOK, nil)
-	s.must("pat", "POST", "/v1/deals/lim/close", map[string]any{"outcome": "lost", "reason": "budget cut"}, http.StatusOK, nil)
+	s.Must("pat", "GET", "/v1/deals/lim/events", nil, http.StatusOK, nil)
+	s.Must("pat", "POST", "/v1/deals/lim/close", map[string]any{"outcome": "lost", "reason": "budget cut"}, http.StatusOK, nil)
 }
 
 func mustJSON(t *testing.T, v any) []byte {

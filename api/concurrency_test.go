@@ -23,7 +23,7 @@ func (s *stack) approveAtOnce(id, key string, reviewers ...string) []int {
 		go func() {
 			defer wg.Done()
 			<-gate
-			status, _ := s.call(r, "POST", "/v1/deals/"+id+"/milestones/"+key+"/review", map[string]any{"decision": "approve"})
+			status, _ := s.Call(r, "POST", "/v1/deals/"+id+"/milestones/"+key+"/review", map[string]any{"decision": "approve"})
 			mu.Lock()
 			statuses = append(statuses, status)
 			mu.Unlock()
@@ -42,7 +42,7 @@ func (s *stack) approveAtOnce(id, key string, reviewers ...string) []int {
 func TestConcurrentReviews(t *testing.T) {
 	s := newStack(t)
 	s.standardUsers()
-	s.user("abe", "approver")
+	s.User("abe", "approver")
 	team := map[string]any{"pmo": "pat", "commercial": "cora", "solution": "sol", "approvers": []string{"ann", "abe"}, "director": "dina"}
 
 	for _, c := range []struct {
@@ -58,21 +58,21 @@ func TestConcurrentReviews(t *testing.T) {
 	} {
 		{ // the stack reports through the parent test, so no subtests
 			id := "race-" + c.template
-			s.must("pat", "POST", "/v1/deals", map[string]any{"id": id, "name": id, "customer": "Soylent", "template": c.template, "team": team}, http.StatusCreated, nil)
+			s.Must("pat", "POST", "/v1/deals", map[string]any{"id": id, "name": id, "customer": "Soylent", "template": c.template, "team": team}, http.StatusCreated, nil)
 			for _, step := range c.before {
-				s.submit(step[0], id, step[1])
+				s.Submit(step[0], id, step[1])
 			}
 			if got := s.approveAtOnce(id, c.key, "ann", "abe"); !slices.Equal(got, c.want) {
 				t.Errorf("%s: statuses %v, want %v", c.template, got, c.want)
 			}
-			d := s.deal("root", id)
+			d := s.Deal("root", id)
 			m := d.Milestone(c.key)
 			if m.State != plan.StateDone || len(m.Reviews) != c.votes {
 				t.Errorf("%s is %s with %d votes, want done with %d", c.key, m.State, len(m.Reviews), c.votes)
 			}
-			events := s.projected(id)
+			events := s.Projected(id)
 			done := 0
-			for _, e := range eventsOf(t, s, id) {
+			for _, e := range s.Events(id) {
 				if e.Kind == plan.EventMilestoneDone && e.Milestone == c.key {
 					done++
 				}
@@ -82,13 +82,4 @@ func TestConcurrentReviews(t *testing.T) {
 			}
 		}
 	}
-}
-
-func eventsOf(t *testing.T, s *stack, id string) []plan.Event {
-	t.Helper()
-	var out struct {
-		Events []plan.Event `json:"events"`
-	}
-	s.must("root", "GET", "/v1/deals/"+id+"/events?limit=1000", nil, http.StatusOK, &out)
-	return out.Events
 }

@@ -30,21 +30,21 @@ func TestCoverageBadInput(t *testing.T) {
 		{"bad time", func(b map[string]any) { b["schedule"] = map[string]any{"at": "8am"} }, "schedule.at"},
 		{"bad window", func(b map[string]any) { b["untouched_days"] = -1 }, "untouched_days"},
 	} {
-		s.fails("pat", "POST", "/v1/coverage/programs", programBody("bad", c.mod), http.StatusUnprocessableEntity, c.want)
+		s.Fails("pat", "POST", "/v1/coverage/programs", programBody("bad", c.mod), http.StatusUnprocessableEntity, c.want)
 	}
-	s.fails("pat", "POST", "/v1/coverage/programs", programBody("bad", func(b map[string]any) { b["colour"] = "red" }), http.StatusBadRequest, "unknown field")
+	s.Fails("pat", "POST", "/v1/coverage/programs", programBody("bad", func(b map[string]any) { b["colour"] = "red" }), http.StatusBadRequest, "unknown field")
 	var notFound *serviceerror.NotFound
 	if _, err := s.describe("coverage/bad"); !errors.As(err, &notFound) {
 		t.Errorf("a refused program has a schedule: %v", err)
 	}
-	s.fails("vic", "GET", "/v1/coverage/programs/bad", nil, http.StatusNotFound, "no coverage program")
+	s.Fails("vic", "GET", "/v1/coverage/programs/bad", nil, http.StatusNotFound, "no coverage program")
 
-	s.must("pat", "POST", "/v1/coverage/programs", programBody("east"), http.StatusCreated, nil)
-	s.fails("pat", "PUT", "/v1/coverage/programs/east", programBody("east", func(b map[string]any) {
+	s.Must("pat", "POST", "/v1/coverage/programs", programBody("east"), http.StatusCreated, nil)
+	s.Fails("pat", "PUT", "/v1/coverage/programs/east", programBody("east", func(b map[string]any) {
 		b["targets"].(map[string]any)["signing_rate"] = 7
 	}), http.StatusUnprocessableEntity, "targets.signing_rate")
-	s.fails("pat", "PUT", "/v1/coverage/programs/east", programBody("west"), http.StatusBadRequest, "cannot change")
-	s.fails("pat", "PUT", "/v1/coverage/programs/west", programBody("west"), http.StatusNotFound, "no coverage program")
+	s.Fails("pat", "PUT", "/v1/coverage/programs/east", programBody("west"), http.StatusBadRequest, "cannot change")
+	s.Fails("pat", "PUT", "/v1/coverage/programs/west", programBody("west"), http.StatusNotFound, "no coverage program")
 
 	const accounts = "/v1/coverage/programs/east/accounts"
 	for _, c := range []struct{ body, want string }{
@@ -57,12 +57,12 @@ func TestCoverageBadInput(t *testing.T) {
 	} {
 		s.failsCSV("pat", accounts, c.body, http.StatusUnprocessableEntity, c.want)
 	}
-	s.fails("pat", "POST", accounts, []map[string]any{{"id": "a-1", "name": "ACME"}, {"id": "a-2", "name": "acme"}}, http.StatusUnprocessableEntity, "item 1, field name")
-	s.fails("pat", "POST", accounts, []map[string]any{}, http.StatusBadRequest, "no accounts")
-	s.fails("sid", "POST", accounts, []map[string]any{{"id": "a-1", "name": "ACME"}}, http.StatusForbidden, "roles")
-	s.fails("pat", "POST", "/v1/coverage/programs/west/accounts", []map[string]any{{"id": "a-1", "name": "ACME"}}, http.StatusNotFound, "no coverage program")
+	s.Fails("pat", "POST", accounts, []map[string]any{{"id": "a-1", "name": "ACME"}, {"id": "a-2", "name": "acme"}}, http.StatusUnprocessableEntity, "item 1, field name")
+	s.Fails("pat", "POST", accounts, []map[string]any{}, http.StatusBadRequest, "no accounts")
+	s.Fails("sid", "POST", accounts, []map[string]any{{"id": "a-1", "name": "ACME"}}, http.StatusForbidden, "roles")
+	s.Fails("pat", "POST", "/v1/coverage/programs/west/accounts", []map[string]any{{"id": "a-1", "name": "ACME"}}, http.StatusNotFound, "no coverage program")
 	var p programResp
-	if s.must("vic", "GET", "/v1/coverage/programs/east", nil, http.StatusOK, &p); p.Accounts != 0 {
+	if s.Must("vic", "GET", "/v1/coverage/programs/east", nil, http.StatusOK, &p); p.Accounts != 0 {
 		t.Errorf("%d accounts stored by refused imports", p.Accounts)
 	}
 
@@ -84,28 +84,19 @@ func TestCoverageBadInput(t *testing.T) {
 	} {
 		s.failsCSV("pat", events, c.body, http.StatusUnprocessableEntity, c.want)
 	}
-	s.fails("sid", "POST", events, []map[string]any{
+	s.Fails("sid", "POST", events, []map[string]any{
 		{"id": "t-1", "account": "acc-000", "kind": "sdr_touch", "stage": "needs_probed", "by": "sid"},
 		{"id": "t-2", "account": "acc-000", "kind": "sdr_touch", "stage": "needs_probed", "by": "sid", "at": "2026-13-01T00:00:00Z"},
 	}, http.StatusUnprocessableEntity, "item 1, field at")
-	s.fails("sid", "POST", events, []map[string]any{{"id": "t-1", "account": "acc-000", "kind": "sdr_touch", "by": "sid", "round": "one"}},
+	s.Fails("sid", "POST", events, []map[string]any{{"id": "t-1", "account": "acc-000", "kind": "sdr_touch", "by": "sid", "round": "one"}},
 		http.StatusBadRequest, "round must be a number")
-	s.fails("vic", "POST", events, []map[string]any{{"id": "t-1", "account": "acc-000", "kind": "bd_visit", "by": "ben"}}, http.StatusForbidden, "roles")
+	s.Fails("vic", "POST", events, []map[string]any{{"id": "t-1", "account": "acc-000", "kind": "bd_visit", "by": "ben"}}, http.StatusForbidden, "roles")
 	var page coverageReportsResp
-	s.must("pat", "POST", "/v1/coverage/programs/east/run", nil, http.StatusCreated, nil)
+	s.Must("pat", "POST", "/v1/coverage/programs/east/run", nil, http.StatusCreated, nil)
 	if page = s.reportsOf("east"); page.Latest.Counts.AccountsCovered != 0 || page.Latest.Counts.Accounts != 3 {
 		t.Errorf("refused events were counted: %+v", page.Latest.Counts)
 	}
-	if n := count(t, s, `SELECT count(*) FROM coverage_events`); n != 0 {
+	if n := s.Count(`SELECT count(*) FROM coverage_events`); n != 0 {
 		t.Errorf("%d events stored by refused batches", n)
 	}
-}
-
-func count(t *testing.T, s *stack, query string) int {
-	t.Helper()
-	var n int
-	if err := s.store.DB().QueryRowContext(t.Context(), query).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

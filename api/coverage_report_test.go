@@ -119,7 +119,7 @@ func TestCoverageReportThroughTheAPI(t *testing.T) {
 	s := newStack(t)
 	s.coverageUsers()
 	const accounts, window = 120, 14
-	s.must("pat", "POST", "/v1/coverage/programs", programBody("east", func(b map[string]any) {
+	s.Must("pat", "POST", "/v1/coverage/programs", programBody("east", func(b map[string]any) {
 		b["untouched_days"] = window
 		b["schedule"] = map[string]any{"time_zone": "Europe/Berlin"}
 	}), http.StatusCreated, nil)
@@ -137,7 +137,7 @@ func TestCoverageReportThroughTheAPI(t *testing.T) {
 	evs := monthOfEvents(accounts, time.Now(), window)
 	half := len(evs) / 2
 	var ingest store.EventIngest
-	s.must("pat", "POST", "/v1/coverage/programs/east/events", evs[:half], http.StatusOK, &ingest)
+	s.Must("pat", "POST", "/v1/coverage/programs/east/events", evs[:half], http.StatusOK, &ingest)
 	if ingest != (store.EventIngest{Received: half, Recorded: half}) {
 		t.Errorf("JSON events %+v", ingest)
 	}
@@ -146,7 +146,7 @@ func TestCoverageReportThroughTheAPI(t *testing.T) {
 		t.Errorf("CSV events %+v", ingest)
 	}
 	// Idempotent re-ingestion: the same events again, either way, record nothing.
-	s.must("pat", "POST", "/v1/coverage/programs/east/events", evs, http.StatusOK, &ingest)
+	s.Must("pat", "POST", "/v1/coverage/programs/east/events", evs, http.StatusOK, &ingest)
 	if ingest != (store.EventIngest{Received: len(evs), Duplicates: len(evs)}) {
 		t.Errorf("events again %+v", ingest)
 	}
@@ -156,7 +156,7 @@ func TestCoverageReportThroughTheAPI(t *testing.T) {
 	}
 
 	var rep store.CoverageReport
-	s.must("pat", "POST", "/v1/coverage/programs/east/run", nil, http.StatusCreated, &rep)
+	s.Must("pat", "POST", "/v1/coverage/programs/east/run", nil, http.StatusCreated, &rep)
 	want, untouched := expectCoverage(accounts, evs, rep.AsOf, window)
 	t.Logf("%d events: %+v", len(evs), want)
 	if rep.Counts != want || rep.Untouched.Total != untouched || len(rep.Untouched.Accounts) != min(untouched, store.UntouchedListCap) {
@@ -186,15 +186,15 @@ func TestCoverageReportThroughTheAPI(t *testing.T) {
 
 	// The report reads back, and each lead has a notice about it.
 	var again store.CoverageReport
-	s.must("vic", "GET", fmt.Sprintf("/v1/coverage/reports/%d", rep.ID), nil, http.StatusOK, &again)
+	s.Must("vic", "GET", fmt.Sprintf("/v1/coverage/reports/%d", rep.ID), nil, http.StatusOK, &again)
 	if again.ID != rep.ID || again.Counts != rep.Counts || len(again.Untouched.Accounts) != len(rep.Untouched.Accounts) {
 		t.Errorf("read back %+v", again)
 	}
-	s.fails("vic", "GET", "/v1/coverage/reports/999999", nil, http.StatusNotFound, "no coverage report 999999")
-	s.fails("vic", "GET", "/v1/coverage/reports/latest", nil, http.StatusBadRequest, "a report id is a number")
-	s.fails("vic", "GET", "/v1/coverage/reports", nil, http.StatusBadRequest, "program is required")
+	s.Fails("vic", "GET", "/v1/coverage/reports/999999", nil, http.StatusNotFound, "no coverage report 999999")
+	s.Fails("vic", "GET", "/v1/coverage/reports/latest", nil, http.StatusBadRequest, "a report id is a number")
+	s.Fails("vic", "GET", "/v1/coverage/reports", nil, http.StatusBadRequest, "program is required")
 	var notified []string
-	if err := s.store.DB().SelectContext(t.Context(), &notified,
+	if err := s.Store.DB().SelectContext(t.Context(), &notified,
 		`SELECT recipient FROM outbox WHERE deal_id = 'coverage/east' AND seq = $1 ORDER BY recipient`, rep.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 )
 
 // coverageUsers creates the people of the test programs: pat runs them
 // (pmo), the SDR team is lena (lead), sid and sue, BD is bo (lead) and ben,
 // presales is pia (lead) and pete; vic only reads.
 func (s *stack) coverageUsers() {
-	s.t.Helper()
+	s.T.Helper()
 	for _, u := range []struct{ id, role string }{{"pat", "pmo"}, {"lena", "commercial"}, {"sid", "commercial"}, {"sue", "commercial"},
 		{"bo", "commercial"}, {"ben", "commercial"}, {"pia", "solution"}, {"pete", "solution"}, {"vic", "viewer"}} {
-		s.user(u.id, u.role)
+		s.User(u.id, store.Role(u.role))
 	}
 }
 
@@ -62,39 +63,38 @@ func accountsCSV(n int) string {
 
 // postCSV sends a CSV body that must answer want, decoding into out.
 func (s *stack) postCSV(as, path, body string, want int, out any) []byte {
-	s.t.Helper()
-	status, raw := s.callWithType(as, "POST", path, "text/csv", body)
+	s.T.Helper()
+	status, raw := s.CallWithType(as, "POST", path, "text/csv", body)
 	if status != want {
-		s.t.Fatalf("POST %s (CSV) as %s: %d %s, want %d", path, as, status, raw, want)
+		s.T.Fatalf("POST %s (CSV) as %s: %d %s, want %d", path, as, status, raw, want)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			s.t.Fatalf("POST %s: %v in %s", path, err, raw)
+			s.T.Fatalf("POST %s: %v in %s", path, err, raw)
 		}
 	}
 	return raw
 }
 
 // failsCSV sends a CSV body that must fail with status and an error
-// message containing want.
-func (s *stack) failsCSV(as, path, body string, status int, want string) {
-	s.t.Helper()
-	got, raw := s.callWithType(as, "POST", path, "text/csv", body)
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &e); err != nil || got != status || !strings.Contains(e.Error.Message, want) {
-		s.t.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, want)
+// message containing each of want.
+func (s *stack) failsCSV(as, path, body string, status int, want ...string) {
+	s.T.Helper()
+	got, raw := s.CallWithType(as, "POST", path, "text/csv", body)
+	var e apitest.ErrorAnswer
+	err := json.Unmarshal(raw, &e)
+	for _, w := range want {
+		if err != nil || got != status || !strings.Contains(e.Error.Message, w) {
+			s.T.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, w)
+		}
 	}
 }
 
 // reportsOf returns a program's reports page.
 func (s *stack) reportsOf(program string) coverageReportsResp {
-	s.t.Helper()
+	s.T.Helper()
 	var out coverageReportsResp
-	s.must("vic", "GET", "/v1/coverage/reports?program="+program, nil, http.StatusOK, &out)
+	s.Must("vic", "GET", "/v1/coverage/reports?program="+program, nil, http.StatusOK, &out)
 	return out
 }
 

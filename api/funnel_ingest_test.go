@@ -30,15 +30,15 @@ func TestFunnelIngestion(t *testing.T) {
 	} {
 		var got store.FunnelIngest
 		if step.csv {
-			s.funnelSendCSV("pat", "/v1/funnel/activities", csv, http.StatusOK, &got)
+			s.postCSV("pat", "/v1/funnel/activities", csv, http.StatusOK, &got)
 		} else {
-			s.must("pat", "POST", "/v1/funnel/activities", acts, http.StatusOK, &got)
+			s.Must("pat", "POST", "/v1/funnel/activities", acts, http.StatusOK, &got)
 		}
 		if got != step.want {
 			t.Errorf("upload %d: %+v, want %+v", i+1, got, step.want)
 		}
 	}
-	if n := s.funnelRows("funnel_activities"); n != 3 {
+	if n := s.Count(`SELECT count(*) FROM funnel_activities`); n != 3 {
 		t.Fatalf("%d activities stored, want 3", n)
 	}
 
@@ -47,24 +47,24 @@ func TestFunnelIngestion(t *testing.T) {
 		{"id": "l-2", "rep": "sam", "created_at": "2026-07-01T11:00:00+08:00", "qualified_at": "2026-07-03T11:00:00+08:00"},
 	}
 	var got store.FunnelIngest
-	s.must("mona", "POST", "/v1/funnel/leads", leads, http.StatusOK, &got)
+	s.Must("mona", "POST", "/v1/funnel/leads", leads, http.StatusOK, &got)
 	if got != (store.FunnelIngest{Received: 2, Stored: 2}) {
 		t.Errorf("leads: %+v", got)
 	}
-	s.must("mona", "POST", "/v1/funnel/leads", leads, http.StatusOK, &got)
+	s.Must("mona", "POST", "/v1/funnel/leads", leads, http.StatusOK, &got)
 	if got != (store.FunnelIngest{Received: 2, Unchanged: 2}) {
 		t.Errorf("leads again: %+v", got)
 	}
 	converted := "id,rep,created_at,qualified_at,converted_at,amount\n" +
 		"l-2,sam,2026-07-01T11:00:00+08:00,2026-07-03T11:00:00+08:00,2026-07-08T16:00:00+08:00,125000.50\n"
 	for i, want := range []store.FunnelIngest{{Received: 1, Stored: 1}, {Received: 1, Unchanged: 1}} {
-		s.funnelSendCSV("mona", "/v1/funnel/leads", converted, http.StatusOK, &got)
+		s.postCSV("mona", "/v1/funnel/leads", converted, http.StatusOK, &got)
 		if got != want {
 			t.Errorf("conversion %d: %+v, want %+v", i+1, got, want)
 		}
 	}
 	var amount float64
-	if err := s.store.DB().QueryRowContext(t.Context(), `SELECT amount FROM funnel_leads WHERE id = 'l-2'`).Scan(&amount); err != nil || amount != 125000.5 {
+	if err := s.Store.DB().QueryRowContext(t.Context(), `SELECT amount FROM funnel_leads WHERE id = 'l-2'`).Scan(&amount); err != nil || amount != 125000.5 {
 		t.Errorf("l-2's amount %v (%v)", amount, err)
 	}
 }
@@ -74,7 +74,7 @@ func TestFunnelIngestion(t *testing.T) {
 func TestFunnelIngestionErrors(t *testing.T) {
 	s := newStack(t)
 	s.funnelUsers()
-	s.must("pat", "POST", "/v1/funnel/activities", []map[string]any{
+	s.Must("pat", "POST", "/v1/funnel/activities", []map[string]any{
 		{"id": "c-1", "rep": "rita", "kind": "call", "at": "2026-07-01T09:30:00+08:00"}}, http.StatusOK, nil)
 	good := "c-2,rita,call,2026-07-01T09:30:00+08:00,\n"
 	for _, c := range []struct {
@@ -91,7 +91,7 @@ func TestFunnelIngestionErrors(t *testing.T) {
 		{"id,rep,kind,outcome\n" + "c-3,rita,call,x\n", []string{"line 1, field at", "required column missing"}},
 		{"id,rep,kind,at,mood\n", []string{"line 1, field mood", "unknown column"}},
 	} {
-		s.funnelFailsCSV("pat", "/v1/funnel/activities", c.body, http.StatusUnprocessableEntity, append(c.want, "nothing was imported")...)
+		s.failsCSV("pat", "/v1/funnel/activities", c.body, http.StatusUnprocessableEntity, append(c.want, "nothing was imported")...)
 	}
 	ok := map[string]any{"id": "j-1", "rep": "rita", "kind": "call", "at": "2026-07-01T09:30:00+08:00"}
 	with := func(k string, v any) map[string]any {
@@ -113,12 +113,12 @@ func TestFunnelIngestionErrors(t *testing.T) {
 		{ok, 400, "must be an array"},
 		{[]any{}, 400, "nothing to import"},
 	} {
-		s.fails("pat", "POST", "/v1/funnel/activities", c.body, c.status, c.want)
+		s.Fails("pat", "POST", "/v1/funnel/activities", c.body, c.status, c.want)
 	}
-	if status, _ := s.callWithType("pat", "POST", "/v1/funnel/activities", "text/plain", "id,rep\n"); status != http.StatusUnsupportedMediaType {
+	if status, _ := s.CallWithType("pat", "POST", "/v1/funnel/activities", "text/plain", "id,rep\n"); status != http.StatusUnsupportedMediaType {
 		t.Errorf("text/plain: %d, want 415", status)
 	}
-	s.fails("rita", "POST", "/v1/funnel/activities", []any{ok}, http.StatusForbidden, "pmo, director")
+	s.Fails("rita", "POST", "/v1/funnel/activities", []any{ok}, http.StatusForbidden, "pmo, director")
 
 	leadsHeader := "id,rep,created_at,qualified_at,converted_at,amount\n"
 	for _, c := range []struct {
@@ -130,9 +130,9 @@ func TestFunnelIngestionErrors(t *testing.T) {
 		{leadsHeader + "l-1,rita,2026-07-01T10:00:00+08:00,,2026-07-05T10:00:00+08:00,-5\n", []string{"line 2, field amount", "0 or more"}},
 		{leadsHeader + "l-1,rita,2026-07-01T10:00:00+08:00,2026-06-01T10:00:00+08:00,,\n", []string{"line 2, field qualified_at", "before created_at"}},
 	} {
-		s.funnelFailsCSV("pat", "/v1/funnel/leads", c.body, http.StatusUnprocessableEntity, c.want...)
+		s.failsCSV("pat", "/v1/funnel/leads", c.body, http.StatusUnprocessableEntity, c.want...)
 	}
-	if a, l := s.funnelRows("funnel_activities"), s.funnelRows("funnel_leads"); a != 1 || l != 0 {
+	if a, l := s.Count(`SELECT count(*) FROM funnel_activities`), s.Count(`SELECT count(*) FROM funnel_leads`); a != 1 || l != 0 {
 		t.Errorf("%d activities and %d leads stored; want only the first upload's activity", a, l)
 	}
 }

@@ -145,15 +145,15 @@ func TestFunnelReportThroughTheAPI(t *testing.T) {
 	s := newStack(t)
 	s.funnelUsers()
 	f := newFunnelMonth()
-	s.must("pat", "POST", "/v1/funnel/targets", funnelTargetBody("month", f.start, f.end, func(b map[string]any) {
+	s.Must("pat", "POST", "/v1/funnel/targets", funnelTargetBody("month", f.start, f.end, func(b map[string]any) {
 		b["holidays"] = []string{f.holiday.Format(time.DateOnly)}
 	}), http.StatusCreated, nil)
 	half := len(f.acts) / 2
 	upload := func() (stored int) {
 		var a, b, l store.FunnelIngest
-		s.must("pat", "POST", "/v1/funnel/activities", f.acts[:half], http.StatusOK, &a)
-		s.funnelSendCSV("pat", "/v1/funnel/activities", f.csv(f.acts[half:]), http.StatusOK, &b)
-		s.must("pat", "POST", "/v1/funnel/leads", f.leads, http.StatusOK, &l)
+		s.Must("pat", "POST", "/v1/funnel/activities", f.acts[:half], http.StatusOK, &a)
+		s.postCSV("pat", "/v1/funnel/activities", f.csv(f.acts[half:]), http.StatusOK, &b)
+		s.Must("pat", "POST", "/v1/funnel/leads", f.leads, http.StatusOK, &l)
 		return a.Stored + b.Stored + l.Stored
 	}
 	if stored := upload(); stored != len(f.acts)+len(f.leads) {
@@ -161,7 +161,7 @@ func TestFunnelReportThroughTheAPI(t *testing.T) {
 	}
 
 	var rep store.FunnelReport
-	s.must("pat", "POST", "/v1/funnel/targets/month/run", nil, http.StatusCreated, &rep)
+	s.Must("pat", "POST", "/v1/funnel/targets/month/run", nil, http.StatusCreated, &rep)
 	team, reps, working, elapsed := f.expect(rep.AsOf)
 	if rep.WorkingDays != working || rep.WorkingDaysElapsed != elapsed || rep.WorkingDaysLeft != working-elapsed {
 		t.Errorf("calendar %+v, want %d working days, %d elapsed", rep.FunnelReportWindow, working, elapsed)
@@ -193,7 +193,7 @@ func TestFunnelReportThroughTheAPI(t *testing.T) {
 	}
 
 	// The notices: one per rep below pace, and a summary for mona.
-	rows, err := s.store.DB().QueryContext(t.Context(), `SELECT recipient, kind, message FROM outbox WHERE deal_id = $1 AND seq = $2 ORDER BY recipient`,
+	rows, err := s.Store.DB().QueryContext(t.Context(), `SELECT recipient, kind, message FROM outbox WHERE deal_id = $1 AND seq = $2 ORDER BY recipient`,
 		workflows.FunnelScheduleID("month"), rep.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -221,23 +221,23 @@ func TestFunnelReportThroughTheAPI(t *testing.T) {
 		t.Errorf("the same upload again stored %d records", stored)
 	}
 	var again store.FunnelReport
-	s.must("pat", "POST", "/v1/funnel/targets/month/run", nil, http.StatusCreated, &again)
+	s.Must("pat", "POST", "/v1/funnel/targets/month/run", nil, http.StatusCreated, &again)
 	if again.ID == rep.ID || again.FunnelCounts != rep.FunnelCounts {
 		t.Errorf("second report %d counts %+v; first %d counted %+v", again.ID, again.FunnelCounts, rep.ID, rep.FunnelCounts)
 	}
 
 	// History: newest first, one page at a time.
 	var page funnelReportsResp
-	s.must("vic", "GET", "/v1/funnel/reports?target=month&limit=1", nil, http.StatusOK, &page)
+	s.Must("vic", "GET", "/v1/funnel/reports?target=month&limit=1", nil, http.StatusOK, &page)
 	if page.Latest == nil || page.Latest.ID != again.ID || len(page.Reports) != 1 || page.NextBefore != again.ID {
 		t.Fatalf("first page %+v", page)
 	}
-	s.must("vic", "GET", fmt.Sprintf("/v1/funnel/reports?target=month&limit=1&before=%d", page.NextBefore), nil, http.StatusOK, &page)
+	s.Must("vic", "GET", fmt.Sprintf("/v1/funnel/reports?target=month&limit=1&before=%d", page.NextBefore), nil, http.StatusOK, &page)
 	if page.Latest != nil || len(page.Reports) != 1 || page.Reports[0].ID != rep.ID {
 		t.Errorf("second page %+v", page)
 	}
 	var one store.FunnelReport
-	s.must("vic", "GET", fmt.Sprintf("/v1/funnel/reports/%d", rep.ID), nil, http.StatusOK, &one)
+	s.Must("vic", "GET", fmt.Sprintf("/v1/funnel/reports/%d", rep.ID), nil, http.StatusOK, &one)
 	if one.RunKey != rep.RunKey || one.FunnelCounts != rep.FunnelCounts || len(one.Reps) != 3 {
 		t.Errorf("GET report %+v", one)
 	}

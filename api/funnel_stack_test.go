@@ -1,11 +1,7 @@
 package api_test
 
 import (
-	"encoding/json"
-	"strings"
 	"time"
-
-	"go.temporal.io/sdk/client"
 
 	"dealflow/activities/store"
 )
@@ -14,10 +10,10 @@ import (
 // operations (pmo), mona manages the reps rita, sam and tom (commercial),
 // vic only reads.
 func (s *stack) funnelUsers() {
-	s.t.Helper()
+	s.T.Helper()
 	for _, u := range []struct{ id, role string }{{"pat", "pmo"}, {"mona", "director"},
 		{"rita", "commercial"}, {"sam", "commercial"}, {"tom", "commercial"}, {"vic", "viewer"}} {
-		s.user(u.id, u.role)
+		s.User(u.id, store.Role(u.role))
 	}
 }
 
@@ -43,51 +39,4 @@ type funnelTargetResp struct {
 	ScheduleID  string           `json:"schedule_id"`
 	TemporalURL string           `json:"temporal_url"`
 	NextRuns    []time.Time      `json:"next_runs"`
-}
-
-// funnelDescribe returns the schedule as Temporal has it.
-func (s *stack) funnelDescribe(id string) (*client.ScheduleDescription, error) {
-	return s.temporal.ScheduleClient().GetHandle(s.t.Context(), id).Describe(s.t.Context())
-}
-
-// funnelSendCSV posts a CSV body that must answer want, decoding into out.
-func (s *stack) funnelSendCSV(as, path, body string, want int, out any) {
-	s.t.Helper()
-	status, raw := s.callWithType(as, "POST", path, "text/csv", body)
-	if status != want {
-		s.t.Fatalf("POST %s (CSV) as %s: %d %s, want %d", path, as, status, raw, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			s.t.Fatalf("POST %s: %v in %s", path, err, raw)
-		}
-	}
-}
-
-// funnelFailsCSV posts a CSV body that must fail with status and a message
-// containing each of want.
-func (s *stack) funnelFailsCSV(as, path, body string, status int, want ...string) {
-	s.t.Helper()
-	got, raw := s.callWithType(as, "POST", path, "text/csv", body)
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(raw, &e)
-	for _, w := range want {
-		if got != status || !strings.Contains(e.Error.Message, w) {
-			s.t.Errorf("POST %s (CSV): %d %s, want %d mentioning %q", path, got, raw, status, w)
-		}
-	}
-}
-
-// funnelRows counts rows of a funnel table.
-func (s *stack) funnelRows(table string) int {
-	s.t.Helper()
-	var n int
-	if err := s.store.DB().QueryRowContext(s.t.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-		s.t.Fatal(err)
-	}
-	return n
 }

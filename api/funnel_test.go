@@ -48,7 +48,7 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 	holiday := nextWorkingDay(nextWorkingDay(today))
 
 	var tg funnelTargetResp
-	s.must("pat", "POST", "/v1/funnel/targets", funnelTargetBody("life", start, end, func(b map[string]any) {
+	s.Must("pat", "POST", "/v1/funnel/targets", funnelTargetBody("life", start, end, func(b map[string]any) {
 		b["holidays"] = []string{holiday.Format(time.DateOnly)}
 	}), http.StatusCreated, &tg)
 	working := 0
@@ -67,7 +67,7 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 	}
 
 	// Created: working days at 08:00 in Shanghai, the holiday skipped.
-	d, err := s.funnelDescribe("funnel/life")
+	d, err := s.describe("funnel/life")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,16 +91,16 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 		}
 	}
 	var got funnelTargetResp
-	s.must("vic", "GET", "/v1/funnel/targets/life", nil, http.StatusOK, &got)
+	s.Must("vic", "GET", "/v1/funnel/targets/life", nil, http.StatusOK, &got)
 	if len(got.NextRuns) == 0 || !got.NextRuns[0].Equal(d.Info.NextActionTimes[0]) {
 		t.Errorf("GET shows next runs %v, Temporal %v", got.NextRuns, d.Info.NextActionTimes)
 	}
 
 	// Updated: the spec follows.
-	s.must("mona", "PUT", "/v1/funnel/targets/life", funnelTargetBody("life", start, end, func(b map[string]any) {
+	s.Must("mona", "PUT", "/v1/funnel/targets/life", funnelTargetBody("life", start, end, func(b map[string]any) {
 		b["run_at"], b["time_zone"], b["working_days"] = "09:30", "Europe/Berlin", []string{"monday", "wednesday", "friday"}
 	}), http.StatusOK, &got)
-	if d, err = s.funnelDescribe("funnel/life"); err != nil {
+	if d, err = s.describe("funnel/life"); err != nil {
 		t.Fatal(err)
 	}
 	spec = d.Schedule.Spec
@@ -111,42 +111,42 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 		!slices.Equal(weekdaysOf(spec.Calendars[0]), []int{1, 3, 5}) || len(spec.Skip) != 0 {
 		t.Errorf("updated spec %+v", spec)
 	}
-	s.fails("pat", "PUT", "/v1/funnel/targets/life", funnelTargetBody("other", start, end), http.StatusBadRequest, "cannot change")
-	s.fails("pat", "PUT", "/v1/funnel/targets/nope", funnelTargetBody("nope", start, end), http.StatusNotFound, `no funnel target "nope"`)
+	s.Fails("pat", "PUT", "/v1/funnel/targets/life", funnelTargetBody("other", start, end), http.StatusBadRequest, "cannot change")
+	s.Fails("pat", "PUT", "/v1/funnel/targets/nope", funnelTargetBody("nope", start, end), http.StatusNotFound, `no funnel target "nope"`)
 
 	// Paused, still paused after an edit, then resumed.
-	s.must("pat", "POST", "/v1/funnel/targets/life/pause", nil, http.StatusOK, &got)
-	if d, _ = s.funnelDescribe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
+	s.Must("pat", "POST", "/v1/funnel/targets/life/pause", nil, http.StatusOK, &got)
+	if d, _ = s.describe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
 		t.Errorf("paused: target %v, schedule %v", got.Paused, d.Schedule.State.Paused)
 	}
 	got = funnelTargetResp{}
-	s.must("vic", "GET", "/v1/funnel/targets/life", nil, http.StatusOK, &got)
+	s.Must("vic", "GET", "/v1/funnel/targets/life", nil, http.StatusOK, &got)
 	if !got.Paused || len(got.NextRuns) != 0 {
 		t.Errorf("a paused target shows next runs %v", got.NextRuns)
 	}
-	s.must("pat", "PUT", "/v1/funnel/targets/life", funnelTargetBody("life", start, end), http.StatusOK, &got)
-	if d, _ = s.funnelDescribe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
+	s.Must("pat", "PUT", "/v1/funnel/targets/life", funnelTargetBody("life", start, end), http.StatusOK, &got)
+	if d, _ = s.describe("funnel/life"); !got.Paused || !d.Schedule.State.Paused {
 		t.Errorf("after an edit: target paused %v, schedule %v", got.Paused, d.Schedule.State.Paused)
 	}
-	s.must("pat", "POST", "/v1/funnel/targets/life/resume", nil, http.StatusOK, &got)
-	if d, _ = s.funnelDescribe("funnel/life"); got.Paused || d.Schedule.State.Paused {
+	s.Must("pat", "POST", "/v1/funnel/targets/life/resume", nil, http.StatusOK, &got)
+	if d, _ = s.describe("funnel/life"); got.Paused || d.Schedule.State.Paused {
 		t.Errorf("resumed: target %v, schedule %v", got.Paused, d.Schedule.State.Paused)
 	}
 
 	// Triggered: run now answers with the report; the schedule's own
 	// trigger starts a report too.
 	var rep store.FunnelReport
-	s.must("pat", "POST", "/v1/funnel/targets/life/run", nil, http.StatusCreated, &rep)
+	s.Must("pat", "POST", "/v1/funnel/targets/life/run", nil, http.StatusCreated, &rep)
 	if rep.TargetID != "life" || rep.Trigger != workflows.TriggerManual || rep.LeadsNeeded != 200 || rep.WorkingDaysElapsed == 0 {
 		t.Errorf("run now: %+v", rep)
 	}
-	h := s.temporal.ScheduleClient().GetHandle(t.Context(), "funnel/life")
+	h := s.Temporal.ScheduleClient().GetHandle(t.Context(), "funnel/life")
 	if err := h.Trigger(t.Context(), client.ScheduleTriggerOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var page funnelReportsResp
-	s.eventually("a scheduled report", func() bool {
-		s.must("vic", "GET", "/v1/funnel/reports?target=life", nil, http.StatusOK, &page)
+	s.Eventually("a scheduled report", func() bool {
+		s.Must("vic", "GET", "/v1/funnel/reports?target=life", nil, http.StatusOK, &page)
 		return len(page.Reports) == 2
 	})
 	if page.Latest == nil || page.Latest.Trigger != workflows.TriggerSchedule || page.Reports[1].ID != rep.ID {
@@ -154,15 +154,15 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 	}
 
 	// Deleted: the schedule and the reports go too.
-	s.must("pat", "DELETE", "/v1/funnel/targets/life", nil, http.StatusNoContent, nil)
+	s.Must("pat", "DELETE", "/v1/funnel/targets/life", nil, http.StatusNoContent, nil)
 	var notFound *serviceerror.NotFound
-	if _, err := s.funnelDescribe("funnel/life"); !errors.As(err, &notFound) {
+	if _, err := s.describe("funnel/life"); !errors.As(err, &notFound) {
 		t.Errorf("schedule after delete: %v", err)
 	}
-	s.fails("vic", "GET", "/v1/funnel/targets/life", nil, http.StatusNotFound, "no funnel target")
-	s.fails("vic", "GET", fmt.Sprintf("/v1/funnel/reports/%d", rep.ID), nil, http.StatusNotFound, "no funnel report")
-	s.fails("pat", "DELETE", "/v1/funnel/targets/life", nil, http.StatusNotFound, "no funnel target")
-	s.fails("pat", "POST", "/v1/funnel/targets/life/run", nil, http.StatusNotFound, "no funnel target")
+	s.Fails("vic", "GET", "/v1/funnel/targets/life", nil, http.StatusNotFound, "no funnel target")
+	s.Fails("vic", "GET", fmt.Sprintf("/v1/funnel/reports/%d", rep.ID), nil, http.StatusNotFound, "no funnel report")
+	s.Fails("pat", "DELETE", "/v1/funnel/targets/life", nil, http.StatusNotFound, "no funnel target")
+	s.Fails("pat", "POST", "/v1/funnel/targets/life/run", nil, http.StatusNotFound, "no funnel target")
 }
 
 type funnelReportsResp struct {
@@ -195,24 +195,24 @@ func TestFunnelTargetBadInput(t *testing.T) {
 		{funnelTargetBody("bad", start, end, set("colour", "red")), 400, "unknown field"},
 		{funnelTargetBody("bad", start, end, set("conversion_rate", "high")), 400, "conversion_rate must be a number"},
 	} {
-		s.fails("pat", "POST", "/v1/funnel/targets", c.body, c.status, c.want)
+		s.Fails("pat", "POST", "/v1/funnel/targets", c.body, c.status, c.want)
 	}
-	s.fails("rita", "POST", "/v1/funnel/targets", funnelTargetBody("mine", start, end), http.StatusForbidden, "pmo, director")
-	s.must("mona", "POST", "/v1/funnel/targets", funnelTargetBody("good", start, end), http.StatusCreated, nil)
-	s.fails("pat", "POST", "/v1/funnel/targets", funnelTargetBody("good", start, end), http.StatusConflict, "already exists")
+	s.Fails("rita", "POST", "/v1/funnel/targets", funnelTargetBody("mine", start, end), http.StatusForbidden, "pmo, director")
+	s.Must("mona", "POST", "/v1/funnel/targets", funnelTargetBody("good", start, end), http.StatusCreated, nil)
+	s.Fails("pat", "POST", "/v1/funnel/targets", funnelTargetBody("good", start, end), http.StatusConflict, "already exists")
 	var list struct {
 		Targets []funnelTargetResp `json:"targets"`
 	}
-	s.must("vic", "GET", "/v1/funnel/targets", nil, http.StatusOK, &list)
+	s.Must("vic", "GET", "/v1/funnel/targets", nil, http.StatusOK, &list)
 	if len(list.Targets) != 1 || list.Targets[0].ID != "good" || list.Targets[0].Plan.LeadsNeeded != 200 {
 		t.Errorf("targets %+v", list.Targets)
 	}
 	var notFound *serviceerror.NotFound
-	if _, err := s.funnelDescribe("funnel/bad"); !errors.As(err, &notFound) {
+	if _, err := s.describe("funnel/bad"); !errors.As(err, &notFound) {
 		t.Errorf("a refused target has a schedule: %v", err)
 	}
-	s.fails("vic", "GET", "/v1/funnel/reports", nil, http.StatusBadRequest, "target is required")
-	s.fails("vic", "GET", "/v1/funnel/reports?target=nope", nil, http.StatusNotFound, "no funnel target")
-	s.fails("vic", "GET", "/v1/funnel/reports/x", nil, http.StatusBadRequest, "a report id is a number")
-	s.fails("vic", "POST", "/v1/funnel/targets/good/run", nil, http.StatusForbidden, "pmo, director")
+	s.Fails("vic", "GET", "/v1/funnel/reports", nil, http.StatusBadRequest, "target is required")
+	s.Fails("vic", "GET", "/v1/funnel/reports?target=nope", nil, http.StatusNotFound, "no funnel target")
+	s.Fails("vic", "GET", "/v1/funnel/reports/x", nil, http.StatusBadRequest, "a report id is a number")
+	s.Fails("vic", "POST", "/v1/funnel/targets/good/run", nil, http.StatusForbidden, "pmo, director")
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"dealflow/api/apitest"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -41,12 +42,12 @@ func FuzzRequestBodies(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
-		req, err := http.NewRequest("POST", s.server.URL+r.path, bytes.NewReader(body))
+		req, err := http.NewRequest("POST", s.Server.URL+r.path, bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+s.tokens[r.as])
+		req.Header.Set("Authorization", "Bearer "+s.Tokens[r.as])
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -57,9 +58,7 @@ func FuzzRequestBodies(f *testing.F) {
 			t.Fatalf("%s with %q: %d %s", r.path, body, resp.StatusCode, raw)
 		}
 		if resp.StatusCode >= 400 {
-			var e struct {
-				Error struct{ Code, Message string } `json:"error"`
-			}
+			var e apitest.ErrorAnswer
 			if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
 				t.Fatalf("%s with %q: %d without the error shape: %s", r.path, body, resp.StatusCode, raw)
 			}
@@ -83,11 +82,11 @@ func followAccepted(t *testing.T, s *stack, path string, raw []byte) {
 		if err := json.Unmarshal(raw, &d); err != nil || d.ID == "" {
 			t.Fatalf("%s answered %.300s, not a deal", path, raw)
 		}
-		ts.projected(d.ID)
-		ts.outboxComplete(d.ID)
+		ts.Projected(d.ID)
+		ts.OutboxComplete(d.ID)
 	case path == "/v1/templates":
-		ts.must("pat", "GET", "/v1/templates", nil, http.StatusOK, nil)
+		ts.Must("pat", "GET", "/v1/templates", nil, http.StatusOK, nil)
 	case path == "/v1/users":
-		ts.must("root", "GET", "/v1/users", nil, http.StatusOK, nil)
+		ts.Must("root", "GET", "/v1/users", nil, http.StatusOK, nil)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dealflow/api"
+	"dealflow/api/apitest"
 	"dealflow/workflows/plan"
 	"dealflow/workflows/problem"
 )
@@ -20,82 +21,23 @@ import (
 // its workflow, still takes actions, and its audit trail, read model and
 // outbox hold every event exactly once.
 
-// intact checks that deal id survived whatever was sent to it: a live
-// answer, a further action taken, the read model equal to the workflow, the
-// audit trail complete and every notification queued once.
-func (s *stack) intact(id string) {
-	s.t.Helper()
-	d := s.deal("root", id)
-	if d.Source != "workflow" && !d.Status.Final() {
-		s.t.Fatalf("%s answers from %s, not its workflow", id, d.Source)
-	}
-	if !d.Status.Final() {
-		next := plan.BuyerContactAdded
-		if d.BuyerStage == next {
-			next = plan.BuyerMetNonDecisionMaker
-		}
-		s.act("cora", id, "/buyer-stage", map[string]any{"stage": next, "note": "still working"})
-	}
-	s.projected(id)
-	s.outboxComplete(id)
-}
-
-// outboxComplete checks that every recipient of every audit event has one
-// outbox row, that nothing else is queued for the deal, and that the store
-// parked none of its changes.
-func (s *stack) outboxComplete(id string) {
-	s.t.Helper()
-	var want, got int
-	db := s.store.DB()
-	if err := db.QueryRowContext(s.t.Context(), `SELECT count(DISTINCT (seq, r)) FROM audit_events, unnest(notify) AS r
-		WHERE deal_id = $1 AND r <> ''`, id).Scan(&want); err != nil {
-		s.t.Fatal(err)
-	}
-	if err := db.QueryRowContext(s.t.Context(), `SELECT count(*) FROM outbox WHERE deal_id = $1`, id).Scan(&got); err != nil {
-		s.t.Fatal(err)
-	}
-	if got != want {
-		s.t.Errorf("%s: %d outbox rows for %d notified recipients", id, got, want)
-	}
-	var parked int
-	if err := db.QueryRowContext(s.t.Context(), `SELECT count(*) FROM parked_changes WHERE deal_id = $1`, id).Scan(&parked); err != nil {
-		s.t.Fatal(err)
-	}
-	if parked != 0 {
-		s.t.Errorf("%s: %d changes parked: the store refused what the deal accepted", id, parked)
-	}
-}
-
 // refused sends a request that must be refused with status, naming field
 // (in a problem's field or in the message), and returns the message.
 func (s *stack) refused(as, method, path string, body any, status int, field string) string {
-	s.t.Helper()
-	got, raw := s.call(as, method, path, body)
-	var e struct {
-		Error struct {
-			Code     string            `json:"code"`
-			Message  string            `json:"message"`
-			Problems []problem.Problem `json:"problems"`
-		} `json:"error"`
-	}
+	s.T.Helper()
+	got, raw := s.Call(as, method, path, body)
+	var e apitest.ErrorAnswer
 	if err := json.Unmarshal(raw, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
-		s.t.Fatalf("%s %s: %d, body %.300s is not the error shape", method, path, got, raw)
+		s.T.Fatalf("%s %s: %d, body %.300s is not the error shape", method, path, got, raw)
 	}
 	named := strings.Contains(e.Error.Message, field)
 	for _, p := range e.Error.Problems {
 		named = named || strings.Contains(p.Field, field)
 	}
 	if got != status || !named {
-		s.t.Errorf("%s %s: %d %.300q, want %d naming %q", method, path, got, e.Error.Message, status, field)
+		s.T.Errorf("%s %s: %d %.300q, want %d naming %q", method, path, got, e.Error.Message, status, field)
 	}
 	return e.Error.Message
-}
-
-// on is the stack reporting to t, for subtests.
-func (s *stack) on(t *testing.T) *stack {
-	c := *s
-	c.t = t
-	return &c
 }
 
 func TestHostileInput(t *testing.T) {
@@ -110,13 +52,13 @@ func TestHostileInput(t *testing.T) {
 		}
 		// Invalid UTF-8 as sent (encoding/json would mend it on either side).
 		s.refused("cora", "POST", "/v1/deals/nul/buyer-stage", "{\"stage\": \"contact_added\", \"note\": \"bad \xff utf-8\"}", 422, "note")
-		d := s.deal("root", "nul")
+		d := s.Deal("root", "nul")
 		s.refused("cora", "POST", "/v1/deals/nul/milestones/prospect/submit", map[string]any{
 			"checklist": d.Milestone("prospect").Checklist, "note": "a\u0000b"}, 422, "note")
 		s.refused("cora", "POST", "/v1/deals/nul/milestones/prospect/submit", map[string]any{
 			"checklist": d.Milestone("prospect").Checklist, "evidence": []string{"https://x/\u0000"}}, 422, "evidence")
 		s.refused("pat", "POST", "/v1/deals/nul/pause", map[string]any{"reason": "r\u0000"}, 422, "reason")
-		s.intact("nul")
+		s.Intact("nul")
 	})
 
 	t.Run("a note too long, then growth up to the deal's bound", func(t *testing.T) {
@@ -131,7 +73,7 @@ func TestHostileInput(t *testing.T) {
 		full := strings.Repeat("<", problem.MaxText)
 		bounded := false
 		for i := 0; i < 400 && !bounded; i++ {
-			status, raw := s.call("cora", "POST", "/v1/deals/long/buyer-stage", map[string]any{"stage": stages[i%2], "note": full})
+			status, raw := s.Call("cora", "POST", "/v1/deals/long/buyer-stage", map[string]any{"stage": stages[i%2], "note": full})
 			switch status {
 			case http.StatusOK:
 			case http.StatusRequestEntityTooLarge:
@@ -146,22 +88,22 @@ func TestHostileInput(t *testing.T) {
 		if !bounded {
 			t.Fatal("400 notes at the limit were all taken: the deal's state has no bound")
 		}
-		s.projected("long")
-		s.outboxComplete("long")
+		s.Projected("long")
+		s.OutboxComplete("long")
 		// The PMO can still close it.
-		s.act("pat", "long", "/close", map[string]any{"outcome": "lost", "reason": "budget cut"})
-		s.projected("long")
+		s.Act("pat", "long", "/close", map[string]any{"outcome": "lost", "reason": "budget cut"})
+		s.Projected("long")
 	})
 
 	t.Run("a numeric escalation offset far out of range", func(t *testing.T) {
 		s := st.on(t)
 		tmpl := `{"name": "numeric-offset", "milestones": [{"key": "a", "title": "A", "role": "pmo", "due": "1d",
 			"escalations": [{"offset": 4000000000, "target": "pmo"}]}]}`
-		status, raw := s.call("pat", "POST", "/v1/templates", tmpl)
+		status, raw := s.Call("pat", "POST", "/v1/templates", tmpl)
 		if status < 400 || status >= 500 {
 			t.Errorf("a 4e9 offset: %d %s", status, raw)
 		}
-		s.must("pat", "GET", "/v1/templates", nil, http.StatusOK, nil)
+		s.Must("pat", "GET", "/v1/templates", nil, http.StatusOK, nil)
 	})
 
 	t.Run("deal ids that break links", func(t *testing.T) {
@@ -170,8 +112,8 @@ func TestHostileInput(t *testing.T) {
 		for _, id := range []string{"a\u0000b", "a?b", "a#b", "..", "a%2Fb", "a/b", "a b", strings.Repeat("x", 65)} {
 			s.refused("pat", "POST", "/v1/deals", map[string]any{"id": id, "name": "N", "customer": "C", "template": "project", "team": team}, 422, "id")
 		}
-		s.must("pat", "POST", "/v1/deals", map[string]any{"id": "Q3.acme_v2", "name": "N", "customer": "C", "template": "project", "team": team}, http.StatusCreated, nil)
-		if u := s.deal("pat", "Q3.acme_v2").TemporalURL; !strings.HasSuffix(u, "/workflows/deal%2FQ3.acme_v2") {
+		s.Must("pat", "POST", "/v1/deals", map[string]any{"id": "Q3.acme_v2", "name": "N", "customer": "C", "template": "project", "team": team}, http.StatusCreated, nil)
+		if u := s.Deal("pat", "Q3.acme_v2").TemporalURL; !strings.HasSuffix(u, "/workflows/deal%2FQ3.acme_v2") {
 			t.Errorf("Temporal UI link %q", u)
 		}
 	})
@@ -180,9 +122,9 @@ func TestHostileInput(t *testing.T) {
 		s := st.on(t)
 		team := map[string]any{"pmo": "pat", "commercial": "cora", "solution": "sol", "approvers": []string{"ann"}, "director": "dina"}
 		long := strings.Repeat("长", problem.MaxName)
-		s.must("pat", "POST", "/v1/deals", map[string]any{"id": strings.Repeat("L", problem.MaxKey), "name": long, "customer": long,
+		s.Must("pat", "POST", "/v1/deals", map[string]any{"id": strings.Repeat("L", problem.MaxKey), "name": long, "customer": long,
 			"template": "project", "team": team}, http.StatusCreated, nil)
-		s.intact(strings.Repeat("L", problem.MaxKey))
+		s.Intact(strings.Repeat("L", problem.MaxKey))
 	})
 
 	t.Run("every problem of a template at once", func(t *testing.T) {
@@ -190,12 +132,8 @@ func TestHostileInput(t *testing.T) {
 		bad := map[string]any{"name": "many-problems", "milestones": []map[string]any{
 			{"key": "a", "title": "A", "role": "pmo", "due": "ten days"},
 			{"key": "b", "title": "", "role": "sales", "due": "1d"}}}
-		got, raw := s.call("pat", "POST", "/v1/templates", bad)
-		var e struct {
-			Error struct {
-				Problems []problem.Problem `json:"problems"`
-			} `json:"error"`
-		}
+		got, raw := s.Call("pat", "POST", "/v1/templates", bad)
+		var e apitest.ErrorAnswer
 		_ = json.Unmarshal(raw, &e)
 		if got != http.StatusUnprocessableEntity || len(e.Error.Problems) < 3 {
 			t.Errorf("a template with three problems: %d %s", got, raw)
@@ -206,7 +144,7 @@ func TestHostileInput(t *testing.T) {
 		s := st.on(t)
 		gated := map[string]any{"name": "gated", "milestones": []map[string]any{
 			{"key": "a", "title": "A", "role": "pmo", "due": "1d", "review": map[string]any{"reviewers": []string{"approvers"}}}}}
-		s.must("pat", "POST", "/v1/templates", gated, http.StatusCreated, nil)
+		s.Must("pat", "POST", "/v1/templates", gated, http.StatusCreated, nil)
 		open := map[string]any{"name": "gated", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "1d"}}}
 		s.refused("pam", "POST", "/v1/templates", open, http.StatusForbidden, "pat")
 		var got struct {
@@ -214,7 +152,7 @@ func TestHostileInput(t *testing.T) {
 			Version   int    `json:"version"`
 			CreatedBy string `json:"created_by"`
 		}
-		s.must("pam", "GET", "/v1/templates/gated", nil, http.StatusOK, &got)
+		s.Must("pam", "GET", "/v1/templates/gated", nil, http.StatusOK, &got)
 		if got.Version != 1 || got.CreatedBy != "pat" || got.Milestones[0].Review == nil {
 			t.Errorf("after another PMO's attempt: version %d by %s, review gate %v", got.Version, got.CreatedBy, got.Milestones[0].Review)
 		}
@@ -223,12 +161,12 @@ func TestHostileInput(t *testing.T) {
 	t.Run("coverage events in another's name", func(t *testing.T) {
 		s := st.on(t)
 		for _, u := range []string{"lena", "sid", "sue", "bo", "ben", "oz"} {
-			s.user(u, "commercial")
+			s.User(u, "commercial")
 		}
-		s.user("pia", "solution")
-		s.user("pete", "solution")
-		s.must("pat", "POST", "/v1/coverage/programs", programBody("hx"), http.StatusCreated, nil)
-		s.must("pat", "POST", "/v1/coverage/programs/hx/accounts", []map[string]any{{"id": "acc-1", "name": "Initech"}}, http.StatusOK, nil)
+		s.User("pia", "solution")
+		s.User("pete", "solution")
+		s.Must("pat", "POST", "/v1/coverage/programs", programBody("hx"), http.StatusCreated, nil)
+		s.Must("pat", "POST", "/v1/coverage/programs/hx/accounts", []map[string]any{{"id": "acc-1", "name": "Initech"}}, http.StatusOK, nil)
 		n := 0
 		event := func(kind, by string, extra map[string]any) []map[string]any {
 			n++
@@ -240,33 +178,33 @@ func TestHostileInput(t *testing.T) {
 		s.refused("oz", "POST", post, event("bd_signing", "ben", nil), http.StatusForbidden, "oz")
 		s.refused("sid", "POST", post, event("sdr_touch", "sue", map[string]any{"stage": "contact_established"}), http.StatusForbidden, "sue")
 		s.refused("pete", "POST", post, event("solution_reviewed", "pia", map[string]any{"solution": "s1", "round": 1, "result": "approved"}), http.StatusForbidden, "pia")
-		s.must("sid", "POST", post, event("sdr_touch", "sid", map[string]any{"stage": "contact_established"}), http.StatusOK, nil)
-		s.must("lena", "POST", post, event("sdr_touch", "sue", map[string]any{"stage": "needs_probed"}), http.StatusOK, nil)
-		if got := count(t, s, `SELECT count(*) FROM coverage_events WHERE program_id = 'hx'`); got != 2 {
+		s.Must("sid", "POST", post, event("sdr_touch", "sid", map[string]any{"stage": "contact_established"}), http.StatusOK, nil)
+		s.Must("lena", "POST", post, event("sdr_touch", "sue", map[string]any{"stage": "needs_probed"}), http.StatusOK, nil)
+		if got := s.Count(`SELECT count(*) FROM coverage_events WHERE program_id = 'hx'`); got != 2 {
 			t.Errorf("%d events stored, want the 2 posted by their authors or their lead", got)
 		}
 	})
 
 	t.Run("a leaver is cut off at once", func(t *testing.T) {
 		s := st.on(t)
-		s.user("lev", "commercial")
-		s.must("lev", "GET", "/v1/me", nil, http.StatusOK, nil)
+		s.User("lev", "commercial")
+		s.Must("lev", "GET", "/v1/me", nil, http.StatusOK, nil)
 		s.refused("lev", "POST", "/v1/users/lev/tokens", nil, http.StatusForbidden, "admin")
 		var issued struct {
 			ID, Token string
 			ExpiresAt *time.Time `json:"expires_at"`
 		}
-		s.must("root", "POST", "/v1/users/lev/tokens", map[string]any{"ttl": "30d"}, http.StatusCreated, &issued)
+		s.Must("root", "POST", "/v1/users/lev/tokens", map[string]any{"ttl": "30d"}, http.StatusCreated, &issued)
 		if issued.ID == "" || issued.Token == "" || issued.ExpiresAt == nil {
 			t.Errorf("token answer %+v lacks its id, secret or expiry", issued)
 		}
-		_, list := s.call("lev", "GET", "/v1/users/lev/tokens", nil)
-		if strings.Contains(string(list), issued.Token) || strings.Contains(string(list), s.tokens["lev"]) || !strings.Contains(string(list), issued.ID) {
+		_, list := s.Call("lev", "GET", "/v1/users/lev/tokens", nil)
+		if strings.Contains(string(list), issued.Token) || strings.Contains(string(list), s.Tokens["lev"]) || !strings.Contains(string(list), issued.ID) {
 			t.Errorf("token list shows a secret or misses the new token: %s", list)
 		}
-		s.must("root", "PATCH", "/v1/users/lev", map[string]any{"disabled": true}, http.StatusOK, nil)
+		s.Must("root", "PATCH", "/v1/users/lev", map[string]any{"disabled": true}, http.StatusOK, nil)
 		s.refused("lev", "GET", "/v1/me", nil, http.StatusUnauthorized, "disabled")
-		s.tokens["lev2"] = issued.Token
+		s.Tokens["lev2"] = issued.Token
 		s.refused("lev2", "GET", "/v1/me", nil, http.StatusUnauthorized, "disabled")
 	})
 
@@ -277,11 +215,11 @@ func TestHostileInput(t *testing.T) {
 		for i := range api.DefaultMaxImportRows + 1 {
 			fmt.Fprintf(&b, "u%d,acc-1,bd_visit,ben\n", i)
 		}
-		status, raw := s.callWithType("pat", "POST", "/v1/coverage/programs/hx/events", "text/csv", b.String())
+		status, raw := s.CallWithType("pat", "POST", "/v1/coverage/programs/hx/events", "text/csv", b.String())
 		if status != http.StatusRequestEntityTooLarge || !strings.Contains(string(raw), fmt.Sprint(api.DefaultMaxImportRows)) {
 			t.Errorf("%d rows: %d %.300s", api.DefaultMaxImportRows+1, status, raw)
 		}
-		if got := count(t, s, `SELECT count(*) FROM coverage_events WHERE id LIKE 'u%'`); got != 0 {
+		if got := s.Count(`SELECT count(*) FROM coverage_events WHERE id LIKE 'u%'`); got != 0 {
 			t.Errorf("%d rows of a refused upload stored", got)
 		}
 	})
@@ -290,21 +228,21 @@ func TestHostileInput(t *testing.T) {
 		s := st.on(t)
 		s.teamDeal("chat")
 		reason := "<!channel> <https://evil.example|Open dealflow> <at user_id=\"all\">"
-		s.act("pat", "chat", "/pause", map[string]any{"reason": reason})
+		s.Act("pat", "chat", "/pause", map[string]any{"reason": reason})
 		var msg string
-		if err := s.store.DB().QueryRowContext(t.Context(), `SELECT message FROM outbox WHERE deal_id = 'chat' ORDER BY id DESC LIMIT 1`).Scan(&msg); err != nil {
+		if err := s.Store.DB().QueryRowContext(t.Context(), `SELECT message FROM outbox WHERE deal_id = 'chat' ORDER BY id DESC LIMIT 1`).Scan(&msg); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(msg, reason) {
 			t.Errorf("the outbox holds %q, not the reason as written (each channel escapes it when it posts; see activities/notify)", msg)
 		}
-		s.act("pat", "chat", "/resume", nil)
-		s.intact("chat")
+		s.Act("pat", "chat", "/resume", nil)
+		s.Intact("chat")
 	})
 
 	t.Run("readiness tells nothing of the backends", func(t *testing.T) {
 		s := st.on(t)
-		status, raw := s.call("", "GET", "/readyz", nil)
+		status, raw := s.Call("", "GET", "/readyz", nil)
 		var body map[string]string
 		if err := json.Unmarshal(raw, &body); status != http.StatusOK || err != nil {
 			t.Fatalf("/readyz: %d %s", status, raw)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"dealflow/api/apitest"
 	"dealflow/workflows/plan"
 )
 
@@ -15,10 +16,10 @@ func TestIdempotencyKey(t *testing.T) {
 	s := newStack(t)
 	s.standardUsers()
 	s.teamDeal("idem")
-	send := func(key string) (int, dealResp) {
+	send := func(key string) (int, apitest.DealView) {
 		body, _ := json.Marshal(map[string]any{"stage": "contact_added", "note": "first call"})
-		req, _ := http.NewRequest("POST", s.server.URL+"/v1/deals/idem/buyer-stage", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+s.tokens["cora"])
+		req, _ := http.NewRequest("POST", s.Server.URL+"/v1/deals/idem/buyer-stage", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+s.Tokens["cora"])
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", key)
 		resp, err := http.DefaultClient.Do(req)
@@ -26,7 +27,7 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var d dealResp
+		var d apitest.DealView
 		_ = json.NewDecoder(resp.Body).Decode(&d)
 		return resp.StatusCode, d
 	}
@@ -38,7 +39,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if first.Version != again.Version || first.Seq != again.Seq || again.BuyerStage != plan.BuyerContactAdded {
 		t.Errorf("retry answered v%d seq %d, first v%d seq %d", again.Version, again.Seq, first.Version, first.Seq)
 	}
-	if n := len(s.deal("root", "idem").Buyer); n != 1 {
+	if n := len(s.Deal("root", "idem").Buyer); n != 1 {
 		t.Errorf("buyer stage recorded %d times", n)
 	}
 	// A different key is a different action: recording the same stage again

@@ -46,7 +46,7 @@ func TestImportMemoryIsBoundedByRows(t *testing.T) {
 	if status != http.StatusOK || json.Unmarshal(body, &res) != nil || res.Stored != api.DefaultMaxImportRows {
 		t.Fatalf("%d rows at the limit: %d %s", api.DefaultMaxImportRows, status, body)
 	}
-	if n := s.funnelRows("funnel_activities"); n != api.DefaultMaxImportRows {
+	if n := s.Count(`SELECT count(*) FROM funnel_activities`); n != api.DefaultMaxImportRows {
 		t.Errorf("%d activities stored, want %d", n, api.DefaultMaxImportRows)
 	}
 	t.Logf("%d rows (%s) stored: peak heap +%.1f MiB", api.DefaultMaxImportRows, size(atLimit), float64(peak)/(1<<20))
@@ -74,7 +74,7 @@ func TestImportMemoryIsBoundedByRows(t *testing.T) {
 	if peak > importHeapBound {
 		t.Errorf("a refused 32 MiB JSON array added %d MiB to the heap, want < %d MiB", peak>>20, importHeapBound>>20)
 	}
-	if n := s.funnelRows("funnel_activities"); n != api.DefaultMaxImportRows {
+	if n := s.Count(`SELECT count(*) FROM funnel_activities`); n != api.DefaultMaxImportRows {
 		t.Errorf("%d activities stored after the refused uploads, want %d", n, api.DefaultMaxImportRows)
 	}
 }
@@ -148,18 +148,18 @@ func size(path string) string {
 // of it) as pat to /v1/funnel/activities and returns the answer and the
 // peak heap above the heap before it, sampled every millisecond.
 func (s *stack) measureUpload(path, contentType string) (int, []byte, uint64) {
-	s.t.Helper()
+	s.T.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	defer f.Close()
-	req, err := http.NewRequest("POST", s.server.URL+"/v1/funnel/activities", f)
+	req, err := http.NewRequest("POST", s.Server.URL+"/v1/funnel/activities", f)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+s.tokens["pat"])
+	req.Header.Set("Authorization", "Bearer "+s.Tokens["pat"])
 
 	runtime.GC()
 	base := heapBytes()
@@ -186,7 +186,7 @@ func (s *stack) measureUpload(path, contentType string) (int, []byte, uint64) {
 	close(done)
 	wg.Wait()
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)

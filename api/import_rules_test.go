@@ -14,8 +14,8 @@ import (
 func TestImportTextRulesAndSubjectFirst(t *testing.T) {
 	s := newStack(t)
 	s.coverageUsers()
-	s.user("rita", "commercial")
-	s.must("pat", "POST", "/v1/coverage/programs", programBody("east"), http.StatusCreated, nil)
+	s.User("rita", "commercial")
+	s.Must("pat", "POST", "/v1/coverage/programs", programBody("east"), http.StatusCreated, nil)
 
 	const accounts, events = "/v1/coverage/programs/east/accounts", "/v1/coverage/programs/east/events"
 	header := "id,name,industry,region\n"
@@ -28,9 +28,9 @@ func TestImportTextRulesAndSubjectFirst(t *testing.T) {
 	} {
 		s.failsCSV("pat", accounts, c.body, http.StatusUnprocessableEntity, c.want)
 	}
-	s.fails("pat", "POST", accounts, []map[string]any{{"id": "a-1", "name": "ACME"}, {"id": "a-2", "name": "Glo\u0007bex"}},
+	s.Fails("pat", "POST", accounts, []map[string]any{{"id": "a-1", "name": "ACME"}, {"id": "a-2", "name": "Glo\u0007bex"}},
 		http.StatusUnprocessableEntity, "item 1, field name: contains the control character U+0007")
-	if n := count(t, s, `SELECT count(*) FROM coverage_accounts`); n != 0 {
+	if n := s.Count(`SELECT count(*) FROM coverage_accounts`); n != 0 {
 		t.Fatalf("%d accounts stored by refused imports", n)
 	}
 
@@ -46,14 +46,14 @@ func TestImportTextRulesAndSubjectFirst(t *testing.T) {
 	}
 	// A note may hold line breaks and, in characters, 2,000 of any script.
 	s.postCSV("sid", events, evHeader+ok+"t-2,acc-001,sdr_touch,sid,needs_probed,\"line one\nline two "+strings.Repeat("字", 1980)+"\"\n", http.StatusOK, nil)
-	if n := count(t, s, `SELECT count(*) FROM coverage_events`); n != 2 {
+	if n := s.Count(`SELECT count(*) FROM coverage_events`); n != 2 {
 		t.Errorf("%d events stored, want the 2 of the good upload", n)
 	}
 
 	// The program first: no body is read for a program that does not exist.
 	s.failsCSV("pat", "/v1/coverage/programs/west/accounts", "not,a\nvalid\"csv", http.StatusNotFound, "no coverage program")
 	s.failsCSV("sid", "/v1/coverage/programs/west/events", "not,a\nvalid\"csv", http.StatusNotFound, "no coverage program")
-	s.fails("sid", "POST", "/v1/coverage/programs/west/events", "{broken", http.StatusNotFound, "no coverage program")
+	s.Fails("sid", "POST", "/v1/coverage/programs/west/events", "{broken", http.StatusNotFound, "no coverage program")
 	// And the role: a viewer is refused before the body matters.
 	s.failsCSV("vic", events, "not,a\nvalid\"csv", http.StatusForbidden, "roles")
 }

@@ -11,10 +11,10 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
-	"go.temporal.io/sdk/worker"
 
 	"dealflow/activities"
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 	"dealflow/workflows"
 )
 
@@ -26,8 +26,8 @@ func (c *countParked) Inc() { c.n.Add(1) }
 // good (a check_violation, as a constraint or a bad value would); repair
 // undoes it.
 func (s *stack) refuseRecordings(deal string) (repair func()) {
-	s.t.Helper()
-	db := s.store.DB()
+	s.T.Helper()
+	db := s.Store.DB()
 	for _, q := range []string{`
 CREATE OR REPLACE FUNCTION refuse_deal() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -36,14 +36,14 @@ BEGIN
 	END IF;
 	RETURN NEW;
 END $$`, `CREATE TRIGGER refuse_deal BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_deal('` + deal + `')`} {
-		if _, err := db.ExecContext(s.t.Context(), q); err != nil {
-			s.t.Fatal(err)
+		if _, err := db.ExecContext(s.T.Context(), q); err != nil {
+			s.T.Fatal(err)
 		}
 	}
 	return func() {
-		s.t.Helper()
-		if _, err := db.ExecContext(s.t.Context(), `DROP TRIGGER refuse_deal ON audit_events`); err != nil {
-			s.t.Fatal(err)
+		s.T.Helper()
+		if _, err := db.ExecContext(s.T.Context(), `DROP TRIGGER refuse_deal ON audit_events`); err != nil {
+			s.T.Fatal(err)
 		}
 	}
 }
@@ -57,22 +57,22 @@ type recordingResp struct {
 }
 
 func (s *stack) recording(id string) *recordingResp {
-	s.t.Helper()
+	s.T.Helper()
 	var r recordingResp
-	s.must("root", "GET", "/v1/deals/"+id, nil, http.StatusOK, &r)
+	s.Must("root", "GET", "/v1/deals/"+id, nil, http.StatusOK, &r)
 	return &r
 }
 
 // details is what the Temporal UI shows as the workflow's current details.
 func (s *stack) details(id string) string {
-	s.t.Helper()
-	v, err := s.temporal.QueryWorkflow(s.t.Context(), workflows.DealWorkflowID(id), "", "__temporal_workflow_metadata")
+	s.T.Helper()
+	v, err := s.Temporal.QueryWorkflow(s.T.Context(), workflows.DealWorkflowID(id), "", "__temporal_workflow_metadata")
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	var md sdkpb.WorkflowMetadata
 	if err := v.Get(&md); err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	return md.GetCurrentDetails()
 }
@@ -89,24 +89,18 @@ func TestRefusedRecordingIsParkedAndReplayed(t *testing.T) {
 	backoff := workflows.ParkedRetryBackoff
 	workflows.ParkedRetryBackoff.First, workflows.ParkedRetryBackoff.Max = 500*time.Millisecond, 2*time.Second
 	t.Cleanup(func() { workflows.ParkedRetryBackoff = backoff })
-	s := newStack(t)
 	parked := &countParked{}
-	s.worker.Stop()
-	s.worker = worker.New(s.temporal, s.queue, worker.Options{})
-	workflows.Register(s.worker, &activities.Activities{Recorder: s.store, Logger: testLog, Parked: parked}, &activities.Reports{Store: s.store, Logger: testLog})
-	if err := s.worker.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := &stack{apitest.New(t, apitest.WithActivities(func(a *activities.Activities) { a.Parked = parked }))}
 	s.standardUsers()
 	const id = "parked"
 	s.teamDeal(id)
-	s.projected(id)
+	s.Projected(id)
 
 	// 1. Refused: parked, and raised everywhere operators look.
 	repair := s.refuseRecordings(id)
-	s.must("cora", "POST", "/v1/deals/"+id+"/buyer-stage", map[string]any{"stage": "contact_added", "note": "first contact"}, http.StatusOK, nil)
+	s.Must("cora", "POST", "/v1/deals/"+id+"/buyer-stage", map[string]any{"stage": "contact_added", "note": "first contact"}, http.StatusOK, nil)
 	s.submitOnly("cora", id, "prospect")
-	s.eventually("both changes parked", func() bool {
+	s.Eventually("both changes parked", func() bool {
 		r := s.recording(id).Recording
 		return r != nil && r.Parked == 2
 	})
@@ -116,40 +110,40 @@ func TestRefusedRecordingIsParkedAndReplayed(t *testing.T) {
 	if n := parked.n.Load(); n != 2 {
 		t.Errorf("parked counter %d, want 2", n)
 	}
-	s.eventually("the record shown behind in the Temporal UI", func() bool {
+	s.Eventually("the record shown behind in the Temporal UI", func() bool {
 		return strings.Contains(s.details(id), "record behind")
 	})
 	var notices int
-	if err := s.store.DB().GetContext(t.Context(), &notices, `SELECT count(*) FROM outbox WHERE deal_id = $1 AND recipient = 'root' AND kind = $2`,
+	if err := s.Store.DB().GetContext(t.Context(), &notices, `SELECT count(*) FROM outbox WHERE deal_id = $1 AND recipient = 'root' AND kind = $2`,
 		"recording/"+id, store.AdminNoticeKind); err != nil || notices != 1 {
 		t.Errorf("admin notices %d (%v), want 1", notices, err)
 	}
 	var list struct {
 		Parked []store.ParkedChange `json:"parked"`
 	}
-	s.must("root", "GET", "/v1/admin/recordings", nil, http.StatusOK, &list)
+	s.Must("root", "GET", "/v1/admin/recordings", nil, http.StatusOK, &list)
 	if len(list.Parked) != 2 || list.Parked[0].DealID != id || list.Parked[0].Version >= list.Parked[1].Version {
 		t.Errorf("parked list %+v", list.Parked)
 	}
-	s.fails("pat", "GET", "/v1/admin/recordings", nil, http.StatusForbidden, "")
+	s.Fails("pat", "GET", "/v1/admin/recordings", nil, http.StatusForbidden, "")
 	// Still refused: a replay goes nowhere.
 	var rep store.ReplayReport
-	s.must("root", "POST", "/v1/admin/recordings/"+id+"/retry", nil, http.StatusOK, &rep)
+	s.Must("root", "POST", "/v1/admin/recordings/"+id+"/retry", nil, http.StatusOK, &rep)
 	if rep.Parked != 2 || rep.Replayed != 0 {
 		t.Errorf("replay before the repair: %+v", rep)
 	}
 
 	// 2. Repaired, replayed by an admin: nothing lost.
 	repair()
-	s.must("root", "POST", "/v1/admin/recordings/"+id+"/retry", nil, http.StatusOK, &rep)
+	s.Must("root", "POST", "/v1/admin/recordings/"+id+"/retry", nil, http.StatusOK, &rep)
 	if rep.Parked != 0 || rep.Replayed < 1 {
 		t.Errorf("replay after the repair: %+v", rep)
 	}
 	if r := s.recording(id).Recording; r != nil {
 		t.Errorf("still behind after the replay: %+v", r)
 	}
-	s.projected(id)
-	s.eventually("the Temporal UI's details to catch up (the workflow's next retry)", func() bool {
+	s.Projected(id)
+	s.Eventually("the Temporal UI's details to catch up (the workflow's next retry)", func() bool {
 		return !strings.Contains(s.details(id), "record behind")
 	})
 
@@ -157,8 +151,8 @@ func TestRefusedRecordingIsParkedAndReplayed(t *testing.T) {
 	// record, and its own retries record everything after the repair.
 	repair = s.refuseRecordings(id)
 	s.submitOnly("cora", id, "needs-analysis")
-	s.must("pat", "POST", "/v1/deals/"+id+"/close", map[string]any{"outcome": "lost", "reason": "budget cut"}, http.StatusOK, nil)
-	s.eventually("the closing change parked", func() bool {
+	s.Must("pat", "POST", "/v1/deals/"+id+"/close", map[string]any{"outcome": "lost", "reason": "budget cut"}, http.StatusOK, nil)
+	s.Eventually("the closing change parked", func() bool {
 		r := s.recording(id).Recording
 		return r != nil && r.Parked == 2
 	})
@@ -167,38 +161,31 @@ func TestRefusedRecordingIsParkedAndReplayed(t *testing.T) {
 		t.Fatalf("the deal's workflow is %s with its record behind; it must wait", st)
 	}
 	repair()
-	s.eventually("the workflow's own retry to record everything and end", func() bool {
+	s.Eventually("the workflow's own retry to record everything and end", func() bool {
 		return s.recording(id).Recording == nil && s.workflowStatus(id) == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	})
-	final := s.projected(id)
+	final := s.Projected(id)
 	if final.Status != "lost" {
 		t.Errorf("read model status %s", final.Status)
 	}
-	var want, got int
-	if err := s.store.DB().GetContext(t.Context(), &want, `SELECT count(*) FROM (SELECT DISTINCT seq, r FROM audit_events, unnest(notify) r WHERE deal_id = $1 AND r <> '') x`, id); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.store.DB().GetContext(t.Context(), &got, `SELECT count(*) FROM outbox WHERE deal_id = $1`, id); err != nil {
-		t.Fatal(err)
-	}
-	if got != want || want == 0 {
-		t.Errorf("outbox holds %d notifications of the deal, its events name %d (recipient, event) pairs", got, want)
+	s.OutboxComplete(id)
+	if n := s.Count(`SELECT count(*) FROM outbox WHERE deal_id = $1`, id); n == 0 {
+		t.Errorf("the outbox holds no notifications of the deal")
 	}
 	if n := parked.n.Load(); n != 4 {
 		t.Errorf("parked counter %d, want 4", n)
 	}
-	var left int
-	if err := s.store.DB().GetContext(t.Context(), &left, `SELECT count(*) FROM parked_changes`); err != nil || left != 0 {
-		t.Errorf("%d changes still parked (%v)", left, err)
+	if left := s.Count(`SELECT count(*) FROM parked_changes`); left != 0 {
+		t.Errorf("%d changes still parked", left)
 	}
 	fmt.Fprint(testWriter{t}, s.details(id))
 }
 
 // submitOnly submits a milestone without waiting for its recording.
 func (s *stack) submitOnly(as, id, key string) {
-	s.t.Helper()
-	d := s.deal(as, id)
-	s.must(as, "POST", "/v1/deals/"+id+"/milestones/"+key+"/submit", map[string]any{"checklist": d.Milestone(key).Checklist}, http.StatusOK, nil)
+	s.T.Helper()
+	d := s.Deal(as, id)
+	s.Must(as, "POST", "/v1/deals/"+id+"/milestones/"+key+"/submit", map[string]any{"checklist": d.Milestone(key).Checklist}, http.StatusOK, nil)
 }
 
 type testWriter struct{ t *testing.T }
@@ -206,12 +193,12 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
 func (s *stack) workflowStatus(id string) enums.WorkflowExecutionStatus {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.t.Context(), 5*time.Second)
+	s.T.Helper()
+	ctx, cancel := context.WithTimeout(s.T.Context(), 5*time.Second)
 	defer cancel()
-	d, err := s.temporal.DescribeWorkflowExecution(ctx, workflows.DealWorkflowID(id), "")
+	d, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.DealWorkflowID(id), "")
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	return d.GetWorkflowExecutionInfo().GetStatus()
 }
@@ -225,19 +212,19 @@ func TestNULInANoteDoesNotSilenceTheDeal(t *testing.T) {
 	s.standardUsers()
 	const id = "nul-note"
 	s.teamDeal(id)
-	s.projected(id)
-	status, raw := s.call("cora", "POST", "/v1/deals/"+id+"/buyer-stage", `{"stage":"contact_added","note":"x\u0000y"}`)
+	s.Projected(id)
+	status, raw := s.Call("cora", "POST", "/v1/deals/"+id+"/buyer-stage", `{"stage":"contact_added","note":"x\u0000y"}`)
 	if status != http.StatusOK && status != http.StatusUnprocessableEntity {
 		t.Fatalf("buyer stage with a NUL: %d %s", status, raw)
 	}
-	s.projected(id)
-	s.submit("cora", id, "prospect")
+	s.Projected(id)
+	s.Submit("cora", id, "prospect")
 	if r := s.recording(id).Recording; r != nil {
 		t.Errorf("record behind: %+v", r)
 	}
 	if status == http.StatusOK {
 		var note string
-		if err := s.store.DB().GetContext(t.Context(), &note, `SELECT data->>'note' FROM audit_events WHERE deal_id = $1 AND data ? 'note'`, id); err != nil || note != "x\uFFFDy" {
+		if err := s.Store.DB().GetContext(t.Context(), &note, `SELECT data->>'note' FROM audit_events WHERE deal_id = $1 AND data ? 'note'`, id); err != nil || note != "x\uFFFDy" {
 			t.Errorf("stored note %q (%v), want x\uFFFDy", note, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"dealflow/api/apitest"
 	"github.com/chromedp/chromedp"
 )
 
@@ -104,7 +105,7 @@ func newBrowser(t *testing.T, s *stack, path string) *browser {
 	if err != nil {
 		t.Fatalf("starting Chromium (%s): %v", path, err)
 	}
-	return &browser{t: t, ctx: ctx, base: s.server.URL, artifacts: artifactsDir(t)}
+	return &browser{t: t, ctx: ctx, base: s.Server.URL, artifacts: artifactsDir(t)}
 }
 
 // step runs void actions with a time limit.
@@ -199,7 +200,7 @@ func (b *browser) signOut() int {
 func (b *browser) eventuallyOn(path, css string, wants ...string) string {
 	b.t.Helper()
 	var got string
-	eventually(b.t, fmt.Sprintf("%s to show %q", path, wants), func() bool {
+	apitest.Eventually(b.t, fmt.Sprintf("%s to show %q", path, wants), func() bool {
 		b.open(path)
 		got = b.text(css)
 		return contains(got, wants...)
@@ -228,7 +229,7 @@ func TestBrowser(t *testing.T) {
 	b.shot("sign-in-refused")
 
 	// Cora owns the first milestone.
-	if status := b.signIn(s.tokens["cora"]); status != 200 {
+	if status := b.signIn(s.Tokens["cora"]); status != 200 {
 		t.Fatalf("sign in as cora: %d", status)
 	}
 	tasks := b.eventuallyOn("/console/inbox", "#tasks", "ACME ERP rollout", "Prospect identified")
@@ -265,10 +266,10 @@ func TestBrowser(t *testing.T) {
 	b.signOut()
 
 	// Solution design reaches Ann's inbox for review.
-	s.submitAll("cora", "acme-erp", "needs-analysis")
-	s.submitAll("sol", "acme-erp", "solution-design")
-	s.api("cora", "POST", "/v1/deals/acme-erp/buyer-stage", map[string]any{"stage": "met_decision_maker", "note": "CIO joined the demo"}, nil)
-	if status := b.signIn(s.tokens["ann"]); status != 200 {
+	s.Submit("cora", "acme-erp", "needs-analysis")
+	s.Submit("sol", "acme-erp", "solution-design")
+	s.Succeeds("cora", "POST", "/v1/deals/acme-erp/buyer-stage", map[string]any{"stage": "met_decision_maker", "note": "CIO joined the demo"}, nil)
+	if status := b.signIn(s.Tokens["ann"]); status != 200 {
 		t.Fatalf("sign in as ann: %d", status)
 	}
 	b.eventuallyOn("/console/inbox", "#reviews", "ACME ERP rollout", "Solution design")
@@ -293,7 +294,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Sol hands it in again; Ann approves from her inbox.
-	s.submitAll("sol", "acme-erp", "solution-design")
+	s.Submit("sol", "acme-erp", "solution-design")
 	b.eventuallyOn("/console/inbox", "#reviews", "Solution design")
 	b.step("comment", chromedp.SendKeys(chromedp.CSS(`#reviews input[name=comment]`), "Good"))
 	if status := b.send("approve", chromedp.Click(chromedp.CSS(`#reviews button[value=approve]`))); status != 200 || b.text(".notice") != "Approved." {
@@ -320,9 +321,9 @@ func TestBrowser(t *testing.T) {
 	}
 	// The PMO moves solution submission's due date to a few seconds from
 	// now: its alarms fire, it falls overdue, the timeline shows it in red.
-	s.api("pat", "POST", "/v1/deals/acme-erp/plan", map[string]any{"ops": []map[string]any{
+	s.Succeeds("pat", "POST", "/v1/deals/acme-erp/plan", map[string]any{"ops": []map[string]any{
 		{"op": "redate", "key": "solution-submission", "due": time.Now().Add(4 * time.Second).UTC().Format(time.RFC3339)}}}, nil)
-	eventually(t, "solution submission to show as overdue and escalated", func() bool {
+	apitest.Eventually(t, "solution submission to show as overdue and escalated", func() bool {
 		b.open("/console/deals/acme-erp")
 		return contains(b.attr("#m-solution-submission", "class"), "late") && contains(b.text("#m-solution-submission"), "overdue", "escalation level")
 	})
@@ -375,9 +376,9 @@ func TestBrowserPMO(t *testing.T) {
 	s := newStack(t)
 	s.team()
 	s.funnelTarget("q4-north")
-	s.api("pat", "POST", "/v1/funnel/targets/q4-north/run", nil, nil)
+	s.Succeeds("pat", "POST", "/v1/funnel/targets/q4-north/run", nil, nil)
 	b := newBrowser(t, s, chromium)
-	if status := b.signIn(s.tokens["pat"]); status != 200 {
+	if status := b.signIn(s.Tokens["pat"]); status != 200 {
 		t.Fatalf("sign in as pat: %d", status)
 	}
 

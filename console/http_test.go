@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 )
 
 // browserless is a plain HTTP client with a cookie jar: the console as a
@@ -25,7 +26,7 @@ type browserless struct {
 
 func newBrowserless(t *testing.T, s *stack) *browserless {
 	jar, _ := cookiejar.New(nil)
-	return &browserless{t: t, base: s.server.URL, c: &http.Client{Jar: jar}}
+	return &browserless{t: t, base: s.Server.URL, c: &http.Client{Jar: jar}}
 }
 
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -93,7 +94,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	}
 
 	t.Run("sign-in errors", func(t *testing.T) {
-		b.t, s.t = t, t
+		b.t, s.T = t, t
 		status, body := b.post("/console/login", url.Values{"token": {"dfl_not-a-token"}})
 		if status != http.StatusUnauthorized || !contains(body, "That token does not sign you in", "invalid token") {
 			t.Errorf("bad token: %d\n%s", status, body)
@@ -105,13 +106,13 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("CSRF", func(t *testing.T) {
-		b.t, s.t = t, t
+		b.t, s.T = t, t
 		// The sign-in form is protected too.
-		status, body := b.post("/console/login", url.Values{"token": {s.tokens["pat"]}, "csrf": {"forged"}})
+		status, body := b.post("/console/login", url.Values{"token": {s.Tokens["pat"]}, "csrf": {"forged"}})
 		if status != http.StatusForbidden || !contains(body, "security token does not match") {
 			t.Errorf("sign-in with a forged CSRF token: %d\n%s", status, body)
 		}
-		b.signIn(s.tokens["pat"])
+		b.signIn(s.Tokens["pat"])
 		status, body = b.post("/console/deals/initech-erp/pause", url.Values{"reason": {"forged"}, "csrf": {""}})
 		if status != http.StatusForbidden || !contains(body, "security token does not match") {
 			t.Errorf("POST without a CSRF token: %d\n%s", status, body)
@@ -119,19 +120,19 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 		var d struct {
 			Status string `json:"status"`
 		}
-		s.api("pat", "GET", "/v1/deals/initech-erp", nil, &d)
+		s.Succeeds("pat", "GET", "/v1/deals/initech-erp", nil, &d)
 		if d.Status != "active" {
 			t.Errorf("a refused form changed the deal: status %s", d.Status)
 		}
 	})
 
 	t.Run("deal list and page", func(t *testing.T) {
-		b.t, s.t = t, t
+		b.t, s.T = t, t
 		// The list and the audit trail read the read model, which follows
 		// the workflow by a moment.
 		var pageStatus int
 		var page string
-		eventually(t, "the deal in the list and its audit trail", func() bool {
+		apitest.Eventually(t, "the deal in the list and its audit trail", func() bool {
 			_, list := b.get("/console/deals?status=open")
 			pageStatus, page = b.get("/console/deals/initech-erp")
 			return contains(list, "Initech ERP rollout", `href="/console/deals/initech-erp"`) && contains(page, "Milestone activated")
@@ -164,7 +165,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("refused action", func(t *testing.T) {
-		b.t, s.t = t, t
+		b.t, s.T = t, t
 		b.get("/console/deals/initech-erp")
 		// Pat (the PMO) may submit, but not with half the checklist.
 		status, body := b.post("/console/deals/initech-erp/milestones/prospect/submit", url.Values{"item": {"Customer background researched"}})
@@ -179,7 +180,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("start a deal and change its plan", func(t *testing.T) {
-		b.t, s.t = t, t
+		b.t, s.T = t, t
 		status, body := b.get("/console/deals/new")
 		if status != http.StatusOK || !contains(body, `value="project"`, "key-account") {
 			t.Fatalf("start form: %d\n%s", status, body)
@@ -230,7 +231,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 		if status != http.StatusOK || !contains(body, "The plan is changed.") {
 			t.Errorf("redate: %d\n%s", status, body)
 		}
-		eventually(t, "the escalation in pat's inbox", func() bool {
+		apitest.Eventually(t, "the escalation in pat's inbox", func() bool {
 			_, inbox := b.get("/console/inbox")
 			i := strings.Index(inbox, `id="escalations"`)
 			return i >= 0 && contains(inbox[i:], "Umbrella pilot", "Needs analysis", "due today and not done")
@@ -254,9 +255,9 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("not a PMO", func(t *testing.T) {
-		s.t = t
+		s.T = t
 		nb := newBrowserless(t, s)
-		nb.signIn(s.tokens["cora"])
+		nb.signIn(s.Tokens["cora"])
 		status, body := nb.get("/console/deals/new")
 		if status != http.StatusOK || strings.Contains(body, `href="/console/deals/new"`) {
 			t.Errorf("the menu offers Cora a start: %d", status)
@@ -268,17 +269,17 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("reports", func(t *testing.T) {
-		b.t, s.t = t, t
-		s.api("pat", "POST", "/v1/coverage/programs", map[string]any{
+		b.t, s.T = t, t
+		s.Succeeds("pat", "POST", "/v1/coverage/programs", map[string]any{
 			"id": "east-2026", "name": "East named accounts",
 			"targets": map[string]any{"coverage_rate": 0.8, "signing_rate": 0.1, "first_pass_rate": 0.6},
 			"teams":   map[string]any{"sdr": map[string]any{"lead": "cora"}, "bd": map[string]any{"lead": "cora"}, "presales": map[string]any{"lead": "sol"}},
 		}, nil)
-		s.api("pat", "POST", "/v1/coverage/programs/east-2026/accounts", []map[string]any{
+		s.Succeeds("pat", "POST", "/v1/coverage/programs/east-2026/accounts", []map[string]any{
 			{"id": "acc-1", "name": "Initech"}, {"id": "acc-2", "name": "Hooli"}}, nil)
-		s.api("cora", "POST", "/v1/coverage/programs/east-2026/events", []map[string]any{
+		s.Succeeds("cora", "POST", "/v1/coverage/programs/east-2026/events", []map[string]any{
 			{"id": "e1", "account": "acc-1", "kind": "sdr_touch", "stage": "contact_established", "by": "cora"}}, nil)
-		s.api("pat", "POST", "/v1/coverage/programs/east-2026/run", nil, nil)
+		s.Succeeds("pat", "POST", "/v1/coverage/programs/east-2026/run", nil, nil)
 		status, body := b.get("/console/reports")
 		if status != http.StatusOK || !contains(body, "East named accounts", `href="/console/reports/coverage/east-2026"`) {
 			t.Fatalf("reports: %d\n%s", status, body)
@@ -288,7 +289,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 			t.Errorf("coverage report: %d\n%s", status, body)
 		}
 		s.funnelTarget("q4-east")
-		s.api("pat", "POST", "/v1/funnel/targets/q4-east/run", nil, nil)
+		s.Succeeds("pat", "POST", "/v1/funnel/targets/q4-east/run", nil, nil)
 		status, body = b.get("/console/reports/funnel/q4-east")
 		if status != http.StatusOK || !contains(body, "Q4 East new customers", "<svg", "Activities per working day", ">cora<", ">sol<", `class="bar behind"`) {
 			t.Errorf("funnel report: %d\n%s", status, body)
@@ -304,10 +305,10 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("revoked token", func(t *testing.T) {
-		s.t = t
+		s.T = t
 		nb := newBrowserless(t, s)
-		nb.signIn(s.tokens["abe"])
-		if err := s.store.DisableUser(t.Context(), "abe"); err != nil {
+		nb.signIn(s.Tokens["abe"])
+		if err := s.Store.DisableUser(t.Context(), "abe"); err != nil {
 			t.Fatal(err)
 		}
 		status, body := nb.get("/console/inbox")
@@ -317,7 +318,7 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 	})
 
 	t.Run("sign out", func(t *testing.T) {
-		b.t, s.t = t, t
+		b.t, s.T = t, t
 		status, body := b.post("/console/logout", url.Values{})
 		if status != http.StatusOK || !contains(body, "You are signed out.") {
 			t.Errorf("sign out: %d\n%s", status, body)
@@ -333,15 +334,14 @@ func TestConsoleWithoutBrowser(t *testing.T) {
 // before, is refused at its next request, and their tokens with it.
 func TestConsoleDisabledUser(t *testing.T) {
 	s := newStack(t)
-	s.user("root", "Root", store.RoleAdmin)
-	s.user("abe", "Abe Sun", store.RoleApprover)
+	s.NamedUser("abe", "Abe Sun", store.RoleApprover)
 	laptop, phone := newBrowserless(t, s), newBrowserless(t, s)
-	laptop.signIn(s.tokens["abe"])
-	phone.signIn(s.tokens["abe"])
+	laptop.signIn(s.Tokens["abe"])
+	phone.signIn(s.Tokens["abe"])
 	if status, body := laptop.get("/console/inbox"); status != http.StatusOK || !contains(body, "My inbox") {
 		t.Fatalf("inbox before: %d\n%s", status, body)
 	}
-	s.api("root", "PATCH", "/v1/users/abe", map[string]any{"disabled": true}, nil)
+	s.Succeeds("root", "PATCH", "/v1/users/abe", map[string]any{"disabled": true}, nil)
 	for name, b := range map[string]*browserless{"laptop": laptop, "phone": phone} {
 		status, body := b.get("/console/inbox")
 		if status != http.StatusUnauthorized || !contains(body, "Your token no longer works", `name="token"`) {
@@ -351,7 +351,7 @@ func TestConsoleDisabledUser(t *testing.T) {
 	// Signing in again with the same token is refused too.
 	fresh := newBrowserless(t, s)
 	fresh.get("/console/login")
-	if status, body := fresh.post("/console/login", url.Values{"token": {s.tokens["abe"]}}); contains(body, "My inbox") {
+	if status, body := fresh.post("/console/login", url.Values{"token": {s.Tokens["abe"]}}); contains(body, "My inbox") {
 		t.Errorf("a disabled user signed in: %d\n%s", status, body)
 	}
 }

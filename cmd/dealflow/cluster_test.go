@@ -23,6 +23,7 @@ import (
 
 	"dealflow/activities/notify"
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 	"dealflow/deploy/cluster"
 	"dealflow/deploy/localstack"
 	"dealflow/workflows"
@@ -314,12 +315,7 @@ func newClusterEnv(t *testing.T) (*faultEnv, *cluster.Cluster, []*faultProc) {
 		t.Fatal(err)
 	}
 	for _, u := range faultUsers {
-		if _, err := e.store.CreateUser(ctx, store.User{ID: u[0], Name: strings.ToUpper(u[0][:1]) + u[0][1:], Roles: []store.Role{store.Role(u[1])}}); err != nil {
-			t.Fatal(err)
-		}
-		if e.tokens[u[0]], err = e.store.CreateToken(ctx, u[0], "cluster"); err != nil {
-			t.Fatal(err)
-		}
+		e.tokens[u[0]] = apitest.StoreUser(t, e.store, u[0], strings.ToUpper(u[0][:1])+u[0][1:], store.Role(u[1]))
 	}
 	var workers []*faultProc
 	for range 2 {

@@ -24,6 +24,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 	"dealflow/deploy/localstack"
 	"dealflow/workflows"
 	"dealflow/workflows/plan"
@@ -149,12 +150,7 @@ func newFaultEnv(t *testing.T, qualifyDue string) *faultEnv {
 		t.Fatal(err)
 	}
 	for _, u := range faultUsers {
-		if _, err := e.store.CreateUser(ctx, store.User{ID: u[0], Name: strings.ToUpper(u[0][:1]) + u[0][1:], Roles: []store.Role{store.Role(u[1])}}); err != nil {
-			t.Fatal(err)
-		}
-		if e.tokens[u[0]], err = e.store.CreateToken(ctx, u[0], "faults"); err != nil {
-			t.Fatal(err)
-		}
+		e.tokens[u[0]] = apitest.StoreUser(t, e.store, u[0], strings.ToUpper(u[0][:1])+u[0][1:], store.Role(u[1]))
 	}
 	e.startWorker()
 	e.startAPI()

@@ -11,12 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-
 	"dealflow/activities"
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 	"dealflow/deploy/localstack/testenv"
 	"dealflow/workflows"
 	"dealflow/workflows/plan"
@@ -109,11 +106,7 @@ func gathered(t *testing.T, m *metrics, name string) float64 {
 
 // plainRecorder is a store without parking, as workers were before it: a
 // refused change fails the activity for good and the workflow drops it.
-type plainRecorder struct{ st *store.Store }
-
-func (p plainRecorder) RecordChange(ctx context.Context, d *plan.Deal, evs []plan.Event) error {
-	return p.st.RecordChange(ctx, d, evs)
-}
+type plainRecorder struct{ activities.ChangeRecorder }
 
 // TestRecordingsRecover: a deal silenced the old way (a refused recording
 // dropped, later ones recorded, so the audit trail has a gap) is repaired
@@ -121,26 +114,11 @@ func (p plainRecorder) RecordChange(ctx context.Context, d *plan.Deal, evs []pla
 // once, each notification once.
 func TestRecordingsRecover(t *testing.T) {
 	t.Parallel()
-	env := envMap{"DATABASE_URL": testenv.Postgres(t), "TEMPORAL_ADDRESS": testenv.Temporal(t, workflows.SearchAttributes())}
+	s := apitest.New(t, apitest.WithActivities(func(a *activities.Activities) { a.Recorder = plainRecorder{a.Recorder} }))
+	env := envMap{"DATABASE_URL": s.DatabaseURL, "TEMPORAL_ADDRESS": s.TemporalAddress}
 	runOK(t, env, "migrate")
 	ctx := t.Context()
-	st, err := store.Open(ctx, store.Config{URL: env["DATABASE_URL"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tc, err := client.Dial(client.Options{HostPort: env["TEMPORAL_ADDRESS"], Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tc.Close()
-	queue := fmt.Sprintf("recover-test-%d", time.Now().UnixNano())
-	w := worker.New(tc, queue, worker.Options{})
-	workflows.Register(w, &activities.Activities{Recorder: plainRecorder{st}, Logger: slog.New(slog.DiscardHandler)}, &activities.Reports{Store: st})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	st, tc, queue := s.Store, s.Temporal, s.Queue
 
 	tmpl, _ := plan.Builtin("project")
 	id := fmt.Sprintf("silenced-%d", time.Now().UnixNano())
@@ -149,23 +127,8 @@ func TestRecordingsRecover(t *testing.T) {
 	if _, err := workflows.StartDeal(ctx, tc, queue, spec, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	auditCount := func() (n int) {
-		if err := st.DB().GetContext(ctx, &n, `SELECT count(*) FROM audit_events WHERE deal_id = $1`, id); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	waitFor("the start recorded", func() bool { return auditCount() > 0 })
+	auditCount := func() int { return s.Count(`SELECT count(*) FROM audit_events WHERE deal_id = $1`, id) }
+	s.Eventually("the start recorded", func() bool { return auditCount() > 0 })
 	started := auditCount()
 
 	// Refused: the old way drops the change.
@@ -181,7 +144,7 @@ func TestRecordingsRecover(t *testing.T) {
 		return d
 	}
 	d := act(workflows.UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
-	waitFor("the refused recording to fail", func() bool {
+	s.Eventually("the refused recording to fail", func() bool {
 		changes, err := workflows.DroppedChanges(ctx, tc, id)
 		return err == nil && len(changes) == 1
 	})
@@ -189,7 +152,7 @@ func TestRecordingsRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	d = act(workflows.UpdateSubmit, plan.Submit{Acting: plan.Acting{Actor: "cora"}, Milestone: "prospect", Checklist: d.Milestone("prospect").Checklist})
-	waitFor("the later change recorded", func() bool { return auditCount() == int(d.Seq)-1 })
+	s.Eventually("the later change recorded", func() bool { return auditCount() == int(d.Seq)-1 })
 	if started >= int(d.Seq)-1 {
 		t.Fatalf("no gap to recover: %d events recorded at start, %d in all", started, d.Seq)
 	}
@@ -198,22 +161,11 @@ func TestRecordingsRecover(t *testing.T) {
 	if !strings.Contains(out, id+": 1 dropped changes (1 events) found and recorded") {
 		t.Errorf("recover:\n%s", out)
 	}
-	var seqs, want, got int
-	if err := st.DB().GetContext(ctx, &seqs, `SELECT count(DISTINCT seq) FROM audit_events WHERE deal_id = $1 AND seq BETWEEN 1 AND $2`, id, d.Seq); err != nil {
-		t.Fatal(err)
-	}
+	seqs := s.Count(`SELECT count(DISTINCT seq) FROM audit_events WHERE deal_id = $1 AND seq BETWEEN 1 AND $2`, id, d.Seq)
 	if int64(seqs) != d.Seq || auditCount() != int(d.Seq) {
 		t.Errorf("audit trail: %d events, %d of seq 1..%d", auditCount(), seqs, d.Seq)
 	}
-	if err := st.DB().GetContext(ctx, &want, `SELECT count(*) FROM (SELECT DISTINCT seq, r FROM audit_events, unnest(notify) r WHERE deal_id = $1 AND r <> '') x`, id); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.DB().GetContext(ctx, &got, `SELECT count(*) FROM outbox WHERE deal_id = $1`, id); err != nil {
-		t.Fatal(err)
-	}
-	if got != want {
-		t.Errorf("outbox %d, want %d", got, want)
-	}
+	s.OutboxComplete(id)
 	// Again: nothing more.
 	runOK(t, env, "recordings", "recover", id)
 	if auditCount() != int(d.Seq) {

@@ -24,6 +24,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"dealflow/activities/store"
+	"dealflow/api/apitest"
 	"dealflow/deploy/localstack/testenv"
 	"dealflow/workflows"
 	"dealflow/workflows/plan"
@@ -76,12 +77,7 @@ func newShutdownEnv(t *testing.T) *shutdownEnv {
 		t.Fatal(err)
 	}
 	for _, u := range faultUsers {
-		if _, err := e.store.CreateUser(ctx, store.User{ID: u[0], Name: u[0], Roles: []store.Role{store.Role(u[1])}}); err != nil {
-			t.Fatal(err)
-		}
-		if e.tokens[u[0]], err = e.store.CreateToken(ctx, u[0], "shutdown"); err != nil {
-			t.Fatal(err)
-		}
+		e.tokens[u[0]] = apitest.StoreUser(t, e.store, u[0], u[0], store.Role(u[1]))
 	}
 	if e.db, err = sql.Open("postgres", e.dbURL); err != nil {
 		t.Fatal(err)
