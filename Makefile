@@ -139,9 +139,9 @@ test-cluster: bin/temporal bin/temporal-server bin/temporal-sql-tool deps
 # would take the run's whole time (60 s by default), so it is cut short.
 FUZZTIME ?= 20s
 fuzz: bin/temporal deps
-	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./workflows/plan
-	$(GO) test -run '^$$' -fuzz '^FuzzDurationAndDue$$' -fuzztime $(FUZZTIME) ./workflows/plan
-	$(GO) test -run '^$$' -fuzz '^FuzzTemplateAndPlanChange$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./workflows/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTemplate$$' -fuzztime $(FUZZTIME) ./workflows/deal
+	$(GO) test -run '^$$' -fuzz '^FuzzDurationAndDue$$' -fuzztime $(FUZZTIME) ./workflows/deal
+	$(GO) test -run '^$$' -fuzz '^FuzzTemplateAndPlanChange$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./workflows/deal
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) -parallel 1 ./api
 
 # Benchmarks (cmd/dealflow/internal/bench): deals through the API against a

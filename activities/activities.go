@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // ChangeRecorder (the Postgres store; a fake in workflow tests) persists one change of a deal in a single transaction: the
@@ -19,14 +19,14 @@ import (
 // the audit events (unique per deal and sequence) and, for events that name
 // recipients, notification rows in the outbox.
 type ChangeRecorder interface {
-	RecordChange(ctx context.Context, deal *plan.Deal, events []plan.Event) error
+	RecordChange(ctx context.Context, d *deal.Deal, events []deal.Event) error
 }
 
 // ParkingRecorder is a ChangeRecorder that parks refused changes instead of
 // failing them (the Postgres store: see store.RecordOrPark). The activity
 // uses it when the recorder has it.
 type ParkingRecorder interface {
-	RecordOrPark(ctx context.Context, deal *plan.Deal, events []plan.Event) (store.RecordOutcome, error)
+	RecordOrPark(ctx context.Context, d *deal.Deal, events []deal.Event) (store.RecordOutcome, error)
 }
 
 // Counter is the part of a Prometheus counter the activities use.
@@ -46,8 +46,8 @@ type Activities struct {
 // Change is one batch of a deal's changes: the state after them and the
 // events they produced, in sequence order.
 type Change struct {
-	Deal   plan.Deal    `json:"deal"`
-	Events []plan.Event `json:"events"`
+	Deal   deal.Deal    `json:"deal"`
+	Events []deal.Event `json:"events"`
 }
 
 // RecordResult is what a recording answers the workflow: whether the

@@ -9,12 +9,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 type failingRecorder struct{ err error }
 
-func (f failingRecorder) RecordChange(context.Context, *plan.Deal, []plan.Event) error { return f.err }
+func (f failingRecorder) RecordChange(context.Context, *deal.Deal, []deal.Event) error { return f.err }
 
 // TestRecordChangeRetries: a change the store can never accept fails for
 // good (retrying cannot help); anything else, such as Postgres being down,

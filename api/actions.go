@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // IdempotencyKeyHeader names the header that makes a retried action apply
@@ -20,19 +20,19 @@ const maxIdempotencyKey = 200
 // (the actor always comes from the token), send it as an update, answer
 // with the new state. The workflow's validator has the last word on whether
 // this user may act on this deal.
-func (s *Server) actionHandler(update string, decode func(c echo.Context, actor plan.Acting) (plan.Action, error)) echo.HandlerFunc {
+func (s *Server) actionHandler(update string, decode func(c echo.Context, actor deal.Acting) (deal.Action, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		key := c.Request().Header.Get(IdempotencyKeyHeader)
 		if len(key) > maxIdempotencyKey {
 			return apiError(http.StatusBadRequest, codeBadRequest, "%s is longer than %d characters", IdempotencyKeyHeader, maxIdempotencyKey)
 		}
-		a, err := decode(c, plan.Acting{Actor: currentUser(c).ID})
+		a, err := decode(c, deal.Acting{Actor: currentUser(c).ID})
 		if err != nil {
 			return err
 		}
 		// The model's input rules, here too, so the answer lists every
 		// problem by field; the workflow's validator checks them again.
-		if err := plan.ValidateAction(a); err != nil {
+		if err := deal.ValidateAction(a); err != nil {
 			return err
 		}
 		d, err := s.act(c.Request().Context(), c.Param("id"), update, key, a)
@@ -50,12 +50,12 @@ type submitRequest struct {
 }
 
 type reviewRequest struct {
-	Decision plan.ReviewDecision `json:"decision"`
+	Decision deal.ReviewDecision `json:"decision"`
 	Comment  string              `json:"comment"`
 }
 
 type planRequest struct {
-	Ops []plan.PlanOp `json:"ops"`
+	Ops []deal.PlanOp `json:"ops"`
 }
 
 type pauseRequest struct {
@@ -76,34 +76,34 @@ func (r pauseRequest) until() (time.Time, error) {
 }
 
 type buyerStageRequest struct {
-	Stage plan.BuyerStage `json:"stage"`
+	Stage deal.BuyerStage `json:"stage"`
 	Note  string          `json:"note"`
 }
 
 type closeRequest struct {
-	Outcome plan.DealStatus `json:"outcome"`
+	Outcome deal.DealStatus `json:"outcome"`
 	Reason  string          `json:"reason"`
 }
 
 // actionRoutes maps each action route to its update and its decoder.
 func (s *Server) actionRoutes(g *echo.Group) {
-	g.POST("/deals/:id/milestones/:key/submit", s.actionHandler(workflows.UpdateSubmit, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+	g.POST("/deals/:id/milestones/:key/submit", s.actionHandler(workflows.UpdateSubmit, func(c echo.Context, who deal.Acting) (deal.Action, error) {
 		var r submitRequest
 		err := s.bind(c, &r)
-		return plan.Submit{Acting: who, Milestone: c.Param("key"), Checklist: r.Checklist, Evidence: r.Evidence, Note: r.Note}, err
+		return deal.Submit{Acting: who, Milestone: c.Param("key"), Checklist: r.Checklist, Evidence: r.Evidence, Note: r.Note}, err
 	}))
-	g.POST("/deals/:id/milestones/:key/review", s.actionHandler(workflows.UpdateReview, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+	g.POST("/deals/:id/milestones/:key/review", s.actionHandler(workflows.UpdateReview, func(c echo.Context, who deal.Acting) (deal.Action, error) {
 		var r reviewRequest
 		err := s.bind(c, &r)
-		return plan.ReviewAction{Acting: who, Milestone: c.Param("key"), Decision: r.Decision, Comment: r.Comment}, err
+		return deal.ReviewAction{Acting: who, Milestone: c.Param("key"), Decision: r.Decision, Comment: r.Comment}, err
 	}))
-	g.POST("/deals/:id/plan", s.actionHandler(workflows.UpdatePlan, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+	g.POST("/deals/:id/plan", s.actionHandler(workflows.UpdatePlan, func(c echo.Context, who deal.Acting) (deal.Action, error) {
 		var r planRequest
 		if err := s.bind(c, &r); err != nil {
 			return nil, err
 		}
-		change := plan.PlanChange{Acting: who, Ops: r.Ops}
-		if err := plan.ValidateAction(change); err != nil {
+		change := deal.PlanChange{Acting: who, Ops: r.Ops}
+		if err := deal.ValidateAction(change); err != nil {
 			return nil, err // before the user lookup, which needs valid ids
 		}
 		var users []string
@@ -117,26 +117,26 @@ func (s *Server) actionRoutes(g *echo.Group) {
 		}
 		return change, s.requireUsers(c, users)
 	}))
-	g.POST("/deals/:id/pause", s.actionHandler(workflows.UpdatePause, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+	g.POST("/deals/:id/pause", s.actionHandler(workflows.UpdatePause, func(c echo.Context, who deal.Acting) (deal.Action, error) {
 		var r pauseRequest
 		if err := s.bind(c, &r); err != nil {
 			return nil, err
 		}
 		until, err := r.until()
-		return plan.PauseAction{Acting: who, Until: until, Reason: r.Reason}, err
+		return deal.PauseAction{Acting: who, Until: until, Reason: r.Reason}, err
 	}))
-	g.POST("/deals/:id/resume", s.actionHandler(workflows.UpdateResume, func(c echo.Context, who plan.Acting) (plan.Action, error) {
-		return plan.ResumeAction{Acting: who}, s.bindOptional(c, &struct{}{})
+	g.POST("/deals/:id/resume", s.actionHandler(workflows.UpdateResume, func(c echo.Context, who deal.Acting) (deal.Action, error) {
+		return deal.ResumeAction{Acting: who}, s.bindOptional(c, &struct{}{})
 	}))
-	g.POST("/deals/:id/buyer-stage", s.actionHandler(workflows.UpdateBuyerStage, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+	g.POST("/deals/:id/buyer-stage", s.actionHandler(workflows.UpdateBuyerStage, func(c echo.Context, who deal.Acting) (deal.Action, error) {
 		var r buyerStageRequest
 		err := s.bind(c, &r)
-		return plan.BuyerStageAction{Acting: who, Stage: r.Stage, Note: r.Note}, err
+		return deal.BuyerStageAction{Acting: who, Stage: r.Stage, Note: r.Note}, err
 	}))
-	g.POST("/deals/:id/close", s.actionHandler(workflows.UpdateClose, func(c echo.Context, who plan.Acting) (plan.Action, error) {
+	g.POST("/deals/:id/close", s.actionHandler(workflows.UpdateClose, func(c echo.Context, who deal.Acting) (deal.Action, error) {
 		var r closeRequest
 		err := s.bind(c, &r)
-		return plan.CloseAction{Acting: who, Outcome: r.Outcome, Reason: r.Reason}, err
+		return deal.CloseAction{Acting: who, Outcome: r.Outcome, Reason: r.Reason}, err
 	}))
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"dealflow/api/apitest"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestBadInput: every mistake a client can make gets a 4xx in the one error
@@ -132,9 +132,9 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 		422, "escalations[0].offset")
 	s.Must("pat", "GET", "/v1/templates", nil, http.StatusOK, nil)
 	s.Must("pat", "POST", "/v1/templates", `{"name": "near", "escalations": [{"offset": 86400, "target": "pmo"}], "milestones": [{"key": "a", "title": "A", "role": "pmo", "due": "1d"}]}`, http.StatusCreated, nil)
-	var near plan.Template
+	var near deal.Template
 	s.Must("pat", "GET", "/v1/templates/near", nil, http.StatusOK, &near)
-	if len(near.Escalations) != 1 || near.Escalations[0].Offset != plan.Duration(plan.Day) {
+	if len(near.Escalations) != 1 || near.Escalations[0].Offset != deal.Duration(deal.Day) {
 		t.Errorf("saved escalations %+v, want one at 1d", near.Escalations)
 	}
 
@@ -188,7 +188,7 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 		case http.StatusOK:
 		case http.StatusRequestEntityTooLarge:
 			full = true
-			if !strings.Contains(string(raw), "too_large") || !strings.Contains(string(raw), fmt.Sprint(plan.MaxStateBytes)) {
+			if !strings.Contains(string(raw), "too_large") || !strings.Contains(string(raw), fmt.Sprint(deal.MaxStateBytes)) {
 				t.Errorf("413 body %s", raw)
 			}
 		default:
@@ -199,7 +199,7 @@ func TestBoundsAtTheBoundary(t *testing.T) {
 		t.Fatal("the deal never filled up")
 	}
 	d := s.Deal("pat", "lim")
-	if n := len(mustJSON(t, d)); n > plan.MaxStateBytes {
+	if n := len(mustJSON(t, d)); n > deal.MaxStateBytes {
 		t.Errorf("deal of %d bytes", n)
 	}
 	s.Must("pat", "GET", "/v1/deals/lim/events", nil, http.StatusOK, nil)

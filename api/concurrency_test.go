@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // approveAtOnce sends both approvals at the same instant and returns their
@@ -67,17 +67,17 @@ func TestConcurrentReviews(t *testing.T) {
 			}
 			d := s.Deal("root", id)
 			m := d.Milestone(c.key)
-			if m.State != plan.StateDone || len(m.Reviews) != c.votes {
+			if m.State != deal.StateDone || len(m.Reviews) != c.votes {
 				t.Errorf("%s is %s with %d votes, want done with %d", c.key, m.State, len(m.Reviews), c.votes)
 			}
 			events := s.Projected(id)
 			done := 0
 			for _, e := range s.Events(id) {
-				if e.Kind == plan.EventMilestoneDone && e.Milestone == c.key {
+				if e.Kind == deal.EventMilestoneDone && e.Milestone == c.key {
 					done++
 				}
 			}
-			if done != 1 || events.Milestone(c.key).State != plan.StateDone {
+			if done != 1 || events.Milestone(c.key).State != deal.StateDone {
 				t.Errorf("milestone_done recorded %d times", done)
 			}
 		}

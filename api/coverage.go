@@ -8,7 +8,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // coverageRoutes serves the behaviour paradigm: named-account coverage
@@ -79,7 +79,7 @@ func (s *Server) createCoverageProgram(c echo.Context) error {
 	ctx := c.Request().Context()
 	p, err := s.store.CreateProgram(ctx, r.program(), currentUser(c).ID, s.coveragePrograms().saveSchedule(ctx))
 	if errors.Is(err, store.ErrDuplicate) {
-		return apiError(http.StatusConflict, string(plan.CodeConflict), "a coverage program with id %q already exists; PUT /v1/coverage/programs/%s changes it", r.ID, r.ID)
+		return apiError(http.StatusConflict, string(deal.CodeConflict), "a coverage program with id %q already exists; PUT /v1/coverage/programs/%s changes it", r.ID, r.ID)
 	}
 	if err != nil {
 		return err
@@ -109,7 +109,7 @@ func (s *Server) updateCoverageProgram(c echo.Context) error {
 // programError says which program was not found.
 func programError(err error, id string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no coverage program %q; GET /v1/coverage/programs lists them", id)
+		return apiError(http.StatusNotFound, string(deal.CodeNotFound), "no coverage program %q; GET /v1/coverage/programs lists them", id)
 	}
 	return err
 }

@@ -11,7 +11,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // coverageReports answers GET /v1/coverage/reports: the program's latest
@@ -66,7 +66,7 @@ func (s *Server) getCoverageReport(c echo.Context) error {
 	}
 	rep, err := s.store.GetCoverageReport(c.Request().Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no coverage report %d", id)
+		return apiError(http.StatusNotFound, string(deal.CodeNotFound), "no coverage report %d", id)
 	}
 	if err != nil {
 		return err

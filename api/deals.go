@@ -15,7 +15,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // startDealRequest is the body of POST /v1/deals. Exactly one of Template
@@ -26,9 +26,9 @@ type startDealRequest struct {
 	Customer string         `json:"customer"`
 	Amount   float64        `json:"amount"`
 	Currency string         `json:"currency"`
-	Team     plan.Team      `json:"team"`
+	Team     deal.Team      `json:"team"`
 	Template string         `json:"template"`
-	Plan     *plan.Template `json:"plan"`
+	Plan     *deal.Template `json:"plan"`
 }
 
 func (s *Server) createDeal(c echo.Context) error {
@@ -44,12 +44,12 @@ func (s *Server) createDeal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := plan.DealSpec{ID: req.ID, Name: req.Name, Customer: req.Customer, Amount: req.Amount, Currency: req.Currency, Team: req.Team,
+	spec := deal.DealSpec{ID: req.ID, Name: req.Name, Customer: req.Customer, Amount: req.Amount, Currency: req.Currency, Team: req.Team,
 		Plan: tmpl, TemplateVersion: version}
 	// Validate here, with the same model the workflow uses, so a bad plan is
 	// a 422 now and never a failed workflow, and every limit holds (413 for
 	// a deal that would start over the state bound).
-	if err := plan.CheckSpec(spec, time.Now()); err != nil {
+	if err := deal.CheckSpec(spec, time.Now()); err != nil {
 		return err
 	}
 	if err := s.requireUsers(c, dealUsers(spec)); err != nil {
@@ -73,17 +73,17 @@ func (s *Server) createDeal(c echo.Context) error {
 
 // resolvePlan returns the plan a new deal starts from and the version of
 // the template it comes from (the latest of a saved template).
-func (s *Server) resolvePlan(c echo.Context, name string, explicit *plan.Template) (plan.Template, int, error) {
+func (s *Server) resolvePlan(c echo.Context, name string, explicit *deal.Template) (deal.Template, int, error) {
 	switch {
 	case name != "" && explicit != nil:
-		return plan.Template{}, 0, apiError(http.StatusBadRequest, codeBadRequest, "give either template or plan, not both")
+		return deal.Template{}, 0, apiError(http.StatusBadRequest, codeBadRequest, "give either template or plan, not both")
 	case explicit != nil:
 		if explicit.Name == "" {
 			explicit.Name = "custom"
 		}
-		return *explicit, plan.BuiltinTemplateVersion, nil
+		return *explicit, deal.BuiltinTemplateVersion, nil
 	case name == "":
-		return plan.Template{}, 0, apiError(http.StatusBadRequest, codeBadRequest, "template is required (project, solution, key-account or a saved template), or give an explicit plan")
+		return deal.Template{}, 0, apiError(http.StatusBadRequest, codeBadRequest, "template is required (project, solution, key-account or a saved template), or give an explicit plan")
 	}
 	t, err := s.template(c, name)
 	return t.Template, t.version(), err
@@ -91,7 +91,7 @@ func (s *Server) resolvePlan(c echo.Context, name string, explicit *plan.Templat
 
 // dealUsers lists every user a deal names: its team and explicit owners and
 // reviewers.
-func dealUsers(spec plan.DealSpec) []string {
+func dealUsers(spec deal.DealSpec) []string {
 	users := spec.Team.Members()
 	for _, m := range spec.Plan.Milestones {
 		users = append(users, milestoneUsers(m)...)
@@ -99,7 +99,7 @@ func dealUsers(spec plan.DealSpec) []string {
 	return users
 }
 
-func milestoneUsers(m plan.MilestoneSpec) []string {
+func milestoneUsers(m deal.MilestoneSpec) []string {
 	var users []string
 	if m.Owner != "" {
 		users = append(users, m.Owner)
@@ -123,7 +123,7 @@ func (s *Server) requireUsers(c echo.Context, ids []string) error {
 		return err
 	}
 	if len(missing) > 0 {
-		return apiError(http.StatusUnprocessableEntity, string(plan.CodeInvalid), "unknown or disabled users: %s; create them first (POST /v1/users)", strings.Join(missing, ", "))
+		return apiError(http.StatusUnprocessableEntity, string(deal.CodeInvalid), "unknown or disabled users: %s; create them first (POST /v1/users)", strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -157,7 +157,7 @@ func (s *Server) listDeals(c echo.Context) error {
 
 // dealResponse is a deal's state plus where to watch it.
 type dealResponse struct {
-	*plan.Deal
+	*deal.Deal
 	TemporalURL string `json:"temporal_url"`
 	// Source is "workflow" for the workflow's state (live, or the state a
 	// deal starts in, which its start computes with the workflow's own
@@ -170,7 +170,7 @@ type dealResponse struct {
 	Recording *store.RecordingStatus `json:"recording,omitempty"`
 }
 
-func (s *Server) dealView(d *plan.Deal) dealResponse {
+func (s *Server) dealView(d *deal.Deal) dealResponse {
 	return dealResponse{Deal: d, TemporalURL: s.temporalURL(d.ID), Source: "workflow"}
 }
 
@@ -204,7 +204,7 @@ func (s *Server) currentDeal(ctx context.Context, id string) (dealResponse, erro
 	case storeErr == nil && (unavailable(err) || errors.As(err, &notFound)):
 		return dealResponse{Deal: stored, TemporalURL: s.temporalURL(id), Source: "read-model"}, nil
 	case errors.As(err, &notFound):
-		return dealResponse{}, apiError(http.StatusNotFound, string(plan.CodeNotFound), "no deal with id %q", id)
+		return dealResponse{}, apiError(http.StatusNotFound, string(deal.CodeNotFound), "no deal with id %q", id)
 	}
 	return dealResponse{}, err
 }

@@ -13,7 +13,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // Error is the one JSON shape of every error response:
@@ -22,7 +22,7 @@ type Error struct {
 	Status   int            `json:"-"`
 	Code     string         `json:"code"`
 	Message  string         `json:"message"`
-	Problems []plan.Problem `json:"problems,omitempty"`
+	Problems []deal.Problem `json:"problems,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -31,7 +31,7 @@ type errorBody struct {
 	Error *Error `json:"error"`
 }
 
-// Error codes that are not plan.ErrorCode values.
+// Error codes that are not deal.ErrorCode values.
 const (
 	codeBadRequest      = "bad_request"
 	codeUnauthenticated = "unauthenticated"
@@ -46,12 +46,12 @@ func apiError(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-var actionStatus = map[plan.ErrorCode]int{
-	plan.CodeInvalid:   http.StatusUnprocessableEntity,
-	plan.CodeForbidden: http.StatusForbidden,
-	plan.CodeConflict:  http.StatusConflict,
-	plan.CodeNotFound:  http.StatusNotFound,
-	plan.CodeTooLarge:  http.StatusRequestEntityTooLarge,
+var actionStatus = map[deal.ErrorCode]int{
+	deal.CodeInvalid:   http.StatusUnprocessableEntity,
+	deal.CodeForbidden: http.StatusForbidden,
+	deal.CodeConflict:  http.StatusConflict,
+	deal.CodeNotFound:  http.StatusNotFound,
+	deal.CodeTooLarge:  http.StatusRequestEntityTooLarge,
 }
 
 // toError maps any error a handler returns to the response it deserves.
@@ -60,8 +60,8 @@ func toError(err error) (*Error, bool) {
 	var (
 		e        *Error
 		he       *echo.HTTPError
-		ve       *plan.ValidationError
-		ae       *plan.ActionError
+		ve       *deal.ValidationError
+		ae       *deal.ActionError
 		ie       *store.InputError
 		author   *store.CoverageAuthorError
 		owner    *store.TemplateOwnerError
@@ -72,7 +72,7 @@ func toError(err error) (*Error, bool) {
 	case errors.As(err, &e):
 		return e, false
 	case errors.As(err, &ve):
-		return &Error{Status: http.StatusUnprocessableEntity, Code: string(plan.CodeInvalid), Message: ve.Error(), Problems: ve.Problems}, false
+		return &Error{Status: http.StatusUnprocessableEntity, Code: string(deal.CodeInvalid), Message: ve.Error(), Problems: ve.Problems}, false
 	case errors.As(err, &ae):
 		return &Error{Status: actionStatus[ae.Code], Code: string(ae.Code), Message: ae.Message}, false
 	case errors.As(err, &appErr):
@@ -80,15 +80,15 @@ func toError(err error) (*Error, bool) {
 			return &Error{Status: actionStatus[code], Code: string(code), Message: appErr.Message()}, false
 		}
 	case errors.As(err, &author):
-		return apiError(http.StatusForbidden, string(plan.CodeForbidden), "%s; nothing was imported", author.Message), false
+		return apiError(http.StatusForbidden, string(deal.CodeForbidden), "%s; nothing was imported", author.Message), false
 	case errors.As(err, &owner):
-		return apiError(http.StatusForbidden, string(plan.CodeForbidden), "%s", owner.Error()), false
+		return apiError(http.StatusForbidden, string(deal.CodeForbidden), "%s", owner.Error()), false
 	case errors.As(err, &ie):
 		return &Error{Status: http.StatusBadRequest, Code: codeBadRequest, Message: ie.Error()}, false
 	case errors.Is(err, store.ErrNotFound), errors.As(err, &notFound):
-		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "not found"), false
+		return apiError(http.StatusNotFound, string(deal.CodeNotFound), "not found"), false
 	case errors.Is(err, store.ErrDuplicate):
-		return apiError(http.StatusConflict, string(plan.CodeConflict), "already exists"), false
+		return apiError(http.StatusConflict, string(deal.CodeConflict), "already exists"), false
 	case errors.As(err, &he):
 		return fromEcho(he), false
 	}
@@ -128,7 +128,7 @@ func fromEcho(he *echo.HTTPError) *Error {
 	msg := fmt.Sprint(he.Message)
 	switch he.Code {
 	case http.StatusNotFound:
-		return apiError(he.Code, string(plan.CodeNotFound), "no such route; see /openapi.yaml")
+		return apiError(he.Code, string(deal.CodeNotFound), "no such route; see /openapi.yaml")
 	case http.StatusMethodNotAllowed:
 		return apiError(he.Code, codeMethod, "method not allowed on this route; see /openapi.yaml")
 	case http.StatusRequestEntityTooLarge:

@@ -9,7 +9,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // funnelRoutes serves the probability paradigm: funnel targets with their
@@ -69,19 +69,19 @@ func (s *Server) newFunnelTarget(c echo.Context, in store.FunnelTargetInput) (*s
 	if err != nil {
 		return nil, err
 	}
-	var ps []plan.Problem
+	var ps []deal.Problem
 	for _, id := range missing {
 		if id == t.Manager {
-			ps = append(ps, plan.Problem{Field: "manager", Message: fmt.Sprintf("%q is not an active user; create it first (POST /v1/users)", id)})
+			ps = append(ps, deal.Problem{Field: "manager", Message: fmt.Sprintf("%q is not an active user; create it first (POST /v1/users)", id)})
 		}
 		for i, rep := range t.Reps {
 			if rep == id {
-				ps = append(ps, plan.Problem{Field: fmt.Sprintf("reps[%d]", i), Message: fmt.Sprintf("unknown rep %q: not an active user; create it first (POST /v1/users)", id)})
+				ps = append(ps, deal.Problem{Field: fmt.Sprintf("reps[%d]", i), Message: fmt.Sprintf("unknown rep %q: not an active user; create it first (POST /v1/users)", id)})
 			}
 		}
 	}
 	if len(ps) > 0 {
-		return nil, &plan.ValidationError{Problems: ps}
+		return nil, &deal.ValidationError{Problems: ps}
 	}
 	return t, nil
 }
@@ -98,7 +98,7 @@ func (s *Server) createFunnelTarget(c echo.Context) error {
 	ctx := c.Request().Context()
 	t, err = s.store.CreateFunnelTarget(ctx, t, currentUser(c).ID, s.funnelTargets().saveSchedule(ctx))
 	if errors.Is(err, store.ErrDuplicate) {
-		return apiError(http.StatusConflict, string(plan.CodeConflict), "a funnel target with id %q already exists; PUT /v1/funnel/targets/%s changes it", in.ID, in.ID)
+		return apiError(http.StatusConflict, string(deal.CodeConflict), "a funnel target with id %q already exists; PUT /v1/funnel/targets/%s changes it", in.ID, in.ID)
 	}
 	if err != nil {
 		return err
@@ -134,7 +134,7 @@ func (s *Server) updateFunnelTarget(c echo.Context) error {
 // funnelTargetError says which target was not found.
 func funnelTargetError(err error, id string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no funnel target %q; GET /v1/funnel/targets lists them", id)
+		return apiError(http.StatusNotFound, string(deal.CodeNotFound), "no funnel target %q; GET /v1/funnel/targets lists them", id)
 	}
 	return err
 }

@@ -11,7 +11,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // Report history pages.
@@ -69,7 +69,7 @@ func (s *Server) getFunnelReport(c echo.Context) error {
 	}
 	rep, err := s.store.GetFunnelReport(c.Request().Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no funnel report %d", id)
+		return apiError(http.StatusNotFound, string(deal.CodeNotFound), "no funnel report %d", id)
 	}
 	if err != nil {
 		return err

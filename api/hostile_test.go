@@ -11,7 +11,7 @@ import (
 
 	"dealflow/api"
 	"dealflow/api/apitest"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 	"dealflow/workflows/problem"
 )
 
@@ -69,7 +69,7 @@ func TestHostileInput(t *testing.T) {
 		// Notes at the limit, as often as the deal takes them: each one is
 		// kept in the buyer's history, so the deal grows until its bound
 		// refuses more, and it never dies.
-		stages := []plan.BuyerStage{plan.BuyerContactAdded, plan.BuyerMetNonDecisionMaker}
+		stages := []deal.BuyerStage{deal.BuyerContactAdded, deal.BuyerMetNonDecisionMaker}
 		full := strings.Repeat("<", problem.MaxText)
 		bounded := false
 		for i := 0; i < 400 && !bounded; i++ {
@@ -148,7 +148,7 @@ func TestHostileInput(t *testing.T) {
 		open := map[string]any{"name": "gated", "milestones": []map[string]any{{"key": "a", "title": "A", "role": "pmo", "due": "1d"}}}
 		s.refused("pam", "POST", "/v1/templates", open, http.StatusForbidden, "pat")
 		var got struct {
-			plan.Template
+			deal.Template
 			Version   int    `json:"version"`
 			CreatedBy string `json:"created_by"`
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"dealflow/api/apitest"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestIdempotencyKey: an action retried with the same Idempotency-Key is
@@ -36,7 +36,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if status1 != http.StatusOK || status2 != http.StatusOK {
 		t.Fatalf("statuses %d, %d", status1, status2)
 	}
-	if first.Version != again.Version || first.Seq != again.Seq || again.BuyerStage != plan.BuyerContactAdded {
+	if first.Version != again.Version || first.Seq != again.Seq || again.BuyerStage != deal.BuyerContactAdded {
 		t.Errorf("retry answered v%d seq %d, first v%d seq %d", again.Version, again.Seq, first.Version, first.Seq)
 	}
 	if n := len(s.Deal("root", "idem").Buyer); n != 1 {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestWorkerRestartLosesNothing stops the only worker while a deal's timer
@@ -34,7 +34,7 @@ func TestWorkerRestartLosesNothing(t *testing.T) {
 	})
 	s.Submit("cora", "restart", "qualify")
 	d := s.Submit("pat", "restart", "close-out")
-	if d.Status != plan.DealWon {
+	if d.Status != deal.DealWon {
 		t.Fatalf("status %s", d.Status)
 	}
 	stored := s.Projected("restart")

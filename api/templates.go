@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 	"dealflow/workflows/problem"
 )
 
@@ -22,13 +22,13 @@ type templateSummary struct {
 	Builtin     bool   `json:"builtin"`
 }
 
-func summarize(t plan.Template, builtin bool) templateSummary {
+func summarize(t deal.Template, builtin bool) templateSummary {
 	return templateSummary{Name: t.Name, Title: t.Title, Description: t.Description, Milestones: len(t.Milestones), Builtin: builtin}
 }
 
 func (s *Server) listTemplates(c echo.Context) error {
 	out := []templateSummary{}
-	for _, t := range plan.Builtins() {
+	for _, t := range deal.Builtins() {
 		out = append(out, summarize(t, true))
 	}
 	saved, err := s.store.ListTemplates(c.Request().Context())
@@ -46,7 +46,7 @@ func (s *Server) listTemplates(c echo.Context) error {
 // saved this version when (updated_by, updated_at). Built-in templates are
 // version 0 and builtin.
 type templateView struct {
-	plan.Template
+	deal.Template
 	Builtin   bool       `json:"builtin,omitempty"`
 	Version   int        `json:"version"`
 	CreatedBy string     `json:"created_by,omitempty"`
@@ -74,15 +74,15 @@ func (s *Server) getTemplate(c echo.Context) error {
 }
 
 func (s *Server) getTemplateVersion(c echo.Context, name string, version int) error {
-	if b, ok := plan.Builtin(name); ok {
-		if version != plan.BuiltinTemplateVersion {
-			return apiError(http.StatusNotFound, string(plan.CodeNotFound), "%s is a built-in template: it has only version %d", name, plan.BuiltinTemplateVersion)
+	if b, ok := deal.Builtin(name); ok {
+		if version != deal.BuiltinTemplateVersion {
+			return apiError(http.StatusNotFound, string(deal.CodeNotFound), "%s is a built-in template: it has only version %d", name, deal.BuiltinTemplateVersion)
 		}
 		return c.JSON(http.StatusOK, resolvedTemplate{Template: b, builtin: true}.view())
 	}
 	saved, err := s.store.GetTemplateVersion(c.Request().Context(), name, version)
 	if errors.Is(err, store.ErrNotFound) {
-		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "template %q has no version %d; GET /v1/templates/%s answers the latest", name, version, name)
+		return apiError(http.StatusNotFound, string(deal.CodeNotFound), "template %q has no version %d; GET /v1/templates/%s answers the latest", name, version, name)
 	}
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (s *Server) getTemplateVersion(c echo.Context, name string, version int) er
 
 // resolvedTemplate is a built-in or saved template found by name.
 type resolvedTemplate struct {
-	plan.Template
+	deal.Template
 	builtin bool
 	saved   *store.StoredTemplate // nil for a built-in one
 }
@@ -100,7 +100,7 @@ type resolvedTemplate struct {
 // version is the template version a deal records.
 func (t resolvedTemplate) version() int {
 	if t.saved == nil {
-		return plan.BuiltinTemplateVersion
+		return deal.BuiltinTemplateVersion
 	}
 	return t.saved.Version
 }
@@ -115,15 +115,15 @@ func (t resolvedTemplate) view() templateView {
 
 // template finds a built-in or saved template (its latest version) by name.
 func (s *Server) template(c echo.Context, name string) (resolvedTemplate, error) {
-	if t, ok := plan.Builtin(name); ok {
+	if t, ok := deal.Builtin(name); ok {
 		return resolvedTemplate{Template: t, builtin: true}, nil
 	}
 	if problem.KeyError(name) != "" { // no saved template has such a name
-		return resolvedTemplate{}, apiError(http.StatusNotFound, string(plan.CodeNotFound), "no template %q; GET /v1/templates lists them", problem.Clip(name))
+		return resolvedTemplate{}, apiError(http.StatusNotFound, string(deal.CodeNotFound), "no template %q; GET /v1/templates lists them", problem.Clip(name))
 	}
 	saved, err := s.store.GetTemplate(c.Request().Context(), name)
 	if errors.Is(err, store.ErrNotFound) {
-		return resolvedTemplate{}, apiError(http.StatusNotFound, string(plan.CodeNotFound), "no template %q; GET /v1/templates lists them", name)
+		return resolvedTemplate{}, apiError(http.StatusNotFound, string(deal.CodeNotFound), "no template %q; GET /v1/templates lists them", name)
 	}
 	if err != nil {
 		return resolvedTemplate{}, err
@@ -135,15 +135,15 @@ func (s *Server) template(c echo.Context, name string) (resolvedTemplate, error)
 // the error names the offending milestone and field. Only the template's
 // creator or an admin may replace it (403 naming the owner).
 func (s *Server) saveTemplate(c echo.Context) error {
-	var t plan.Template
+	var t deal.Template
 	if err := s.bind(c, &t); err != nil {
 		return err
 	}
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	if _, ok := plan.Builtin(t.Name); ok {
-		return apiError(http.StatusConflict, string(plan.CodeConflict), "%q is a built-in template; save yours under another name", t.Name)
+	if _, ok := deal.Builtin(t.Name); ok {
+		return apiError(http.StatusConflict, string(deal.CodeConflict), "%q is a built-in template; save yours under another name", t.Name)
 	}
 	saved, err := s.store.SaveTemplate(c.Request().Context(), t, currentUser(c))
 	if err != nil {

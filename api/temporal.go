@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // temporalTimeout bounds every call to Temporal, so a missing worker or a
@@ -25,7 +25,7 @@ const temporalTimeout = 10 * time.Second
 // the existing deal was started from exactly this spec: then this is a
 // client retrying a start whose answer it never got, and it succeeds again,
 // with a nil state (the deal may have moved on since).
-func (s *Server) startDeal(ctx context.Context, spec plan.DealSpec) (*plan.Deal, error) {
+func (s *Server) startDeal(ctx context.Context, spec deal.DealSpec) (*deal.Deal, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	initial, err := workflows.StartDeal(ctx, s.temporal, s.cfg.TaskQueue, spec, time.Now().UTC())
@@ -34,14 +34,14 @@ func (s *Server) startDeal(ctx context.Context, spec plan.DealSpec) (*plan.Deal,
 		if same, _ := s.startedFrom(ctx, spec); same {
 			return nil, nil
 		}
-		return nil, apiError(http.StatusConflict, string(plan.CodeConflict), "a deal with id %q already exists; choose another id", spec.ID)
+		return nil, apiError(http.StatusConflict, string(deal.CodeConflict), "a deal with id %q already exists; choose another id", spec.ID)
 	}
 	return initial, err
 }
 
 // startedFrom reports whether the deal's workflow was started from spec,
 // by comparing spec with the input recorded in its first history event.
-func (s *Server) startedFrom(ctx context.Context, spec plan.DealSpec) (bool, error) {
+func (s *Server) startedFrom(ctx context.Context, spec deal.DealSpec) (bool, error) {
 	it := s.temporal.GetWorkflowHistory(ctx, workflows.DealWorkflowID(spec.ID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
 		return false, nil
@@ -62,7 +62,7 @@ func (s *Server) startedFrom(ctx context.Context, spec plan.DealSpec) (bool, err
 // act sends one human action to the deal's workflow as an update and waits
 // for the new state. key, when set, makes retries of the same action apply
 // it once (it becomes the update ID).
-func (s *Server) act(ctx context.Context, dealID, update, key string, action plan.Action) (*plan.Deal, error) {
+func (s *Server) act(ctx context.Context, dealID, update, key string, action deal.Action) (*deal.Deal, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	d, err := workflows.UpdateDeal(ctx, s.temporal, dealID, key, update, action)
@@ -80,20 +80,20 @@ func (s *Server) act(ctx context.Context, dealID, update, key string, action pla
 // it never existed.
 func (s *Server) missingDeal(ctx context.Context, dealID string) error {
 	if d, err := s.store.GetDeal(ctx, dealID); err == nil && d.Status.Final() {
-		return apiError(http.StatusConflict, string(plan.CodeConflict), "deal %q is closed (%s); nothing can change", dealID, d.Status)
+		return apiError(http.StatusConflict, string(deal.CodeConflict), "deal %q is closed (%s); nothing can change", dealID, d.Status)
 	}
-	return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no deal with id %q", dealID)
+	return apiError(http.StatusNotFound, string(deal.CodeNotFound), "no deal with id %q", dealID)
 }
 
 // liveState queries the running workflow for the deal's whole state.
-func (s *Server) liveState(ctx context.Context, dealID string) (*plan.Deal, error) {
+func (s *Server) liveState(ctx context.Context, dealID string) (*deal.Deal, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	v, err := s.temporal.QueryWorkflow(ctx, workflows.DealWorkflowID(dealID), "", workflows.QueryState)
 	if err != nil {
 		return nil, err
 	}
-	var d plan.Deal
+	var d deal.Deal
 	if err := v.Get(&d); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 type createUserRequest struct {
@@ -74,7 +74,7 @@ func (s *Server) updateUser(c echo.Context) error {
 // userError says which user was not found.
 func userError(err error, id string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no user %q; GET /v1/users lists them", id)
+		return apiError(http.StatusNotFound, string(deal.CodeNotFound), "no user %q; GET /v1/users lists them", id)
 	}
 	return err
 }
@@ -120,7 +120,7 @@ func tokenExpiry(r createTokenRequest, now time.Time) (*time.Time, error) {
 	case r.ExpiresAt != nil && r.TTL != "":
 		return nil, apiError(http.StatusBadRequest, codeBadRequest, "give either expires_at or ttl, not both")
 	case r.TTL != "":
-		d, err := plan.ParseDuration(r.TTL)
+		d, err := deal.ParseDuration(r.TTL)
 		if err != nil || d <= 0 {
 			return nil, apiError(http.StatusBadRequest, codeBadRequest, "ttl %q is not a positive duration such as 30d or 12h", r.TTL)
 		}
@@ -143,7 +143,7 @@ func tokenExpiry(r createTokenRequest, now time.Time) (*time.Time, error) {
 func (s *Server) listTokens(c echo.Context) error {
 	me, id := currentUser(c), c.Param("id")
 	if id != me.ID && !me.HasRole(store.RoleAdmin) {
-		return apiError(http.StatusForbidden, string(plan.CodeForbidden), "only an admin lists another user's tokens; GET /v1/users/%s/tokens lists yours", me.ID)
+		return apiError(http.StatusForbidden, string(deal.CodeForbidden), "only an admin lists another user's tokens; GET /v1/users/%s/tokens lists yours", me.ID)
 	}
 	ctx := c.Request().Context()
 	if _, err := s.store.GetUser(ctx, id); err != nil {
@@ -160,7 +160,7 @@ func (s *Server) revokeToken(c echo.Context) error {
 	id := c.Param("id")
 	if err := s.store.RevokeToken(c.Request().Context(), id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return apiError(http.StatusNotFound, string(plan.CodeNotFound), "no token %q; GET /v1/users/{id}/tokens lists a user's tokens", id)
+			return apiError(http.StatusNotFound, string(deal.CodeNotFound), "no token %q; GET /v1/users/{id}/tokens lists a user's tokens", id)
 		}
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 	"dealflow/workflows/problem"
 )
 
@@ -111,5 +111,5 @@ func utf8Error(raw []byte) *Error {
 		return nil
 	}
 	msg := "is not valid UTF-8 text"
-	return &Error{Status: http.StatusUnprocessableEntity, Code: string(plan.CodeInvalid), Message: field + ": " + msg, Problems: []problem.Problem{{Field: field, Message: msg}}}
+	return &Error{Status: http.StatusUnprocessableEntity, Code: string(deal.CodeInvalid), Message: field + ": " + msg, Problems: []problem.Problem{{Field: field, Message: msg}}}
 }

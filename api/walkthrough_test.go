@@ -7,7 +7,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/api/apitest"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestWalkthrough is the walk-through of docs/deals.md, end to end on real
@@ -29,7 +29,7 @@ func TestWalkthrough(t *testing.T) {
 		"team": map[string]any{"pmo": "pat", "commercial": "cora", "solution": "sol", "approvers": []string{"ann", "abe"}, "director": "dina"}}
 	var d apitest.DealView
 	s.Must("pat", "POST", "/v1/deals", start, http.StatusCreated, &d)
-	if d.Status != plan.DealActive || !slices.Equal(d.ActiveKeys(), []string{"prospect"}) || d.TemporalURL == "" {
+	if d.Status != deal.DealActive || !slices.Equal(d.ActiveKeys(), []string{"prospect"}) || d.TemporalURL == "" {
 		t.Fatalf("started: %s %v %q", d.Status, d.ActiveKeys(), d.TemporalURL)
 	}
 	// Sending the same start again (a client retrying) is the same deal; a
@@ -42,7 +42,7 @@ func TestWalkthrough(t *testing.T) {
 	s.Projected("acme-erp")
 	s.Submit("cora", "acme-erp", "needs-analysis")
 	d = s.Submit("sol", "acme-erp", "solution-design")
-	if m := d.Milestone("solution-design"); m.State != plan.StateSubmitted {
+	if m := d.Milestone("solution-design"); m.State != deal.StateSubmitted {
 		t.Fatalf("solution-design %s", m.State)
 	}
 	var inbox store.Inbox
@@ -52,12 +52,12 @@ func TestWalkthrough(t *testing.T) {
 		return len(inbox.Reviews) == 1 && inbox.Reviews[0].Milestone == "solution-design"
 	})
 	d = s.Act("ann", "acme-erp", "/milestones/solution-design/review", map[string]any{"decision": "reject", "comment": "add integration costs"})
-	if m := d.Milestone("solution-design"); m.State != plan.StateActive || m.Round != 2 {
+	if m := d.Milestone("solution-design"); m.State != deal.StateActive || m.Round != 2 {
 		t.Fatalf("after rejection: %s round %d", m.State, m.Round)
 	}
 	s.Submit("sol", "acme-erp", "solution-design")
 	d = s.Act("abe", "acme-erp", "/milestones/solution-design/review", map[string]any{"decision": "approve"})
-	if d.Milestone("solution-design").State != plan.StateDone {
+	if d.Milestone("solution-design").State != deal.StateDone {
 		t.Fatalf("solution-design %s", d.Milestone("solution-design").State)
 	}
 	s.Act("cora", "acme-erp", "/buyer-stage", map[string]any{"stage": "met_decision_maker", "note": "CIO joined the demo"})
@@ -97,11 +97,11 @@ func TestWalkthrough(t *testing.T) {
 		t.Errorf("overdue list: %+v", page.Deals)
 	}
 	d = s.Act("pat", "globex-pilot", "/close", map[string]any{"outcome": "lost", "reason": "went with a competitor"})
-	if d.Status != plan.DealLost {
+	if d.Status != deal.DealLost {
 		t.Errorf("closed as %s", d.Status)
 	}
 	s.Projected("globex-pilot")
-	if got := s.Deal("vic", "globex-pilot"); got.Source != "read-model" || got.Status != plan.DealLost {
+	if got := s.Deal("vic", "globex-pilot"); got.Source != "read-model" || got.Status != deal.DealLost {
 		t.Errorf("closed deal served from %s as %s", got.Source, got.Status)
 	}
 	s.Fails("pat", "POST", "/v1/deals/globex-pilot/close", map[string]any{"outcome": "won", "reason": "x"}, http.StatusConflict, "closed")
@@ -110,11 +110,11 @@ func TestWalkthrough(t *testing.T) {
 	for _, step := range []struct{ who, key string }{{"sol", "solution-submission"}, {"cora", "quotation"}, {"pat", "contract"}} {
 		d = s.Submit(step.who, "acme-erp", step.key)
 	}
-	if d.Status != plan.DealWon {
+	if d.Status != deal.DealWon {
 		t.Fatalf("acme-erp %s after the last milestone", d.Status)
 	}
 	final := s.Projected("acme-erp")
-	if final.Status != plan.DealWon || len(final.Warnings) == 0 {
+	if final.Status != deal.DealWon || len(final.Warnings) == 0 {
 		t.Errorf("final read model %s warnings %v", final.Status, final.Warnings)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // apiError is the API's one error shape ({"error": {...}}), with the
@@ -21,7 +21,7 @@ type apiError struct {
 	Status   int            `json:"-"`
 	Code     string         `json:"code"`
 	Message  string         `json:"message"`
-	Problems []plan.Problem `json:"problems,omitempty"`
+	Problems []deal.Problem `json:"problems,omitempty"`
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }

@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // dealFilters are the list's filters, passed to GET /v1/deals as they are:
@@ -54,7 +54,7 @@ func (c *Console) listDeals(ec echo.Context, s *session) error {
 
 // dealResponse is GET /v1/deals/{id}.
 type dealResponse struct {
-	plan.Deal
+	deal.Deal
 	TemporalURL string `json:"temporal_url"`
 	Source      string `json:"source"`
 	// Recording is set while the store holds changes of the deal parked.
@@ -70,7 +70,7 @@ type dealView struct {
 	dealResponse
 	Timeline []timelineItem
 	Buyer    []buyerRow
-	Events   []plan.Event
+	Events   []deal.Event
 	// Me is the signed-in user; IsPMO, IsLead say which deal-wide forms
 	// to offer (the API decides whether they may be used).
 	Me     string
@@ -80,8 +80,8 @@ type dealView struct {
 	// Idem is the idempotency key of this page's forms: a form sent twice
 	// (a double click, a reload) is applied once.
 	Idem        string
-	BuyerStages []plan.BuyerStage
-	Outcomes    []plan.DealStatus
+	BuyerStages []deal.BuyerStage
+	Outcomes    []deal.DealStatus
 	Now         time.Time
 	// Form holds the values of a form that failed, to show them again.
 	Form url.Values
@@ -96,7 +96,7 @@ const auditPage = 200
 
 // timelineItem is one milestone on the timeline.
 type timelineItem struct {
-	*plan.Milestone
+	*deal.Milestone
 	// Position is the milestone's place in the plan, from 1.
 	Position int
 	// Soon is a due time in the next 24 hours.
@@ -111,7 +111,7 @@ type timelineItem struct {
 
 // buyerRow is one of the buyer's stages beside the seller's milestones.
 type buyerRow struct {
-	Stage   plan.BuyerStage
+	Stage   deal.BuyerStage
 	Reached bool
 	Current bool
 	// ExpectedBy are the milestones that expect this stage when done.
@@ -139,13 +139,13 @@ func (c *Console) loadDeal(ec echo.Context, s *session, id string) (*dealView, *
 	}
 	after := max(0, before-1-auditPage)
 	var evs struct {
-		Events []plan.Event `json:"events"`
+		Events []deal.Event `json:"events"`
 	}
 	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "limit": {strconv.Itoa(auditPage)}}
 	if e := c.get(ec, s, "/v1/deals/"+pathEscape(id)+"/events?"+q.Encode(), &evs); e != nil {
 		return nil, e
 	}
-	evs.Events = slices.DeleteFunc(evs.Events, func(e plan.Event) bool { return e.Seq >= before })
+	evs.Events = slices.DeleteFunc(evs.Events, func(e deal.Event) bool { return e.Seq >= before })
 	slices.Reverse(evs.Events) // newest first
 	d.Events = evs.Events
 	if after > 0 {
@@ -157,17 +157,17 @@ func (c *Console) loadDeal(ec echo.Context, s *session, id string) (*dealView, *
 	d.IsLead = d.IsPMO || d.Team.Commercial == s.User || d.Team.Solution == s.User
 	d.Closed = d.Status.Final()
 	d.Idem = randomToken()
-	d.BuyerStages = plan.BuyerStages
-	d.Outcomes = []plan.DealStatus{plan.DealWon, plan.DealLost, plan.DealCancelled}
+	d.BuyerStages = deal.BuyerStages
+	d.Outcomes = []deal.DealStatus{deal.DealWon, deal.DealLost, deal.DealCancelled}
 	d.Now = c.now()
 	for i, m := range d.Milestones {
 		item := timelineItem{Milestone: m, Position: i + 1}
 		if m.State.Open() && !m.Overdue && !m.DueAt.IsZero() && m.DueAt.Sub(d.Now) < 24*time.Hour {
 			item.Soon = true
 		}
-		item.CanSubmit = !d.Closed && m.State == plan.StateActive && (m.Owner == s.User || d.IsPMO)
-		if !d.Closed && (m.State == plan.StateSubmitted || m.State == plan.StateInReview) && slices.Contains(m.Reviewers, s.User) {
-			item.CanReview = !slices.ContainsFunc(m.Reviews, func(r plan.Review) bool { return r.Round == m.Round && r.By == s.User })
+		item.CanSubmit = !d.Closed && m.State == deal.StateActive && (m.Owner == s.User || d.IsPMO)
+		if !d.Closed && (m.State == deal.StateSubmitted || m.State == deal.StateInReview) && slices.Contains(m.Reviewers, s.User) {
+			item.CanReview = !slices.ContainsFunc(m.Reviews, func(r deal.Review) bool { return r.Round == m.Round && r.By == s.User })
 		}
 		d.Timeline = append(d.Timeline, item)
 	}
@@ -177,10 +177,10 @@ func (c *Console) loadDeal(ec echo.Context, s *session, id string) (*dealView, *
 
 // buyerRows lays the buyer's stages out in order, with where this deal's
 // buyer stands and which milestones expect each.
-func buyerRows(d *plan.Deal) []buyerRow {
-	rows := make([]buyerRow, len(plan.BuyerStages))
+func buyerRows(d *deal.Deal) []buyerRow {
+	rows := make([]buyerRow, len(deal.BuyerStages))
 	rank := d.BuyerStage.Rank()
-	for i, st := range plan.BuyerStages {
+	for i, st := range deal.BuyerStages {
 		rows[i] = buyerRow{Stage: st, Reached: i+1 <= rank, Current: i+1 == rank}
 		for _, m := range d.Milestones {
 			if m.BuyerStage == st {

@@ -9,21 +9,21 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // StartDeal starts a deal's workflow at startedAt and returns the deal's
 // initial state, computed by the model the workflow runs from the same spec
 // and instant: the starter can answer at once instead of waiting for the
-// workflow's first task. An invalid spec is a *plan.ValidationError and
+// workflow's first task. An invalid spec is a *deal.ValidationError and
 // starts nothing.
-func StartDeal(ctx context.Context, c client.Client, taskQueue string, spec plan.DealSpec, startedAt time.Time) (*plan.Deal, error) {
+func StartDeal(ctx context.Context, c client.Client, taskQueue string, spec deal.DealSpec, startedAt time.Time) (*deal.Deal, error) {
 	// CheckSpec holds a new deal to every limit; the workflow's NewDeal
 	// keeps only the rules a replayed start must pass.
-	if err := plan.CheckSpec(spec, startedAt); err != nil {
+	if err := deal.CheckSpec(spec, startedAt); err != nil {
 		return nil, err
 	}
-	initial, _, err := plan.NewDeal(spec, startedAt)
+	initial, _, err := deal.NewDeal(spec, startedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func StartDeal(ctx context.Context, c client.Client, taskQueue string, spec plan
 // run admitted but had not accepted is aborted the same way ("aborted by
 // closing workflow") and is retried alike. updateID may be
 // empty; with one, a retry is applied at most once (see Carried.Updates).
-func UpdateDeal(ctx context.Context, c client.Client, dealID, updateID, update string, action plan.Action) (*plan.Deal, error) {
+func UpdateDeal(ctx context.Context, c client.Client, dealID, updateID, update string, action deal.Action) (*deal.Deal, error) {
 	for attempt := 0; ; attempt++ {
 		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 			UpdateID:     updateID,
@@ -50,7 +50,7 @@ func UpdateDeal(ctx context.Context, c client.Client, dealID, updateID, update s
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
 		if err == nil {
-			var d plan.Deal
+			var d deal.Deal
 			if err = h.Get(ctx, &d); err == nil {
 				return &d, nil
 			}

@@ -17,7 +17,7 @@ import (
 
 	"dealflow/activities"
 	"dealflow/deploy/localstack"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestRealServerContinueAsNew runs a deal on a server told to suggest
@@ -42,14 +42,14 @@ func TestRealServerContinueAsNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := &liveDeal{t: t, c: c, id: s.ID}
-	stages := []plan.BuyerStage{plan.BuyerContactAdded, plan.BuyerMetDecisionMaker}
+	stages := []deal.BuyerStage{deal.BuyerContactAdded, deal.BuyerMetDecisionMaker}
 	for i := range 12 {
-		l.act(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: stages[i%2]})
+		l.act(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: stages[i%2]})
 	}
 	l.act(UpdateSubmit, submit("cora", "prospect", l.state()))
-	l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealLost, Reason: "budget cut"})
+	l.act(UpdateClose, deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealLost, Reason: "budget cut"})
 	final := l.result()
-	if final.Status != plan.DealLost || len(final.Buyer) != 12 || final.Milestone("prospect").State != plan.StateDone {
+	if final.Status != deal.DealLost || len(final.Buyer) != 12 || final.Milestone("prospect").State != deal.StateDone {
 		t.Fatalf("final %s, %d buyer entries, prospect %s", final.Status, len(final.Buyer), final.Milestone("prospect").State)
 	}
 	for i, e := range rec.events {
@@ -136,7 +136,7 @@ func TestRealServerClosedDealBehindContinuesAsNew(t *testing.T) {
 	}
 	l := &liveDeal{t: t, c: c, id: s.ID, rec: rec}
 	rec.refuse.Store(true)
-	l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealLost, Reason: "budget cut"})
+	l.act(UpdateClose, deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealLost, Reason: "budget cut"})
 	deadline := time.Now().Add(time.Minute)
 	for {
 		resp, err := c.ListWorkflow(ctx, listRuns(DealWorkflowID(s.ID)))
@@ -155,7 +155,7 @@ func TestRealServerClosedDealBehindContinuesAsNew(t *testing.T) {
 		t.Errorf("parked %d, want the closing change", n)
 	}
 	rec.refuse.Store(false)
-	if final := l.result(); final.Status != plan.DealLost {
+	if final := l.result(); final.Status != deal.DealLost {
 		t.Fatalf("final %s", final.Status)
 	}
 	if n := rec.parkedNow(); n != 0 {

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"dealflow/activities"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // DefaultTaskQueue is where workers poll for deal workflows and activities.
@@ -29,18 +29,18 @@ func DealIDFromWorkflowID(workflowID string) (string, bool) {
 }
 
 // Update names: one per human action. Each takes the action type named
-// beside it and returns the deal state (plan.Deal) after the action.
+// beside it and returns the deal state (deal.Deal) after the action.
 const (
-	UpdateSubmit     = "submit"      // plan.Submit
-	UpdateReview     = "review"      // plan.ReviewAction
-	UpdatePlan       = "change-plan" // plan.PlanChange
-	UpdatePause      = "pause"       // plan.PauseAction
-	UpdateResume     = "resume"      // plan.ResumeAction
-	UpdateBuyerStage = "buyer-stage" // plan.BuyerStageAction
-	UpdateClose      = "close"       // plan.CloseAction
+	UpdateSubmit     = "submit"      // deal.Submit
+	UpdateReview     = "review"      // deal.ReviewAction
+	UpdatePlan       = "change-plan" // deal.PlanChange
+	UpdatePause      = "pause"       // deal.PauseAction
+	UpdateResume     = "resume"      // deal.ResumeAction
+	UpdateBuyerStage = "buyer-stage" // deal.BuyerStageAction
+	UpdateClose      = "close"       // deal.CloseAction
 )
 
-// QueryState returns the whole deal (plan.Deal).
+// QueryState returns the whole deal (deal.Deal).
 const QueryState = "state"
 
 // DealInput starts a deal workflow. A new deal has Spec, and StartedAt
@@ -48,19 +48,19 @@ const QueryState = "state"
 // deal starts at its first workflow task); a run continued as new has Resume
 // instead.
 type DealInput struct {
-	Spec      *plan.DealSpec `json:"spec,omitempty"`
+	Spec      *deal.DealSpec `json:"spec,omitempty"`
 	StartedAt time.Time      `json:"started_at,omitzero"`
 	Resume    *Carried       `json:"resume,omitempty"`
 }
 
 // Carried is the state one run hands to the next on continue-as-new.
 type Carried struct {
-	Deal plan.Deal `json:"deal"`
+	Deal deal.Deal `json:"deal"`
 	// Updates are the IDs of recently applied updates, so a client retrying
 	// an update across runs does not apply it twice.
 	Updates []string `json:"updates,omitempty"`
 	// Pending are events the previous run had not recorded yet.
-	Pending []plan.Event `json:"pending,omitempty"`
+	Pending []deal.Event `json:"pending,omitempty"`
 	// Behind is set when the previous run's last recording left changes
 	// parked in the store, so the next run keeps retrying.
 	Behind *activities.RecordResult `json:"behind,omitempty"`
@@ -73,21 +73,21 @@ type Carried struct {
 const SignalRecordingReplayed = "recording-replayed"
 
 // ActionErrorType prefixes the application-error type of a refused update;
-// the suffix is the plan.ErrorCode ("DealAction:forbidden").
+// the suffix is the deal.ErrorCode ("DealAction:forbidden").
 const ActionErrorType = "DealAction:"
 
 // ActionErrorCode extracts the plan error code from an update failure, if the
 // failure is a refused action.
-func ActionErrorCode(err *temporal.ApplicationError) (plan.ErrorCode, bool) {
+func ActionErrorCode(err *temporal.ApplicationError) (deal.ErrorCode, bool) {
 	code, ok := strings.CutPrefix(err.Type(), ActionErrorType)
-	return plan.ErrorCode(code), ok
+	return deal.ErrorCode(code), ok
 }
 
 // StartOptions are the options every deal is started with: its ID, a static
 // summary for the UI, the search attributes of its initial state, and a
 // policy that refuses a second deal with the same ID even after the first
 // closed.
-func StartOptions(initial *plan.Deal, taskQueue string) client.StartWorkflowOptions {
+func StartOptions(initial *deal.Deal, taskQueue string) client.StartWorkflowOptions {
 	attrs := knownSearchAttributes(initial)
 	if initial.Next != nil {
 		attrs = append(attrs, AttrNextDeadline.ValueSet(initial.Next.At))

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"dealflow/activities"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // DealWorkflow runs one project-type deal from start to close. Human actions
@@ -19,7 +19,7 @@ import (
 // one timer waits for the earliest pending deadline; every change is
 // recorded (projection, audit trail, notifications) in one transaction, by an
 // activity that runs in the background (see record).
-func DealWorkflow(ctx workflow.Context, in DealInput) (*plan.Deal, error) {
+func DealWorkflow(ctx workflow.Context, in DealInput) (*deal.Deal, error) {
 	r, err := newDealRun(ctx, in)
 	if err != nil {
 		return nil, err
@@ -33,10 +33,10 @@ func DealWorkflow(ctx workflow.Context, in DealInput) (*plan.Deal, error) {
 // dealRun is the state of one workflow run: the deal itself plus what the
 // run needs to wire it to Temporal.
 type dealRun struct {
-	deal *plan.Deal
+	deal *deal.Deal
 	// pending holds events not yet recorded; the snapshot changed since the
 	// last recording exactly when there are some (every change emits events).
-	pending []plan.Event
+	pending []deal.Event
 	// updates are recently applied update IDs (see Carried.Updates).
 	updates []string
 	// searched is what the search attributes were last set to (runs before
@@ -56,8 +56,8 @@ type dealRun struct {
 // unrecorded (while a recording is slow or retrying, Postgres down, say):
 // past either, validators refuse new actions, so the workflow's state, which
 // travels in continue-as-new, and the next recording's input stay far below
-// Temporal's payload limits: a deal (plan.MaxStateBytes, 256 KiB), this
-// backlog (256 KiB) and one more action's events (plan.MaxEventBytes,
+// Temporal's payload limits: a deal (deal.MaxStateBytes, 256 KiB), this
+// backlog (256 KiB) and one more action's events (deal.MaxEventBytes,
 // 128 KiB) come to well under 1 MB, against the 2 MB Temporal refuses.
 // Validators do not run on replay, so the bounds need no version.
 // (Variables for tests.)
@@ -80,7 +80,7 @@ func (r *dealRun) recordBehind() bool {
 
 // errRecordBehind is the refusal past maxUnrecordedEvents.
 func errRecordBehind(n int) error {
-	return &plan.ActionError{Code: plan.CodeConflict,
+	return &deal.ActionError{Code: deal.CodeConflict,
 		Message: fmt.Sprintf("the deal's record is behind (%d events not yet recorded); retry in a few minutes", n)}
 }
 
@@ -102,27 +102,27 @@ func newDealRun(ctx workflow.Context, in DealInput) (*dealRun, error) {
 		if startedAt.IsZero() {
 			startedAt = workflow.Now(ctx)
 		}
-		deal, evs, err := plan.NewDeal(*in.Spec, startedAt)
+		d, evs, err := deal.NewDeal(*in.Spec, startedAt)
 		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError("invalid deal: "+err.Error(), ActionErrorType+string(plan.CodeInvalid), err)
+			return nil, temporal.NewNonRetryableApplicationError("invalid deal: "+err.Error(), ActionErrorType+string(deal.CodeInvalid), err)
 		}
-		r.deal = deal
+		r.deal = d
 		r.commit(evs)
 	default:
-		return nil, temporal.NewNonRetryableApplicationError("deal input has neither spec nor resume", ActionErrorType+string(plan.CodeInvalid), nil)
+		return nil, temporal.NewNonRetryableApplicationError("deal input has neither spec nor resume", ActionErrorType+string(deal.CodeInvalid), nil)
 	}
 	return r, nil
 }
 
 // commit queues events (and the changed snapshot) for recording.
-func (r *dealRun) commit(evs []plan.Event) { r.pending = append(r.pending, evs...) }
+func (r *dealRun) commit(evs []deal.Event) { r.pending = append(r.pending, evs...) }
 
 // dirty reports whether something changed since the last recording.
 func (r *dealRun) dirty() bool { return len(r.pending) > 0 }
 
 // run is the deal's main loop: record what changed, keep the search
 // attributes and the one timer current, wait for an update or the timer.
-func (r *dealRun) run(ctx workflow.Context) (*plan.Deal, error) {
+func (r *dealRun) run(ctx workflow.Context) (*deal.Deal, error) {
 	r.version = workflow.GetVersion(ctx, recordingChange, workflow.DefaultVersion, versionParkedRetry)
 	var (
 		timer       workflow.Future

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestProjectDealToWon drives the six milestones of the project template over
@@ -19,7 +19,7 @@ func TestProjectDealToWon(t *testing.T) {
 	h := newHarness(t)
 	s := spec(t, "project")
 	h.at(2*day, func() {
-		h.do(UpdateSubmit, submit("cora", "prospect", h.state()), func(d *plan.Deal) {
+		h.do(UpdateSubmit, submit("cora", "prospect", h.state()), func(d *deal.Deal) {
 			if got := d.ActiveKeys(); !slices.Equal(got, []string{"needs-analysis"}) {
 				t.Errorf("after prospect, active = %v", got)
 			}
@@ -29,51 +29,51 @@ func TestProjectDealToWon(t *testing.T) {
 		})
 	})
 	h.at(day, func() {
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerContactAdded})
 	})
 	h.at(3*day, func() {
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerMetDecisionMaker})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerMetDecisionMaker})
 	})
 	h.at(7*day, func() {
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "pat"}, Stage: plan.BuyerNeedsConfirmed})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "pat"}, Stage: deal.BuyerNeedsConfirmed})
 	})
 	h.at(8*day, func() { h.do(UpdateSubmit, submit("cora", "needs-analysis", h.state())) })
 	h.at(15*day, func() {
-		h.do(UpdateSubmit, submit("sol", "solution-design", h.state()), func(d *plan.Deal) {
+		h.do(UpdateSubmit, submit("sol", "solution-design", h.state()), func(d *deal.Deal) {
 			m := d.Milestone("solution-design")
-			if m.State != plan.StateSubmitted || !slices.Equal(m.Reviewers, []string{"ann", "abe"}) {
+			if m.State != deal.StateSubmitted || !slices.Equal(m.Reviewers, []string{"ann", "abe"}) {
 				t.Errorf("solution-design %s reviewers %v", m.State, m.Reviewers)
 			}
 		})
 	})
 	h.at(16*day, func() {
-		h.do(UpdateReview, review("ann", "solution-design", plan.Reject, "price the integration work"), func(d *plan.Deal) {
-			if m := d.Milestone("solution-design"); m.State != plan.StateActive || m.Round != 2 {
+		h.do(UpdateReview, review("ann", "solution-design", deal.Reject, "price the integration work"), func(d *deal.Deal) {
+			if m := d.Milestone("solution-design"); m.State != deal.StateActive || m.Round != 2 {
 				t.Errorf("after rejection: %s round %d", m.State, m.Round)
 			}
 		})
 	})
 	h.at(18*day, func() { h.do(UpdateSubmit, submit("sol", "solution-design", h.state())) })
-	h.at(19*day, func() { h.do(UpdateReview, review("abe", "solution-design", plan.Approve, "")) })
+	h.at(19*day, func() { h.do(UpdateReview, review("abe", "solution-design", deal.Approve, "")) })
 	h.at(21*day, func() { h.do(UpdateSubmit, submit("sol", "solution-submission", h.state())) })
 	h.at(22*day, func() {
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerEvaluating})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerEvaluating})
 	})
 	h.at(30*day, func() { h.do(UpdateSubmit, submit("cora", "quotation", h.state())) })
 	h.at(31*day, func() {
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerNegotiating})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerNegotiating})
 	})
 	h.at(40*day, func() { h.do(UpdateSubmit, submit("pat", "contract", h.state())) })
 
 	d := h.run(s)
-	if d.Status != plan.DealWon || d.Outcome == nil || !d.Outcome.At.Equal(start.Add(40*day)) {
+	if d.Status != deal.DealWon || d.Outcome == nil || !d.Outcome.At.Equal(start.Add(40*day)) {
 		t.Fatalf("status %s outcome %+v", d.Status, d.Outcome)
 	}
 	if got := h.env.Now(); !got.Equal(start.Add(40 * day)) {
 		t.Errorf("workflow ended at %s, want start + 40d", got)
 	}
 	for _, m := range d.Milestones {
-		if m.State != plan.StateDone {
+		if m.State != deal.StateDone {
 			t.Errorf("%s is %s", m.Key, m.State)
 		}
 	}
@@ -84,13 +84,13 @@ func TestProjectDealToWon(t *testing.T) {
 		t.Errorf("unexpected warnings %+v", d.Warnings)
 	}
 	kinds := h.rec.kinds()
-	if n := count(kinds, plan.EventMilestoneDone); n != 6 {
+	if n := count(kinds, deal.EventMilestoneDone); n != 6 {
 		t.Errorf("%d milestone_done events, want 6", n)
 	}
-	if n := count(kinds, plan.EventReviewRejected); n != 1 {
+	if n := count(kinds, deal.EventReviewRejected); n != 1 {
 		t.Errorf("%d review_rejected events, want 1", n)
 	}
-	if kinds[len(kinds)-1] != plan.EventDealClosed {
+	if kinds[len(kinds)-1] != deal.EventDealClosed {
 		t.Errorf("last event %s, want deal_closed", kinds[len(kinds)-1])
 	}
 }
@@ -115,7 +115,7 @@ func TestEscalationChain(t *testing.T) {
 	check(7*day+time.Minute, true, 2)  // due, then the PMO told
 	check(10*day-time.Minute, true, 2)
 	check(10*day+time.Minute, true, 3) // the director
-	h.at(12*day, func() { h.do(UpdateClose, closeDeal(plan.DealLost)) })
+	h.at(12*day, func() { h.do(UpdateClose, closeDeal(deal.DealLost)) })
 	d := h.run(s)
 
 	m := d.Milestone("prospect")
@@ -134,7 +134,7 @@ func TestEscalationChain(t *testing.T) {
 	}
 	var overdueAt time.Time
 	for _, e := range h.rec.events {
-		if e.Kind == plan.EventMilestoneOverdue {
+		if e.Kind == deal.EventMilestoneOverdue {
 			overdueAt = e.At
 		}
 	}
@@ -159,13 +159,13 @@ func TestNoEscalationWhenDoneInTime(t *testing.T) {
 		if d.Next == nil || d.Next.Milestone != "needs-analysis" || !d.Next.At.Equal(start.Add(4*day+12*day)) {
 			t.Errorf("next deadline %+v, want needs-analysis reminder at 16d", d.Next)
 		}
-		h.do(UpdateClose, closeDeal(plan.DealCancelled))
+		h.do(UpdateClose, closeDeal(deal.DealCancelled))
 	})
 	d := h.run(spec(t, "project"))
-	if slices.Contains(h.rec.kinds(), plan.EventEscalation) {
+	if slices.Contains(h.rec.kinds(), deal.EventEscalation) {
 		t.Errorf("escalation fired: %v", h.rec.kinds())
 	}
-	if d.Status != plan.DealCancelled {
+	if d.Status != deal.DealCancelled {
 		t.Errorf("status %s", d.Status)
 	}
 }
@@ -175,22 +175,22 @@ func TestNoEscalationWhenDoneInTime(t *testing.T) {
 func TestParallelMilestones(t *testing.T) {
 	h := newHarness(t)
 	h.at(1*day, func() {
-		h.do(UpdateSubmit, submit("cora", "discovery", h.state()), func(d *plan.Deal) {
+		h.do(UpdateSubmit, submit("cora", "discovery", h.state()), func(d *deal.Deal) {
 			if got := d.ActiveKeys(); !slices.Equal(got, []string{"stakeholder-map", "proof-of-concept"}) {
 				t.Errorf("active after discovery = %v", got)
 			}
 		})
 	})
 	h.at(3*day, func() {
-		h.do(UpdateSubmit, submit("sol", "proof-of-concept", h.state()), func(d *plan.Deal) {
-			if got := d.Milestone("business-case").State; got != plan.StateBlocked {
+		h.do(UpdateSubmit, submit("sol", "proof-of-concept", h.state()), func(d *deal.Deal) {
+			if got := d.Milestone("business-case").State; got != deal.StateBlocked {
 				t.Errorf("business-case %s while stakeholder-map is open", got)
 			}
 		})
-		h.refused(UpdateSubmit, submit("sol", "business-case", h.state()), plan.CodeConflict, "stakeholder-map")
+		h.refused(UpdateSubmit, submit("sol", "business-case", h.state()), deal.CodeConflict, "stakeholder-map")
 	})
 	h.at(4*day, func() {
-		h.do(UpdateSubmit, submit("cora", "stakeholder-map", h.state()), func(d *plan.Deal) {
+		h.do(UpdateSubmit, submit("cora", "stakeholder-map", h.state()), func(d *deal.Deal) {
 			if got := d.ActiveKeys(); !slices.Equal(got, []string{"business-case"}) {
 				t.Errorf("active = %v", got)
 			}
@@ -198,17 +198,17 @@ func TestParallelMilestones(t *testing.T) {
 	})
 	h.at(5*day, func() {
 		h.do(UpdateSubmit, submit("sol", "business-case", h.state()))
-		h.do(UpdateReview, review("ann", "business-case", plan.Approve, ""), func(d *plan.Deal) {
-			if got := d.Milestone("business-case").State; got != plan.StateInReview {
+		h.do(UpdateReview, review("ann", "business-case", deal.Approve, ""), func(d *deal.Deal) {
+			if got := d.Milestone("business-case").State; got != deal.StateInReview {
 				t.Errorf("policy all after one approval: %s", got)
 			}
 		})
-		h.do(UpdateReview, review("abe", "business-case", plan.Approve, "good"), func(d *plan.Deal) {
-			if got := d.Milestone("business-case").State; got != plan.StateDone {
+		h.do(UpdateReview, review("abe", "business-case", deal.Approve, "good"), func(d *deal.Deal) {
+			if got := d.Milestone("business-case").State; got != deal.StateDone {
 				t.Errorf("policy all after both approvals: %s", got)
 			}
 		})
-		h.do(UpdateClose, closeDeal(plan.DealWon))
+		h.do(UpdateClose, closeDeal(deal.DealWon))
 	})
 	h.run(spec(t, "solution"))
 }
@@ -219,15 +219,15 @@ func TestPauseShiftsDeadlines(t *testing.T) {
 	h := newHarness(t)
 	pauseAt, resumeAt := 2*day, 5*day
 	h.at(pauseAt, func() {
-		h.do(UpdatePause, plan.PauseAction{Acting: plan.Acting{Actor: "pat"}, Reason: "customer budget freeze"}, func(d *plan.Deal) {
-			if d.Status != plan.DealPaused || d.Next != nil {
+		h.do(UpdatePause, deal.PauseAction{Acting: deal.Acting{Actor: "pat"}, Reason: "customer budget freeze"}, func(d *deal.Deal) {
+			if d.Status != deal.DealPaused || d.Next != nil {
 				t.Errorf("paused: status %s next %+v", d.Status, d.Next)
 			}
 		})
-		h.refused(UpdateSubmit, submit("cora", "prospect", h.state()), plan.CodeConflict, "paused")
+		h.refused(UpdateSubmit, submit("cora", "prospect", h.state()), deal.CodeConflict, "paused")
 	})
 	h.at(resumeAt, func() {
-		h.do(UpdateResume, plan.ResumeAction{Acting: plan.Acting{Actor: "pat"}}, func(d *plan.Deal) {
+		h.do(UpdateResume, deal.ResumeAction{Acting: deal.Acting{Actor: "pat"}}, func(d *deal.Deal) {
 			if m := d.Milestone("prospect"); !m.DueAt.Equal(start.Add(7*day + 3*day)) {
 				t.Errorf("due after resume %s, want start+10d", m.DueAt)
 			}
@@ -238,7 +238,7 @@ func TestPauseShiftsDeadlines(t *testing.T) {
 			t.Errorf("reminder fired before the shifted time: %+v", m.Escalated)
 		}
 	})
-	h.at(9*day, func() { h.do(UpdateClose, closeDeal(plan.DealLost)) })
+	h.at(9*day, func() { h.do(UpdateClose, closeDeal(deal.DealLost)) })
 	d := h.run(spec(t, "project"))
 	m := d.Milestone("prospect")
 	if len(m.Escalated) != 1 || !m.Escalated[0].At.Equal(start.Add(8*day)) {
@@ -251,20 +251,20 @@ func TestPauseShiftsDeadlines(t *testing.T) {
 func TestPauseUntilResumesItself(t *testing.T) {
 	h := newHarness(t)
 	h.at(day, func() {
-		h.do(UpdatePause, plan.PauseAction{Acting: plan.Acting{Actor: "pat"}, Until: start.Add(4 * day), Reason: "holiday"})
+		h.do(UpdatePause, deal.PauseAction{Acting: deal.Acting{Actor: "pat"}, Until: start.Add(4 * day), Reason: "holiday"})
 	})
 	h.at(4*day+time.Minute, func() {
 		d := h.state()
-		if d.Status != plan.DealActive {
+		if d.Status != deal.DealActive {
 			t.Errorf("status %s after the pause's end", d.Status)
 		}
 		if m := d.Milestone("prospect"); !m.DueAt.Equal(start.Add(10 * day)) {
 			t.Errorf("due %s, want start+10d", m.DueAt)
 		}
-		h.do(UpdateClose, closeDeal(plan.DealCancelled))
+		h.do(UpdateClose, closeDeal(deal.DealCancelled))
 	})
 	h.run(spec(t, "project"))
-	if !slices.Contains(h.rec.kinds(), plan.EventDealResumed) {
+	if !slices.Contains(h.rec.kinds(), deal.EventDealResumed) {
 		t.Errorf("no resume recorded: %v", h.rec.kinds())
 	}
 }
@@ -275,38 +275,38 @@ func TestPlanChangeMidDeal(t *testing.T) {
 	h := newHarness(t)
 	h.at(day, func() { h.do(UpdateSubmit, submit("cora", "prospect", h.state())) })
 	h.at(2*day, func() {
-		newDue := plan.Due{At: start.Add(30 * day)}
-		h.do(UpdatePlan, plan.PlanChange{Acting: plan.Acting{Actor: "pat"}, Ops: []plan.PlanOp{
-			{Op: plan.OpAdd, Milestone: &plan.MilestoneSpec{Key: "site-visit", Title: "Site visit", Role: plan.RoleSolution,
-				DependsOn: []string{"prospect"}, Due: plan.Due{After: plan.Duration(5 * day)}, Checklist: []string{"Visit report"}}},
-			{Op: plan.OpRedate, Key: "needs-analysis", Due: &newDue},
-			{Op: plan.OpReassign, Key: "needs-analysis", Owner: "carl"},
-			{Op: plan.OpSkip, Key: "quotation", Reason: "framework agreement price applies"},
-		}}, func(d *plan.Deal) {
-			if m := d.Milestone("site-visit"); m == nil || m.State != plan.StateActive || !m.DueAt.Equal(start.Add(7*day)) {
+		newDue := deal.Due{At: start.Add(30 * day)}
+		h.do(UpdatePlan, deal.PlanChange{Acting: deal.Acting{Actor: "pat"}, Ops: []deal.PlanOp{
+			{Op: deal.OpAdd, Milestone: &deal.MilestoneSpec{Key: "site-visit", Title: "Site visit", Role: deal.RoleSolution,
+				DependsOn: []string{"prospect"}, Due: deal.Due{After: deal.Duration(5 * day)}, Checklist: []string{"Visit report"}}},
+			{Op: deal.OpRedate, Key: "needs-analysis", Due: &newDue},
+			{Op: deal.OpReassign, Key: "needs-analysis", Owner: "carl"},
+			{Op: deal.OpSkip, Key: "quotation", Reason: "framework agreement price applies"},
+		}}, func(d *deal.Deal) {
+			if m := d.Milestone("site-visit"); m == nil || m.State != deal.StateActive || !m.DueAt.Equal(start.Add(7*day)) {
 				t.Errorf("site-visit %+v", m)
 			}
 			if m := d.Milestone("needs-analysis"); !m.DueAt.Equal(start.Add(30*day)) || m.Owner != "carl" {
 				t.Errorf("needs-analysis due %s owner %s", m.DueAt, m.Owner)
 			}
-			if d.Milestone("quotation").State != plan.StateSkipped {
+			if d.Milestone("quotation").State != deal.StateSkipped {
 				t.Error("quotation not skipped")
 			}
 		})
-		h.refused(UpdateSubmit, submit("cora", "needs-analysis", h.state()), plan.CodeForbidden, "carl")
+		h.refused(UpdateSubmit, submit("cora", "needs-analysis", h.state()), deal.CodeForbidden, "carl")
 		h.do(UpdateSubmit, submit("carl", "needs-analysis", h.state()))
-		h.refused(UpdatePlan, plan.PlanChange{Acting: plan.Acting{Actor: "pat"}, Ops: []plan.PlanOp{
-			{Op: plan.OpAdd, Milestone: &plan.MilestoneSpec{Key: "loop", Title: "Loop", Role: plan.RolePMO,
-				DependsOn: []string{"nope"}, Due: plan.Due{After: plan.Duration(day)}}},
-		}}, plan.CodeInvalid, "nope")
-		h.refused(UpdatePlan, plan.PlanChange{Acting: plan.Acting{Actor: "cora"}, Ops: []plan.PlanOp{
-			{Op: plan.OpSkip, Key: "contract", Reason: "x"},
-		}}, plan.CodeForbidden, "PMO")
-		h.do(UpdateClose, closeDeal(plan.DealCancelled))
+		h.refused(UpdatePlan, deal.PlanChange{Acting: deal.Acting{Actor: "pat"}, Ops: []deal.PlanOp{
+			{Op: deal.OpAdd, Milestone: &deal.MilestoneSpec{Key: "loop", Title: "Loop", Role: deal.RolePMO,
+				DependsOn: []string{"nope"}, Due: deal.Due{After: deal.Duration(day)}}},
+		}}, deal.CodeInvalid, "nope")
+		h.refused(UpdatePlan, deal.PlanChange{Acting: deal.Acting{Actor: "cora"}, Ops: []deal.PlanOp{
+			{Op: deal.OpSkip, Key: "contract", Reason: "x"},
+		}}, deal.CodeForbidden, "PMO")
+		h.do(UpdateClose, closeDeal(deal.DealCancelled))
 	})
 	h.run(spec(t, "project"))
 	kinds := h.rec.kinds()
-	for _, k := range []plan.EventKind{plan.EventMilestoneAdded, plan.EventMilestoneRedated, plan.EventMilestoneReassign, plan.EventMilestoneSkipped} {
+	for _, k := range []deal.EventKind{deal.EventMilestoneAdded, deal.EventMilestoneRedated, deal.EventMilestoneReassign, deal.EventMilestoneSkipped} {
 		if !slices.Contains(kinds, k) {
 			t.Errorf("no %s recorded", k)
 		}
@@ -319,32 +319,32 @@ func TestValidatorRejections(t *testing.T) {
 	h := newHarness(t)
 	h.at(day, func() {
 		d := h.state()
-		h.refused(UpdateSubmit, submit("sol", "prospect", d), plan.CodeForbidden, "owner")
-		h.refused(UpdateSubmit, plan.Submit{Acting: plan.Acting{Actor: "cora"}, Milestone: "prospect", Checklist: d.Milestone("prospect").Checklist[:1]},
-			plan.CodeInvalid, "Contact plan agreed")
-		h.refused(UpdateSubmit, submit("cora", "needs-analysis", d), plan.CodeConflict, "blocked")
-		h.refused(UpdateSubmit, submit("cora", "no-such", d), plan.CodeNotFound, "no-such")
-		h.refused(UpdateReview, review("ann", "prospect", plan.Approve, ""), plan.CodeConflict, "no review gate")
-		h.refused(UpdatePause, plan.PauseAction{Acting: plan.Acting{Actor: "cora"}, Reason: "x"}, plan.CodeForbidden, "PMO")
-		h.refused(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: "maybe", Reason: "x"}, plan.CodeInvalid, "won, lost or cancelled")
-		h.refused(UpdateResume, plan.ResumeAction{Acting: plan.Acting{Actor: "pat"}}, plan.CodeConflict, "not paused")
-		h.refused(UpdateSubmit, plan.Submit{Milestone: "prospect"}, plan.CodeInvalid, "acting user")
+		h.refused(UpdateSubmit, submit("sol", "prospect", d), deal.CodeForbidden, "owner")
+		h.refused(UpdateSubmit, deal.Submit{Acting: deal.Acting{Actor: "cora"}, Milestone: "prospect", Checklist: d.Milestone("prospect").Checklist[:1]},
+			deal.CodeInvalid, "Contact plan agreed")
+		h.refused(UpdateSubmit, submit("cora", "needs-analysis", d), deal.CodeConflict, "blocked")
+		h.refused(UpdateSubmit, submit("cora", "no-such", d), deal.CodeNotFound, "no-such")
+		h.refused(UpdateReview, review("ann", "prospect", deal.Approve, ""), deal.CodeConflict, "no review gate")
+		h.refused(UpdatePause, deal.PauseAction{Acting: deal.Acting{Actor: "cora"}, Reason: "x"}, deal.CodeForbidden, "PMO")
+		h.refused(UpdateClose, deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: "maybe", Reason: "x"}, deal.CodeInvalid, "won, lost or cancelled")
+		h.refused(UpdateResume, deal.ResumeAction{Acting: deal.Acting{Actor: "pat"}}, deal.CodeConflict, "not paused")
+		h.refused(UpdateSubmit, deal.Submit{Milestone: "prospect"}, deal.CodeInvalid, "acting user")
 		h.do(UpdateSubmit, submit("cora", "prospect", d))
 		h.do(UpdateSubmit, submit("cora", "needs-analysis", d))
 		h.do(UpdateSubmit, submit("sol", "solution-design", d))
-		h.refused(UpdateSubmit, submit("sol", "solution-design", d), plan.CodeConflict, "already submitted")
-		h.refused(UpdateReview, review("sol", "solution-design", plan.Approve, ""), plan.CodeForbidden, "not a reviewer")
-		h.refused(UpdateReview, review("ann", "solution-design", plan.Reject, ""), plan.CodeInvalid, "comment")
-		h.do(UpdateReview, review("ann", "solution-design", plan.Reject, "missing costs"))
+		h.refused(UpdateSubmit, submit("sol", "solution-design", d), deal.CodeConflict, "already submitted")
+		h.refused(UpdateReview, review("sol", "solution-design", deal.Approve, ""), deal.CodeForbidden, "not a reviewer")
+		h.refused(UpdateReview, review("ann", "solution-design", deal.Reject, ""), deal.CodeInvalid, "comment")
+		h.do(UpdateReview, review("ann", "solution-design", deal.Reject, "missing costs"))
 		h.do(UpdateSubmit, submit("sol", "solution-design", d))
 		// A new round: the reviewer who rejected round 1 may approve round 2.
-		h.do(UpdateReview, review("ann", "solution-design", plan.Approve, ""), func(d *plan.Deal) {
-			if m := d.Milestone("solution-design"); m.State != plan.StateDone || m.Round != 2 {
+		h.do(UpdateReview, review("ann", "solution-design", deal.Approve, ""), func(d *deal.Deal) {
+			if m := d.Milestone("solution-design"); m.State != deal.StateDone || m.Round != 2 {
 				t.Errorf("solution-design %s round %d", m.State, m.Round)
 			}
 		})
 	})
-	h.at(2*day, func() { h.do(UpdateClose, closeDeal(plan.DealLost)) })
+	h.at(2*day, func() { h.do(UpdateClose, closeDeal(deal.DealLost)) })
 	h.run(spec(t, "project"))
 }
 
@@ -357,9 +357,9 @@ func TestSecondReviewSameRound(t *testing.T) {
 		h.do(UpdateSubmit, submit("sol", "proof-of-concept", h.state()))
 		h.do(UpdateSubmit, submit("cora", "stakeholder-map", h.state()))
 		h.do(UpdateSubmit, submit("sol", "business-case", h.state()))
-		h.do(UpdateReview, review("ann", "business-case", plan.Approve, ""))
-		h.refused(UpdateReview, review("ann", "business-case", plan.Approve, ""), plan.CodeConflict, "already reviewed")
-		h.do(UpdateClose, closeDeal(plan.DealCancelled))
+		h.do(UpdateReview, review("ann", "business-case", deal.Approve, ""))
+		h.refused(UpdateReview, review("ann", "business-case", deal.Approve, ""), deal.CodeConflict, "already reviewed")
+		h.do(UpdateClose, closeDeal(deal.DealCancelled))
 	})
 	h.run(spec(t, "solution"))
 }
@@ -369,36 +369,36 @@ func TestSecondReviewSameRound(t *testing.T) {
 func TestSellerAheadOfBuyer(t *testing.T) {
 	h := newHarness(t)
 	h.at(day, func() {
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerMetNonDecisionMaker})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerMetNonDecisionMaker})
 		for _, step := range []struct{ who, key string }{{"cora", "prospect"}, {"cora", "needs-analysis"}, {"sol", "solution-design"}} {
 			h.do(UpdateSubmit, submit(step.who, step.key, h.state()))
 		}
-		h.do(UpdateReview, review("ann", "solution-design", plan.Approve, ""))
+		h.do(UpdateReview, review("ann", "solution-design", deal.Approve, ""))
 		h.do(UpdateSubmit, submit("sol", "solution-submission", h.state()))
-		h.do(UpdateSubmit, submit("cora", "quotation", h.state()), func(d *plan.Deal) {
-			var q *plan.Warning
+		h.do(UpdateSubmit, submit("cora", "quotation", h.state()), func(d *deal.Deal) {
+			var q *deal.Warning
 			for i := range d.Warnings {
 				if d.Warnings[i].Milestone == "quotation" {
 					q = &d.Warnings[i]
 				}
 			}
-			if q == nil || q.Expected != plan.BuyerEvaluating || q.Actual != plan.BuyerMetNonDecisionMaker || q.Resolved {
+			if q == nil || q.Expected != deal.BuyerEvaluating || q.Actual != deal.BuyerMetNonDecisionMaker || q.Resolved {
 				t.Errorf("warnings %+v", d.Warnings)
 			}
 		})
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerNegotiating}, func(d *plan.Deal) {
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerNegotiating}, func(d *deal.Deal) {
 			for _, w := range d.Warnings {
 				if !w.Resolved {
 					t.Errorf("warning %+v not resolved once the buyer negotiates", w)
 				}
 			}
 		})
-		h.do(UpdateClose, closeDeal(plan.DealLost))
+		h.do(UpdateClose, closeDeal(deal.DealLost))
 	})
 	h.run(spec(t, "project"))
 	var warned []string
 	for _, e := range h.rec.events {
-		if e.Kind == plan.EventSellerAhead && e.Milestone == "quotation" {
+		if e.Kind == deal.EventSellerAhead && e.Milestone == "quotation" {
 			warned = e.Notify
 		}
 	}
@@ -414,7 +414,7 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 	h.at(day, func() {
 		h.do(UpdateSubmit, submit("cora", "prospect", h.state()))
 		h.env.SetContinueAsNewSuggested(true)
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerContactAdded})
 	})
 	h.env.ExecuteWorkflow(DealWorkflowName, DealInput{Spec: ptr(spec(t, "project"))})
 	err := h.env.GetWorkflowError()
@@ -431,7 +431,7 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 	}
 	d := next.Resume.Deal
 	recorded := int64(len(h.rec.events))
-	if d.Milestone("prospect").State != plan.StateDone || d.BuyerStage != plan.BuyerContactAdded {
+	if d.Milestone("prospect").State != deal.StateDone || d.BuyerStage != deal.BuyerContactAdded {
 		t.Errorf("carried state: prospect %s, buyer %s", d.Milestone("prospect").State, d.BuyerStage)
 	}
 	// What the run had not recorded travels with the state, and nothing else:
@@ -455,15 +455,15 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 					t.Errorf("retried update failed: %v", err)
 				}
 			},
-		}, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
-		h2.do(UpdateClose, closeDeal(plan.DealLost))
+		}, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerContactAdded})
+		h2.do(UpdateClose, closeDeal(deal.DealLost))
 	})
 	h2.env.ExecuteWorkflow(DealWorkflowName, next)
-	var final plan.Deal
+	var final deal.Deal
 	if err := h2.env.GetWorkflowResult(&final); err != nil {
 		t.Fatal(err)
 	}
-	if final.Status != plan.DealLost || final.Milestone("prospect").State != plan.StateDone {
+	if final.Status != deal.DealLost || final.Milestone("prospect").State != deal.StateDone {
 		t.Errorf("final %s, prospect %s", final.Status, final.Milestone("prospect").State)
 	}
 	// The new run records the carried events first, then its own, with no
@@ -473,7 +473,7 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 			t.Fatalf("new run's event %d has seq %d, want %d", i, e.Seq, recorded+int64(i)+1)
 		}
 	}
-	if n := count(h2.rec.kinds(), plan.EventBuyerStage); n != 1 {
+	if n := count(h2.rec.kinds(), deal.EventBuyerStage); n != 1 {
 		t.Errorf("buyer stage recorded %d times by the new run, want once (the carried event)", n)
 	}
 	if len(final.Buyer) != 1 {
@@ -503,23 +503,23 @@ func TestDeadlinesFireWhileRecordingIsDown(t *testing.T) {
 	h.at(5*day-time.Minute, func() {
 		h.rec.down.Store(true)
 		// A change whose recording is now stuck in flight.
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerContactAdded})
 	})
 	h.at(5*day+time.Minute, func() {
 		m := h.state().Milestone("prospect")
 		if m.Escalation != 1 || len(m.Escalated) != 1 || !m.Escalated[0].At.Equal(start.Add(5*day)) {
 			t.Errorf("with the store down, the reminder did not fire on time: %+v", m.Escalated)
 		}
-		if slices.Contains(h.rec.kinds(), plan.EventEscalation) {
+		if slices.Contains(h.rec.kinds(), deal.EventEscalation) {
 			t.Error("the reminder was recorded while the store was down")
 		}
 	})
 	h.at(5*day+2*time.Minute, func() { h.rec.down.Store(false) })
 	h.at(6*day, func() {
-		if !slices.Contains(h.rec.kinds(), plan.EventEscalation) {
+		if !slices.Contains(h.rec.kinds(), deal.EventEscalation) {
 			t.Error("the reminder was not recorded once the store came back")
 		}
-		h.do(UpdateClose, closeDeal(plan.DealLost))
+		h.do(UpdateClose, closeDeal(deal.DealLost))
 	})
 	h.run(spec(t, "project")) // checks every event was recorded exactly once, in order
 }

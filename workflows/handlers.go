@@ -7,22 +7,22 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // registerHandlers installs the state query and one update per human action.
 func (r *dealRun) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*plan.Deal, error) { return r.deal, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (*deal.Deal, error) { return r.deal, nil }); err != nil {
 		return err
 	}
 	return errors.Join(
-		setActionHandler[plan.Submit](ctx, r, UpdateSubmit),
-		setActionHandler[plan.ReviewAction](ctx, r, UpdateReview),
-		setActionHandler[plan.PlanChange](ctx, r, UpdatePlan),
-		setActionHandler[plan.PauseAction](ctx, r, UpdatePause),
-		setActionHandler[plan.ResumeAction](ctx, r, UpdateResume),
-		setActionHandler[plan.BuyerStageAction](ctx, r, UpdateBuyerStage),
-		setActionHandler[plan.CloseAction](ctx, r, UpdateClose),
+		setActionHandler[deal.Submit](ctx, r, UpdateSubmit),
+		setActionHandler[deal.ReviewAction](ctx, r, UpdateReview),
+		setActionHandler[deal.PlanChange](ctx, r, UpdatePlan),
+		setActionHandler[deal.PauseAction](ctx, r, UpdatePause),
+		setActionHandler[deal.ResumeAction](ctx, r, UpdateResume),
+		setActionHandler[deal.BuyerStageAction](ctx, r, UpdateBuyerStage),
+		setActionHandler[deal.CloseAction](ctx, r, UpdateClose),
 	)
 }
 
@@ -31,9 +31,9 @@ func (r *dealRun) registerHandlers(ctx workflow.Context) error {
 // no trace in history; the handler applies it and returns the new state.
 // Handlers never block: recording happens in the main loop, which keeps
 // update latency to one workflow task.
-func setActionHandler[A plan.Action](ctx workflow.Context, r *dealRun, name string) error {
+func setActionHandler[A deal.Action](ctx workflow.Context, r *dealRun, name string) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, name,
-		func(ctx workflow.Context, a A) (*plan.Deal, error) {
+		func(ctx workflow.Context, a A) (*deal.Deal, error) {
 			if r.seen(ctx) {
 				return r.deal, nil
 			}
@@ -81,7 +81,7 @@ func actionFailure(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *plan.ActionError
+	var ae *deal.ActionError
 	if errors.As(err, &ae) {
 		return temporal.NewNonRetryableApplicationError(ae.Message, ActionErrorType+string(ae.Code), nil)
 	}

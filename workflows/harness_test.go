@@ -16,13 +16,13 @@ import (
 
 	"dealflow/activities"
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // start is the simulated instant every test deal starts at.
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-var team = plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann", "abe"}, Director: "dina"}
+var team = deal.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann", "abe"}, Director: "dina"}
 
 // recorder is a fake ChangeRecorder that keeps every recorded change and
 // checks the invariants the real store relies on. Like the store, it takes
@@ -32,7 +32,7 @@ var team = plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers:
 type recorder struct {
 	mu      sync.Mutex
 	changes []activities.Change // those that advanced the snapshot
-	events  []plan.Event        // each once, in the order they came
+	events  []deal.Event        // each once, in the order they came
 	seen    map[int64]bool
 	// stale are versions that came after a newer one: out of order.
 	stale []int64
@@ -49,7 +49,7 @@ type recorder struct {
 
 // RecordOrPark is store.RecordOrPark's contract: parked changes are
 // replayed first; while refused, changes with events are parked.
-func (r *recorder) RecordOrPark(ctx context.Context, d *plan.Deal, evs []plan.Event) (store.RecordOutcome, error) {
+func (r *recorder) RecordOrPark(ctx context.Context, d *deal.Deal, evs []deal.Event) (store.RecordOutcome, error) {
 	r.calls.Add(1)
 	if r.down.Load() {
 		return store.RecordOutcome{}, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
@@ -101,7 +101,7 @@ func (r *recorder) parkedNow() int {
 	return len(r.parked)
 }
 
-func (r *recorder) RecordChange(_ context.Context, d *plan.Deal, evs []plan.Event) error {
+func (r *recorder) RecordChange(_ context.Context, d *deal.Deal, evs []deal.Event) error {
 	if r.down.Load() {
 		return errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
 	}
@@ -125,10 +125,10 @@ func (r *recorder) RecordChange(_ context.Context, d *plan.Deal, evs []plan.Even
 	return nil
 }
 
-func (r *recorder) kinds() []plan.EventKind {
+func (r *recorder) kinds() []deal.EventKind {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]plan.EventKind, len(r.events))
+	out := make([]deal.EventKind, len(r.events))
 	for i, e := range r.events {
 		out[i] = e.Kind
 	}
@@ -157,13 +157,13 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func spec(t *testing.T, tmpl string) plan.DealSpec {
+func spec(t *testing.T, tmpl string) deal.DealSpec {
 	t.Helper()
-	p, ok := plan.Builtin(tmpl)
+	p, ok := deal.Builtin(tmpl)
 	if !ok {
 		t.Fatalf("no built-in template %q", tmpl)
 	}
-	return plan.DealSpec{ID: "acme-erp", Name: "ACME ERP rollout", Customer: "ACME", Amount: 1_200_000, Currency: "CNY", Team: team, Plan: p}
+	return deal.DealSpec{ID: "acme-erp", Name: "ACME ERP rollout", Customer: "ACME", Amount: 1_200_000, Currency: "CNY", Team: team, Plan: p}
 }
 
 // at runs f when the simulated clock reaches start+offset.
@@ -172,7 +172,7 @@ func (h *harness) at(offset time.Duration, f func()) {
 }
 
 // run starts the workflow and returns its final state.
-func (h *harness) run(s plan.DealSpec) *plan.Deal {
+func (h *harness) run(s deal.DealSpec) *deal.Deal {
 	h.t.Helper()
 	h.env.ExecuteWorkflow(DealWorkflowName, DealInput{Spec: &s})
 	if !h.env.IsWorkflowCompleted() {
@@ -181,7 +181,7 @@ func (h *harness) run(s plan.DealSpec) *plan.Deal {
 	if err := h.env.GetWorkflowError(); err != nil {
 		h.t.Fatalf("workflow failed: %v", err)
 	}
-	var d plan.Deal
+	var d deal.Deal
 	if err := h.env.GetWorkflowResult(&d); err != nil {
 		h.t.Fatal(err)
 	}
@@ -195,9 +195,9 @@ func (h *harness) run(s plan.DealSpec) *plan.Deal {
 // update sends an action as an update; check runs when it completes or is
 // rejected, with the new state or the refusal, as a client would see them.
 // rejected says whether the validator refused it (leaving no history).
-func (h *harness) update(name string, a any, check func(d *plan.Deal, err error, rejected bool)) {
+func (h *harness) update(name string, a any, check func(d *deal.Deal, err error, rejected bool)) {
 	h.outstanding++
-	finish := func(d *plan.Deal, err error, rejected bool) {
+	finish := func(d *deal.Deal, err error, rejected bool) {
 		h.outstanding--
 		check(d, err, rejected)
 	}
@@ -205,7 +205,7 @@ func (h *harness) update(name string, a any, check func(d *plan.Deal, err error,
 		OnAccept: func() {},
 		OnReject: func(e error) { finish(nil, e, true) },
 		OnComplete: func(res any, e error) {
-			d, _ := res.(*plan.Deal)
+			d, _ := res.(*deal.Deal)
 			if d != nil {
 				c := *d
 				d = &c
@@ -217,9 +217,9 @@ func (h *harness) update(name string, a any, check func(d *plan.Deal, err error,
 
 // do sends an action that must succeed, then runs the checks on the state it
 // returns.
-func (h *harness) do(name string, a any, checks ...func(d *plan.Deal)) {
+func (h *harness) do(name string, a any, checks ...func(d *deal.Deal)) {
 	at := h.env.Now().Sub(start)
-	h.update(name, a, func(d *plan.Deal, err error, _ bool) {
+	h.update(name, a, func(d *deal.Deal, err error, _ bool) {
 		if err != nil || d == nil {
 			h.t.Errorf("%s at %s: %v", name, at, err)
 			return
@@ -232,8 +232,8 @@ func (h *harness) do(name string, a any, checks ...func(d *plan.Deal)) {
 
 // refused sends an action the validator must reject with the given code and
 // a message containing want.
-func (h *harness) refused(name string, a any, code plan.ErrorCode, want string) {
-	h.update(name, a, func(_ *plan.Deal, err error, rejected bool) {
+func (h *harness) refused(name string, a any, code deal.ErrorCode, want string) {
+	h.update(name, a, func(_ *deal.Deal, err error, rejected bool) {
 		var appErr *temporal.ApplicationError
 		if !rejected || !errors.As(err, &appErr) {
 			h.t.Errorf("%s: want a validator rejection (%s), got rejected=%v err=%v", name, code, rejected, err)
@@ -248,13 +248,13 @@ func (h *harness) refused(name string, a any, code plan.ErrorCode, want string) 
 	})
 }
 
-func (h *harness) state() *plan.Deal {
+func (h *harness) state() *deal.Deal {
 	h.t.Helper()
 	v, err := h.env.QueryWorkflow(QueryState)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var d plan.Deal
+	var d deal.Deal
 	if err := v.Get(&d); err != nil {
 		h.t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func (h *harness) state() *plan.Deal {
 // checkRecorded asserts what the store relies on: changes come in version
 // order, event sequence numbers are contiguous from 1, the last snapshot is
 // the final state.
-func (h *harness) checkRecorded(final *plan.Deal) {
+func (h *harness) checkRecorded(final *deal.Deal) {
 	h.t.Helper()
 	if len(h.rec.stale) > 0 {
 		h.t.Errorf("versions %v were recorded after newer ones", h.rec.stale)
@@ -284,24 +284,24 @@ func (h *harness) checkRecorded(final *plan.Deal) {
 }
 
 // submit confirms every checklist item of the milestone, as a diligent owner does.
-func submit(actor, key string, d *plan.Deal) plan.Submit {
-	a := plan.Submit{Acting: plan.Acting{Actor: actor}, Milestone: key}
+func submit(actor, key string, d *deal.Deal) deal.Submit {
+	a := deal.Submit{Acting: deal.Acting{Actor: actor}, Milestone: key}
 	if m := d.Milestone(key); m != nil {
 		a.Checklist = m.Checklist
 	}
 	return a
 }
 
-func review(actor, key string, dec plan.ReviewDecision, comment string) plan.ReviewAction {
-	return plan.ReviewAction{Acting: plan.Acting{Actor: actor}, Milestone: key, Decision: dec, Comment: comment}
+func review(actor, key string, dec deal.ReviewDecision, comment string) deal.ReviewAction {
+	return deal.ReviewAction{Acting: deal.Acting{Actor: actor}, Milestone: key, Decision: dec, Comment: comment}
 }
 
-func closeDeal(outcome plan.DealStatus) plan.CloseAction {
-	return plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: outcome, Reason: "test over"}
+func closeDeal(outcome deal.DealStatus) deal.CloseAction {
+	return deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: outcome, Reason: "test over"}
 }
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
-const day = plan.Day
+const day = deal.Day

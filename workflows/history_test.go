@@ -23,7 +23,7 @@ import (
 
 	"dealflow/activities"
 	"dealflow/deploy/localstack/testenv"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // -update-histories rewrites workflows/testdata from a real run. Do it when
@@ -51,35 +51,35 @@ func (l *liveDeal) waitParked(n int) {
 	}
 }
 
-func (l *liveDeal) act(update string, a any) *plan.Deal {
+func (l *liveDeal) act(update string, a any) *deal.Deal {
 	l.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := UpdateDeal(ctx, l.c, l.id, "", update, a.(plan.Action))
+	d, err := UpdateDeal(ctx, l.c, l.id, "", update, a.(deal.Action))
 	if err != nil {
 		l.t.Fatalf("%s: %v", update, err)
 	}
 	return d
 }
 
-func (l *liveDeal) state() *plan.Deal {
+func (l *liveDeal) state() *deal.Deal {
 	l.t.Helper()
 	v, err := l.c.QueryWorkflow(context.Background(), DealWorkflowID(l.id), "", QueryState)
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	var d plan.Deal
+	var d deal.Deal
 	if err := v.Get(&d); err != nil {
 		l.t.Fatal(err)
 	}
 	return &d
 }
 
-func (l *liveDeal) result() *plan.Deal {
+func (l *liveDeal) result() *deal.Deal {
 	l.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var d plan.Deal
+	var d deal.Deal
 	if err := l.c.GetWorkflow(ctx, DealWorkflowID(l.id), "").Get(ctx, &d); err != nil {
 		l.t.Fatal(err)
 	}
@@ -88,43 +88,43 @@ func (l *liveDeal) result() *plan.Deal {
 
 // shortPlan is a two-milestone plan with an escalation chain measured in
 // seconds, so a real server fires it within a test.
-func shortPlan() plan.Template {
-	steps := []plan.EscalationStep{
-		{Offset: plan.Duration(-time.Second), Target: plan.PartyOwner, Message: "due in a second"},
-		{Offset: 0, Target: plan.PartyPMO, Message: "due now"},
-		{Offset: plan.Duration(time.Second), Target: plan.PartyDirector, Message: "late"},
+func shortPlan() deal.Template {
+	steps := []deal.EscalationStep{
+		{Offset: deal.Duration(-time.Second), Target: deal.PartyOwner, Message: "due in a second"},
+		{Offset: 0, Target: deal.PartyPMO, Message: "due now"},
+		{Offset: deal.Duration(time.Second), Target: deal.PartyDirector, Message: "late"},
 	}
-	return plan.Template{Name: "short", Escalations: steps, Milestones: []plan.MilestoneSpec{
-		{Key: "qualify", Title: "Qualify", Role: plan.RoleCommercial, Due: plan.Due{After: plan.Duration(3 * time.Second)}, Checklist: []string{"Budget confirmed"}},
-		{Key: "design", Title: "Design", Role: plan.RoleSolution, DependsOn: []string{"qualify"}, Due: plan.Due{After: plan.Duration(time.Hour)},
-			Review: &plan.ReviewGate{Reviewers: []plan.Party{plan.PartyApprovers}, Policy: plan.PolicyAll}},
+	return deal.Template{Name: "short", Escalations: steps, Milestones: []deal.MilestoneSpec{
+		{Key: "qualify", Title: "Qualify", Role: deal.RoleCommercial, Due: deal.Due{After: deal.Duration(3 * time.Second)}, Checklist: []string{"Budget confirmed"}},
+		{Key: "design", Title: "Design", Role: deal.RoleSolution, DependsOn: []string{"qualify"}, Due: deal.Due{After: deal.Duration(time.Hour)},
+			Review: &deal.ReviewGate{Reviewers: []deal.Party{deal.PartyApprovers}, Policy: deal.PolicyAll}},
 	}}
 }
 
 // scenarios are the paths whose histories are kept for replay.
 var scenarios = []struct {
 	name string
-	plan func(t *testing.T) plan.Template
+	plan func(t *testing.T) deal.Template
 	run  func(l *liveDeal)
-	want plan.DealStatus
+	want deal.DealStatus
 }{
-	{"won-with-rework", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
+	{"won-with-rework", func(t *testing.T) deal.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
 		for _, step := range []struct{ who, key string }{{"cora", "prospect"}, {"cora", "needs-analysis"}, {"sol", "solution-design"}} {
 			l.act(UpdateSubmit, submit(step.who, step.key, l.state()))
 		}
-		l.act(UpdateReview, review("ann", "solution-design", plan.Reject, "add integration costs"))
+		l.act(UpdateReview, review("ann", "solution-design", deal.Reject, "add integration costs"))
 		l.act(UpdateSubmit, submit("sol", "solution-design", l.state()))
-		l.act(UpdateReview, review("abe", "solution-design", plan.Approve, ""))
-		l.act(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerNegotiating})
+		l.act(UpdateReview, review("abe", "solution-design", deal.Approve, ""))
+		l.act(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerNegotiating})
 		for _, step := range []struct{ who, key string }{{"sol", "solution-submission"}, {"cora", "quotation"}, {"pat", "contract"}} {
 			l.act(UpdateSubmit, submit(step.who, step.key, l.state()))
 		}
-	}, plan.DealWon},
-	{"lost", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
+	}, deal.DealWon},
+	{"lost", func(t *testing.T) deal.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
 		l.act(UpdateSubmit, submit("cora", "prospect", l.state()))
-		l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealLost, Reason: "budget cut"})
-	}, plan.DealLost},
-	{"escalated", func(*testing.T) plan.Template { return shortPlan() }, func(l *liveDeal) {
+		l.act(UpdateClose, deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealLost, Reason: "budget cut"})
+	}, deal.DealLost},
+	{"escalated", func(*testing.T) deal.Template { return shortPlan() }, func(l *liveDeal) {
 		deadline := time.Now().Add(20 * time.Second)
 		for l.state().Milestone("qualify").Escalation < 3 {
 			if time.Now().After(deadline) {
@@ -134,24 +134,24 @@ var scenarios = []struct {
 		}
 		l.act(UpdateSubmit, submit("cora", "qualify", l.state()))
 		l.act(UpdateSubmit, submit("sol", "design", l.state()))
-		l.act(UpdateReview, review("ann", "design", plan.Approve, ""))
-		l.act(UpdateReview, review("abe", "design", plan.Approve, ""))
-	}, plan.DealWon},
-	{"paused-and-replanned", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
-		l.act(UpdatePause, plan.PauseAction{Acting: plan.Acting{Actor: "pat"}, Reason: "customer reorganisation"})
-		l.act(UpdateResume, plan.ResumeAction{Acting: plan.Acting{Actor: "pat"}})
-		l.act(UpdatePlan, plan.PlanChange{Acting: plan.Acting{Actor: "pat"}, Ops: []plan.PlanOp{
-			{Op: plan.OpReassign, Key: "prospect", Owner: "carl"},
-			{Op: plan.OpSkip, Key: "quotation", Reason: "framework price"},
+		l.act(UpdateReview, review("ann", "design", deal.Approve, ""))
+		l.act(UpdateReview, review("abe", "design", deal.Approve, ""))
+	}, deal.DealWon},
+	{"paused-and-replanned", func(t *testing.T) deal.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
+		l.act(UpdatePause, deal.PauseAction{Acting: deal.Acting{Actor: "pat"}, Reason: "customer reorganisation"})
+		l.act(UpdateResume, deal.ResumeAction{Acting: deal.Acting{Actor: "pat"}})
+		l.act(UpdatePlan, deal.PlanChange{Acting: deal.Acting{Actor: "pat"}, Ops: []deal.PlanOp{
+			{Op: deal.OpReassign, Key: "prospect", Owner: "carl"},
+			{Op: deal.OpSkip, Key: "quotation", Reason: "framework price"},
 		}})
 		l.act(UpdateSubmit, submit("carl", "prospect", l.state()))
-		l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealCancelled, Reason: "merged into another deal"})
-	}, plan.DealCancelled},
+		l.act(UpdateClose, deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealCancelled, Reason: "merged into another deal"})
+	}, deal.DealCancelled},
 	// The store refuses (parks) the deal's changes twice: the workflow
 	// retries on its timer until they are taken; the second time, after
 	// the deal closed (settle waits for the record), an operator replays
 	// them and signals the workflow.
-	{"parked-and-retried", func(t *testing.T) plan.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
+	{"parked-and-retried", func(t *testing.T) deal.Template { return spec(t, "project").Plan }, func(l *liveDeal) {
 		l.rec.refuse.Store(true)
 		l.act(UpdateSubmit, submit("cora", "prospect", l.state()))
 		l.waitParked(1)
@@ -159,7 +159,7 @@ var scenarios = []struct {
 		l.rec.refuse.Store(false)
 		l.waitParked(0)
 		l.rec.refuse.Store(true)
-		l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealLost, Reason: "budget cut"})
+		l.act(UpdateClose, deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealLost, Reason: "budget cut"})
 		l.waitParked(1)
 		time.Sleep(time.Second)
 		l.rec.refuse.Store(false)
@@ -169,7 +169,7 @@ var scenarios = []struct {
 		if err := l.c.SignalWorkflow(context.Background(), DealWorkflowID(l.id), "", SignalRecordingReplayed, nil); err != nil {
 			l.t.Fatal(err)
 		}
-	}, plan.DealLost},
+	}, deal.DealLost},
 }
 
 // recordedSince is the recording version (see recordingChange) a

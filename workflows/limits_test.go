@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestSearchAttributesFitSQLVisibility: a namespace on SQL visibility holds
@@ -37,13 +37,13 @@ func TestSearchAttributesFitSQLVisibility(t *testing.T) {
 const faultTestsEnv = "DEALFLOW_FAULT_TESTS"
 
 // bigPlan is a plan of n independent milestones, all active at once.
-func bigPlan(n int) plan.Template {
-	p := plan.Template{Name: "big"}
+func bigPlan(n int) deal.Template {
+	p := deal.Template{Name: "big"}
 	for i := range n {
-		p.Milestones = append(p.Milestones, plan.MilestoneSpec{
-			Key: fmt.Sprintf("m%03d", i), Title: fmt.Sprintf("Milestone %d", i), Role: plan.Roles[i%3],
-			Due: plan.Due{After: plan.Duration(90 * plan.Day)}, Checklist: []string{"Output checked"},
-			Escalations: []plan.EscalationStep{{Offset: 0, Target: plan.PartyPMO, Message: "due"}},
+		p.Milestones = append(p.Milestones, deal.MilestoneSpec{
+			Key: fmt.Sprintf("m%03d", i), Title: fmt.Sprintf("Milestone %d", i), Role: deal.Roles[i%3],
+			Due: deal.Due{After: deal.Duration(90 * deal.Day)}, Checklist: []string{"Output checked"},
+			Escalations: []deal.EscalationStep{{Offset: 0, Target: deal.PartyPMO, Message: "due"}},
 		})
 	}
 	return p
@@ -66,17 +66,17 @@ func TestLongDealContinuesAsNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := &liveDeal{t: t, c: c, id: s.ID}
-	stages := []plan.BuyerStage{plan.BuyerContactAdded, plan.BuyerMetNonDecisionMaker}
+	stages := []deal.BuyerStage{deal.BuyerContactAdded, deal.BuyerMetNonDecisionMaker}
 	for i := range actions - milestones {
-		l.act(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: stages[i%2]})
+		l.act(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: stages[i%2]})
 	}
 	for i := range milestones {
 		key := fmt.Sprintf("m%03d", i)
-		owner := map[plan.Role]string{plan.RolePMO: "pat", plan.RoleCommercial: "cora", plan.RoleSolution: "sol"}[plan.Roles[i%3]]
-		l.act(UpdateSubmit, plan.Submit{Acting: plan.Acting{Actor: owner}, Milestone: key, Checklist: []string{"Output checked"}})
+		owner := map[deal.Role]string{deal.RolePMO: "pat", deal.RoleCommercial: "cora", deal.RoleSolution: "sol"}[deal.Roles[i%3]]
+		l.act(UpdateSubmit, deal.Submit{Acting: deal.Acting{Actor: owner}, Milestone: key, Checklist: []string{"Output checked"}})
 	}
 	final := l.result()
-	if final.Status != plan.DealWon || len(final.Buyer) != actions-milestones {
+	if final.Status != deal.DealWon || len(final.Buyer) != actions-milestones {
 		t.Fatalf("final %s with %d buyer entries", final.Status, len(final.Buyer))
 	}
 	rec.mu.Lock()

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestParkedRecordingIsRetried: while the store parks the deal's changes
@@ -24,7 +24,7 @@ func TestParkedRecordingIsRetried(t *testing.T) {
 		if n := h.rec.parkedNow(); n != 1 {
 			t.Errorf("parked changes: %d, want 1", n)
 		}
-		h.do(UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
+		h.do(UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerContactAdded})
 	})
 	h.at(3*time.Hour, func() {
 		if n := h.rec.parkedNow(); n != 2 {
@@ -38,7 +38,7 @@ func TestParkedRecordingIsRetried(t *testing.T) {
 			t.Errorf("after the repair: %d parked, %d replayed; want 0 and 2", n, h.rec.replayed)
 		}
 		h.rec.refuse.Store(true)
-		h.do(UpdateClose, closeDeal(plan.DealLost))
+		h.do(UpdateClose, closeDeal(deal.DealLost))
 	})
 	h.at(8*time.Hour, func() {
 		if h.env.IsWorkflowCompleted() {
@@ -50,7 +50,7 @@ func TestParkedRecordingIsRetried(t *testing.T) {
 		h.rec.refuse.Store(false)
 	})
 	d := h.run(spec(t, "project"))
-	if d.Status != plan.DealLost || h.rec.parkedNow() != 0 || h.rec.replayed != 3 {
+	if d.Status != deal.DealLost || h.rec.parkedNow() != 0 || h.rec.replayed != 3 {
 		t.Errorf("ended %s with %d parked, %d replayed", d.Status, h.rec.parkedNow(), h.rec.replayed)
 	}
 }
@@ -72,9 +72,9 @@ func TestUnrecordedBacklogIsBounded(t *testing.T) {
 			defer func(n, b int) { maxUnrecordedEvents, maxUnrecordedBytes = n, b }(maxUnrecordedEvents, maxUnrecordedBytes)
 			maxUnrecordedEvents, maxUnrecordedBytes = c.events, c.bytes
 			h := newHarness(t)
-			stages := plan.BuyerStages
-			stage := func(st plan.BuyerStage) plan.BuyerStageAction {
-				return plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: st, Note: c.note}
+			stages := deal.BuyerStages
+			stage := func(st deal.BuyerStage) deal.BuyerStageAction {
+				return deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: st, Note: c.note}
 			}
 			h.at(time.Hour, func() {
 				h.rec.down.Store(true)
@@ -84,12 +84,12 @@ func TestUnrecordedBacklogIsBounded(t *testing.T) {
 				}
 			})
 			h.at(time.Hour+time.Second, func() {
-				h.refused(UpdateBuyerStage, stage(stages[3]), plan.CodeConflict, "record is behind")
+				h.refused(UpdateBuyerStage, stage(stages[3]), deal.CodeConflict, "record is behind")
 				h.rec.down.Store(false)
 			})
 			h.at(2*time.Hour, func() {
 				h.do(UpdateBuyerStage, stage(stages[3]))
-				h.do(UpdateClose, closeDeal(plan.DealLost))
+				h.do(UpdateClose, closeDeal(deal.DealLost))
 			})
 			h.run(spec(t, "project"))
 		})
@@ -128,7 +128,7 @@ func TestOperatorReplayEndsTheWait(t *testing.T) {
 	})
 	h.at(time.Hour, func() {
 		h.rec.refuse.Store(true)
-		h.do(UpdateClose, closeDeal(plan.DealLost))
+		h.do(UpdateClose, closeDeal(deal.DealLost))
 	})
 	// Retries at 1:01, 1:03, 1:07, 1:15, then 1:31: the replay comes
 	// between the last two.
@@ -140,7 +140,7 @@ func TestOperatorReplayEndsTheWait(t *testing.T) {
 		h.env.SignalWorkflow(SignalRecordingReplayed, nil)
 	})
 	d := h.run(spec(t, "project"))
-	if ended := h.env.Now().Sub(start); d.Status != plan.DealLost || ended > time.Hour+21*time.Minute {
+	if ended := h.env.Now().Sub(start); d.Status != deal.DealLost || ended > time.Hour+21*time.Minute {
 		t.Errorf("ended %s at +%s; want lost, right after the replay at +1h20m", d.Status, ended)
 	}
 }

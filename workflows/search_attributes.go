@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // Search attributes make deals findable in the Temporal UI and CLI, e.g.
@@ -58,7 +58,7 @@ type searchState struct {
 	Template   string
 }
 
-func searchStateOf(d *plan.Deal) searchState {
+func searchStateOf(d *deal.Deal) searchState {
 	s := searchState{
 		Status: string(d.Status), Stage: d.ActiveKeys(), PMO: d.Team.PMO, Customer: d.Customer,
 		Amount: d.Amount, Overdue: d.Overdue(), BuyerStage: string(d.BuyerStage), Template: d.Template,
@@ -94,7 +94,7 @@ func searchStateFrom(sa temporal.SearchAttributes) searchState {
 
 // searchAttributes are the attribute values that show deal d; a deal with
 // no pending deadline has DealNextDeadline unset.
-func searchAttributes(d *plan.Deal) []temporal.SearchAttributeUpdate {
+func searchAttributes(d *deal.Deal) []temporal.SearchAttributeUpdate {
 	next := AttrNextDeadline.ValueUnset()
 	if d.Next != nil {
 		next = AttrNextDeadline.ValueSet(d.Next.At)
@@ -104,7 +104,7 @@ func searchAttributes(d *plan.Deal) []temporal.SearchAttributeUpdate {
 
 // knownSearchAttributes are the values deal d always has: all but
 // DealNextDeadline.
-func knownSearchAttributes(d *plan.Deal) []temporal.SearchAttributeUpdate {
+func knownSearchAttributes(d *deal.Deal) []temporal.SearchAttributeUpdate {
 	s := searchStateOf(d)
 	return []temporal.SearchAttributeUpdate{
 		AttrDealID.ValueSet(d.ID),

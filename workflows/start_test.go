@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestStartDealAnswersTheWorkflowsInitialState: the state StartDeal returns
@@ -37,5 +37,5 @@ func TestStartDealAnswersTheWorkflowsInitialState(t *testing.T) {
 			}
 		}
 	}
-	l.act(UpdateClose, plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealCancelled, Reason: "test over"})
+	l.act(UpdateClose, deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealCancelled, Reason: "test over"})
 }

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // A change to the deal workflow that adds a command (here a timer before the
@@ -17,14 +17,14 @@ import (
 // have no such timer. These two variants show that the replay tests catch
 // the unguarded change and accept the guarded one.
 
-func dealWithUnguardedTimer(ctx workflow.Context, in DealInput) (*plan.Deal, error) {
+func dealWithUnguardedTimer(ctx workflow.Context, in DealInput) (*deal.Deal, error) {
 	if err := workflow.Sleep(ctx, time.Second); err != nil {
 		return nil, err
 	}
 	return DealWorkflow(ctx, in)
 }
 
-func dealWithGuardedTimer(ctx workflow.Context, in DealInput) (*plan.Deal, error) {
+func dealWithGuardedTimer(ctx workflow.Context, in DealInput) (*deal.Deal, error) {
 	if workflow.GetVersion(ctx, "settle-before-start", workflow.DefaultVersion, 1) == 1 {
 		if err := workflow.Sleep(ctx, time.Second); err != nil {
 			return nil, err

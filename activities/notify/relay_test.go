@@ -15,7 +15,7 @@ import (
 	"dealflow/activities/notify"
 	"dealflow/activities/store"
 	"dealflow/deploy/localstack/testenv"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunTests(m)) }
@@ -41,13 +41,13 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // (prospect activated) and one to each of the six team members (closed).
 func seed(t *testing.T, s *store.Store, id string) int {
 	t.Helper()
-	tmpl, _ := plan.Builtin("project")
-	team := plan.Team{PMO: "pat", Commercial: "carol", Solution: "sam", Approvers: []string{"alice", "bob"}, Director: "dora"}
-	d, evs, err := plan.NewDeal(plan.DealSpec{ID: id, Name: "Deal " + id, Customer: "ACME", Team: team, Plan: tmpl}, t0)
+	tmpl, _ := deal.Builtin("project")
+	team := deal.Team{PMO: "pat", Commercial: "carol", Solution: "sam", Approvers: []string{"alice", "bob"}, Director: "dora"}
+	d, evs, err := deal.NewDeal(deal.DealSpec{ID: id, Name: "Deal " + id, Customer: "ACME", Team: team, Plan: tmpl}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	more, err := d.Apply(plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealWon, Reason: "signed"}, t0.Add(time.Hour))
+	more, err := d.Apply(deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealWon, Reason: "signed"}, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // sqlCountDealReviews is the part of sqlRecordChange that copies a deal's
@@ -46,7 +46,7 @@ type reviewRow struct {
 // (review_approved) are not outcomes, since under policy "all" the round can
 // still be rejected by another reviewer; milestone_done is the approved
 // outcome.
-func reviewRows(d *plan.Deal, events []plan.Event) []reviewRow {
+func reviewRows(d *deal.Deal, events []deal.Event) []reviewRow {
 	rows := []reviewRow{}
 	for _, e := range events {
 		kind, result, ok := solutionEventOf(d, e)
@@ -64,17 +64,17 @@ func reviewRows(d *plan.Deal, events []plan.Event) []reviewRow {
 }
 
 // solutionEventOf maps a deal event to the presales event it stands for.
-func solutionEventOf(d *plan.Deal, e plan.Event) (kind CoverageEventKind, result string, ok bool) {
+func solutionEventOf(d *deal.Deal, e deal.Event) (kind CoverageEventKind, result string, ok bool) {
 	m := d.Milestone(e.Milestone)
-	if m == nil || m.Review == nil || m.Role != plan.RoleSolution {
+	if m == nil || m.Review == nil || m.Role != deal.RoleSolution {
 		return "", "", false
 	}
 	switch e.Kind {
-	case plan.EventMilestoneSubmitted:
+	case deal.EventMilestoneSubmitted:
 		return EventSolutionSubmitted, "", true
-	case plan.EventReviewRejected:
+	case deal.EventReviewRejected:
 		return EventSolutionReviewed, ReviewRejected, true
-	case plan.EventMilestoneDone:
+	case deal.EventMilestoneDone:
 		return EventSolutionReviewed, ReviewApproved, true
 	}
 	return "", "", false

@@ -6,18 +6,18 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // reviewSolution takes a project deal to its solution design and votes on
 // it in order; each change is recorded through RecordChange, as the deal
 // workflow does.
-func reviewSolution(t *testing.T, s *store.Store, id, customer string, votes ...plan.ReviewDecision) *plan.Deal {
+func reviewSolution(t *testing.T, s *store.Store, id, customer string, votes ...deal.ReviewDecision) *deal.Deal {
 	t.Helper()
-	d, evs := newDeal(t, id, t0, func(spec *plan.DealSpec) { spec.Customer = customer })
+	d, evs := newDeal(t, id, t0, func(spec *deal.DealSpec) { spec.Customer = customer })
 	record(t, s, d, evs)
 	now := t0
-	step := func(evs []plan.Event) {
+	step := func(evs []deal.Event) {
 		t.Helper()
 		record(t, s, d, evs)
 		// Recording the same change again (an activity retry) adds nothing.
@@ -31,7 +31,7 @@ func reviewSolution(t *testing.T, s *store.Store, id, customer string, votes ...
 		now = now.Add(time.Hour)
 		step(submit(t, d, "solution-design", "sam", now))
 		now = now.Add(time.Hour)
-		a := plan.ReviewAction{Acting: plan.Acting{Actor: "alice"}, Milestone: "solution-design", Decision: v, Comment: "rework the pricing"}
+		a := deal.ReviewAction{Acting: deal.Acting{Actor: "alice"}, Milestone: "solution-design", Decision: v, Comment: "rework the pricing"}
 		evs, err := d.Apply(a, now)
 		if err != nil {
 			t.Fatalf("review %s: %v", v, err)
@@ -57,9 +57,9 @@ func TestDealReviewsCountForPrograms(t *testing.T) {
 		}
 	}
 
-	reviewSolution(t, s, "acme-erp", "Acme", plan.Reject, plan.Approve)
-	reviewSolution(t, s, "acme-crm", "acme ", plan.Approve)
-	reviewSolution(t, s, "initech", "Initech", plan.Approve)
+	reviewSolution(t, s, "acme-erp", "Acme", deal.Reject, deal.Approve)
+	reviewSolution(t, s, "acme-crm", "acme ", deal.Approve)
+	reviewSolution(t, s, "initech", "Initech", deal.Approve)
 
 	var rows []struct {
 		Program  string `db:"program_id"`

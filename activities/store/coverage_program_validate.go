@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 	"dealflow/workflows/problem"
 )
 
@@ -40,11 +40,11 @@ var (
 
 // normalize fills a program's defaults and checks it on its own (the users
 // it names are checked against the database separately). Every problem is
-// listed, each naming its field, as a *plan.ValidationError.
+// listed, each naming its field, as a *deal.ValidationError.
 func (p *Program) normalize() error {
-	var ps []plan.Problem
+	var ps []deal.Problem
 	add := func(field, format string, args ...any) {
-		ps = append(ps, plan.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+		ps = append(ps, deal.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	p.Name = strings.TrimSpace(p.Name)
 	if msg := problem.KeyError(p.ID); msg != "" {
@@ -65,7 +65,7 @@ func (p *Program) normalize() error {
 	p.Targets.check(add)
 	p.Teams.normalize(add)
 	if len(ps) > 0 {
-		return &plan.ValidationError{Problems: ps}
+		return &deal.ValidationError{Problems: ps}
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // CoverageTeam is one of the three teams that work a program's accounts.
@@ -140,7 +140,7 @@ WHERE program_id = ANY($1) ORDER BY program_id, team, lead DESC, user_id`
 // CreateProgram checks and stores a new program and its teams, then calls
 // then (which creates the program's schedule) inside the same transaction:
 // if then fails, nothing is stored. A taken id returns ErrDuplicate; bad
-// values and unknown users a *plan.ValidationError naming each field.
+// values and unknown users a *deal.ValidationError naming each field.
 func (s *Store) CreateProgram(ctx context.Context, p Program, by string, then func(*Program) error) (*Program, error) {
 	if err := p.normalize(); err != nil {
 		return nil, err
@@ -239,7 +239,7 @@ func checkTeamUsers(ctx context.Context, q sqlx.QueryerContext, ts *ProgramTeams
 	if err := sqlx.SelectContext(ctx, q, &known, sqlKnownUsers, pq.StringArray(ids)); err != nil {
 		return fmt.Errorf("store: checking team members: %w", err)
 	}
-	var ps []plan.Problem
+	var ps []deal.Problem
 	for _, team := range CoverageTeams {
 		t := ts.Get(team)
 		for _, u := range t.Members {
@@ -250,11 +250,11 @@ func checkTeamUsers(ctx context.Context, q sqlx.QueryerContext, ts *ProgramTeams
 			if u == t.Lead {
 				field = "teams." + string(team) + ".lead"
 			}
-			ps = append(ps, plan.Problem{Field: field, Message: fmt.Sprintf("%q is not an active user; create it first (POST /v1/users)", u)})
+			ps = append(ps, deal.Problem{Field: field, Message: fmt.Sprintf("%q is not an active user; create it first (POST /v1/users)", u)})
 		}
 	}
 	if len(ps) > 0 {
-		return &plan.ValidationError{Problems: ps}
+		return &deal.ValidationError{Problems: ps}
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 func rate(v float64) *float64 { return &v }
@@ -52,7 +52,7 @@ func createProgram(t testing.TB, s *store.Store, p store.Program) *store.Program
 }
 
 func problems(err error) string {
-	var ve *plan.ValidationError
+	var ve *deal.ValidationError
 	if !errors.As(err, &ve) {
 		return ""
 	}

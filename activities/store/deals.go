@@ -9,7 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 const (
@@ -43,12 +43,12 @@ type NotificationPayload struct {
 }
 
 // GetDeal returns the latest projected state of a deal, or ErrNotFound.
-func (s *Store) GetDeal(ctx context.Context, id string) (*plan.Deal, error) {
+func (s *Store) GetDeal(ctx context.Context, id string) (*deal.Deal, error) {
 	var state []byte
 	if err := s.db.QueryRowxContext(ctx, sqlGetDealState, id).Scan(&state); err != nil {
 		return nil, mapErr(err, "deal "+id)
 	}
-	var d plan.Deal
+	var d deal.Deal
 	if err := json.Unmarshal(state, &d); err != nil {
 		return nil, fmt.Errorf("store: deal %s: stored state does not decode: %w", id, err)
 	}
@@ -64,7 +64,7 @@ const (
 // ListEvents returns a deal's audit events with sequence numbers above
 // afterSeq, in order, at most limit (default 100, at most 1000). Page on by
 // passing the last Seq received. An unknown deal has no events.
-func (s *Store) ListEvents(ctx context.Context, dealID string, afterSeq int64, limit int) ([]plan.Event, error) {
+func (s *Store) ListEvents(ctx context.Context, dealID string, afterSeq int64, limit int) ([]deal.Event, error) {
 	switch {
 	case limit < 0:
 		return nil, inputErr("limit", "limit cannot be negative")
@@ -86,9 +86,9 @@ func (s *Store) ListEvents(ctx context.Context, dealID string, afterSeq int64, l
 	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlListEvents, dealID, afterSeq, limit); err != nil {
 		return nil, fmt.Errorf("store: listing events of %s: %w", dealID, err)
 	}
-	out := make([]plan.Event, len(rows))
+	out := make([]deal.Event, len(rows))
 	for i, r := range rows {
-		e := plan.Event{Seq: r.Seq, Kind: plan.EventKind(r.Kind), At: r.At, Actor: r.Actor,
+		e := deal.Event{Seq: r.Seq, Kind: deal.EventKind(r.Kind), At: r.At, Actor: r.Actor,
 			Milestone: r.Milestone, Message: r.Message}
 		if len(r.Notify) > 0 {
 			e.Notify = r.Notify

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // tableCounts is a fingerprint of everything RecordChange writes.
@@ -42,7 +42,7 @@ func TestRecordChangeIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != d.Version || got.Name != d.Name || len(got.Milestones) != 6 || got.Milestones[0].State != plan.StateActive {
+	if got.Version != d.Version || got.Name != d.Name || len(got.Milestones) != 6 || got.Milestones[0].State != deal.StateActive {
 		t.Errorf("GetDeal = version %d, name %q, %d milestones", got.Version, got.Name, len(got.Milestones))
 	}
 	if !got.StartedAt.Equal(t0) {
@@ -67,7 +67,7 @@ func TestRecordChangeIgnoresOlderSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != d.Version || got.Milestone("prospect").State != plan.StateDone {
+	if got.Version != d.Version || got.Milestone("prospect").State != deal.StateDone {
 		t.Errorf("stored version %d (prospect %s), want %d with prospect done", got.Version, got.Milestone("prospect").State, d.Version)
 	}
 	var state string
@@ -98,7 +98,7 @@ func TestAuditEventsAreUniquePerDealAndSeq(t *testing.T) {
 
 	dup := evs[0]
 	dup.Message = "a different message for the same sequence"
-	record(t, s, d, []plan.Event{dup})
+	record(t, s, d, []deal.Event{dup})
 	got, err := s.ListEvents(t.Context(), "acme-3", 0, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -139,12 +139,12 @@ func TestOutboxGetsOneRowPerRecipient(t *testing.T) {
 	d, evs := newDeal(t, "acme-5", t0)
 	record(t, s, d, evs)
 	// The deal closes: every team member is told.
-	closing, err := d.Apply(plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealLost, Reason: "budget cut"}, t0.Add(time.Hour))
+	closing, err := d.Apply(deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealLost, Reason: "budget cut"}, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A hand-made event with a repeated and an empty recipient.
-	extra := plan.Event{Seq: d.Seq + 1, Kind: plan.EventEscalation, At: t0.Add(time.Hour), Actor: plan.SystemActor,
+	extra := deal.Event{Seq: d.Seq + 1, Kind: deal.EventEscalation, At: t0.Add(time.Hour), Actor: deal.SystemActor,
 		Milestone: "prospect", Message: "late", Notify: []string{"dora", "pat", "dora", ""}}
 	d.Seq++
 	d.Version++
@@ -168,7 +168,7 @@ func TestOutboxGetsOneRowPerRecipient(t *testing.T) {
 		if err := rows.Scan(&r, &kind, &msg, &name); err != nil {
 			t.Fatal(err)
 		}
-		if kind != string(plan.EventDealClosed) || msg == "" || name != d.Name {
+		if kind != string(deal.EventDealClosed) || msg == "" || name != d.Name {
 			t.Errorf("row for %s: kind %q, message %q, deal_name %q", r, kind, msg, name)
 		}
 		got = append(got, r)
@@ -195,13 +195,13 @@ func TestRecordChangeRejectsInvalidChanges(t *testing.T) {
 	noVersion.Version = 0
 	badSeq := slices.Clone(evs)
 	badSeq[0].Seq = 0
-	dupSeq := []plan.Event{evs[0], evs[0]}
+	dupSeq := []deal.Event{evs[0], evs[0]}
 	nan := clone(t, d)
 	nan.Version = 99
 	nan.Amount = math.NaN() // does not encode
 	for name, c := range map[string]struct {
-		d   *plan.Deal
-		evs []plan.Event
+		d   *deal.Deal
+		evs []deal.Event
 	}{
 		"nil deal":   {nil, evs},
 		"no id":      {noID, evs},

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 	"dealflow/workflows/problem"
 )
 
@@ -91,12 +91,12 @@ var (
 )
 
 // NewFunnelTarget validates a client's target. Every problem is listed at
-// once, each naming its field, in a *plan.ValidationError (422). Whether the
+// once, each naming its field, in a *deal.ValidationError (422). Whether the
 // manager and the reps are users is the caller's check (MissingUsers).
 func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
-	var ps []plan.Problem
+	var ps []deal.Problem
 	add := func(field, format string, args ...any) {
-		ps = append(ps, plan.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+		ps = append(ps, deal.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	t := &FunnelTarget{
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name), Scope: strings.TrimSpace(in.Scope),
@@ -133,9 +133,9 @@ func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
 		}
 	}
 	checkPositive("revenue_target", t.RevenueTarget, add)
-	checkAtMost("revenue_target", t.RevenueTarget, plan.MaxAmount, add)
+	checkAtMost("revenue_target", t.RevenueTarget, deal.MaxAmount, add)
 	checkPositive("avg_deal_size", t.AvgDealSize, add)
-	checkAtMost("avg_deal_size", t.AvgDealSize, plan.MaxAmount, add)
+	checkAtMost("avg_deal_size", t.AvgDealSize, deal.MaxAmount, add)
 	if !(t.ConversionRate > 0 && t.ConversionRate <= 1) {
 		add("conversion_rate", "must be a share above 0 and at most 1 (0.2 means 20%% of leads become customers), not %v", t.ConversionRate)
 	}
@@ -164,7 +164,7 @@ func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
 		add("working_days", "the period %s to %s has no working day: check working_days and holidays", t.PeriodStart, t.PeriodEnd)
 	}
 	if len(ps) > 0 {
-		return nil, &plan.ValidationError{Problems: ps}
+		return nil, &deal.ValidationError{Problems: ps}
 	}
 	return t, nil
 }

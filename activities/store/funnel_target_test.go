@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // q3East is a valid target: 1,200,000 of revenue from deals of 100,000 at
@@ -107,13 +107,13 @@ func TestNewFunnelTargetProblems(t *testing.T) {
 		in := q3East()
 		c.edit(&in)
 		_, err := store.NewFunnelTarget(in)
-		var ve *plan.ValidationError
+		var ve *deal.ValidationError
 		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != c.field || !strings.Contains(ve.Problems[0].Message, c.want) {
 			t.Errorf("%s: %v, want one problem on %s mentioning %q", c.name, err, c.field, c.want)
 		}
 	}
 	_, err := store.NewFunnelTarget(store.FunnelTargetInput{ConversionRate: 2})
-	var ve *plan.ValidationError
+	var ve *deal.ValidationError
 	if !errors.As(err, &ve) || len(ve.Problems) < 10 {
 		t.Errorf("an empty target: %v, want every problem listed", err)
 	}

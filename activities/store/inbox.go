@@ -7,7 +7,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // Inbox is what waits for one user across all open deals.
@@ -27,11 +27,11 @@ type InboxItem struct {
 	DealID          string              `json:"deal_id" db:"deal_id"`
 	DealName        string              `json:"deal_name" db:"deal_name"`
 	Customer        string              `json:"customer" db:"customer"`
-	DealStatus      plan.DealStatus     `json:"deal_status" db:"deal_status"`
+	DealStatus      deal.DealStatus     `json:"deal_status" db:"deal_status"`
 	Milestone       string              `json:"milestone" db:"milestone"`
 	Title           string              `json:"title" db:"title"`
 	Owner           string              `json:"owner" db:"owner"`
-	State           plan.MilestoneState `json:"state" db:"state"`
+	State           deal.MilestoneState `json:"state" db:"state"`
 	Round           int                 `json:"round" db:"round"`
 	DueAt           *time.Time          `json:"due_at,omitempty" db:"due_at"`
 	Overdue         bool                `json:"overdue" db:"overdue"`

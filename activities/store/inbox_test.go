@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 func inboxKeys(items []store.InboxItem) []string {
@@ -41,10 +41,10 @@ func TestInbox(t *testing.T) {
 
 	// b: solution design submitted for review by both approvers (policy all);
 	// alice has approved, bob has not voted.
-	b, evs := newDeal(t, "b", t0, func(spec *plan.DealSpec) {
+	b, evs := newDeal(t, "b", t0, func(spec *deal.DealSpec) {
 		for i := range spec.Plan.Milestones {
 			if r := spec.Plan.Milestones[i].Review; r != nil {
-				r.Policy = plan.PolicyAll
+				r.Policy = deal.PolicyAll
 			}
 		}
 	})
@@ -57,7 +57,7 @@ func TestInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameKeys(t, "bob's reviews before any vote", in.Reviews, "b/solution-design")
-	evs, err = b.Apply(plan.ReviewAction{Acting: plan.Acting{Actor: "alice"}, Milestone: "solution-design", Decision: plan.Approve}, t0.Add(4*time.Hour))
+	evs, err = b.Apply(deal.ReviewAction{Acting: deal.Acting{Actor: "alice"}, Milestone: "solution-design", Decision: deal.Approve}, t0.Add(4*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,14 +65,14 @@ func TestInbox(t *testing.T) {
 
 	// c: prospect is late: the owner was reminded 2 days before due, the PMO
 	// told at due.
-	c, evs := newDeal(t, "c", t0.Add(-10*plan.Day))
+	c, evs := newDeal(t, "c", t0.Add(-10*deal.Day))
 	record(t, s, c, evs)
-	record(t, s, c, c.Advance(t0.Add(-10*plan.Day+7*plan.Day+time.Hour)))
+	record(t, s, c, c.Advance(t0.Add(-10*deal.Day+7*deal.Day+time.Hour)))
 
 	// d: closed; its open milestone is nobody's work any more.
 	d, evs := newDeal(t, "d", t0)
 	record(t, s, d, evs)
-	evs, err = d.Apply(plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealCancelled, Reason: "duplicate"}, t0.Add(time.Hour))
+	evs, err = d.Apply(deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealCancelled, Reason: "duplicate"}, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestInbox(t *testing.T) {
 	sameKeys(t, "carol's tasks", carol.Tasks, "c/prospect", "a/prospect")
 	sameKeys(t, "carol's reviews", carol.Reviews)
 	sameKeys(t, "carol's escalations", carol.Escalations, "c/prospect")
-	if it := carol.Tasks[0]; !it.Overdue || it.DueAt == nil || it.DealName != "Deal c" || it.State != plan.StateActive || it.Owner != "carol" {
+	if it := carol.Tasks[0]; !it.Overdue || it.DueAt == nil || it.DealName != "Deal c" || it.State != deal.StateActive || it.Owner != "carol" {
 		t.Errorf("carol's first task %+v", it)
 	}
 	if e := carol.Escalations[0]; e.Message == "" || e.At == nil || e.EscalationLevel != 2 {
@@ -97,7 +97,7 @@ func TestInbox(t *testing.T) {
 	sameKeys(t, "alice's reviews after voting", alice.Reviews)
 	bob, _ := s.Inbox(ctx, "bob")
 	sameKeys(t, "bob's reviews", bob.Reviews, "b/solution-design")
-	if r := bob.Reviews[0]; r.State != plan.StateInReview || r.Round != 1 || r.Owner != "sam" {
+	if r := bob.Reviews[0]; r.State != deal.StateInReview || r.Round != 1 || r.Owner != "sam" {
 		t.Errorf("bob's review %+v", r)
 	}
 

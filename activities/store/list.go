@@ -13,7 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // DealFilter selects and orders deals for ListDeals. Zero fields do not
@@ -54,11 +54,11 @@ type DealSummary struct {
 	Customer     string          `json:"customer" db:"customer"`
 	Amount       float64         `json:"amount" db:"amount"`
 	Currency     string          `json:"currency" db:"currency"`
-	Status       plan.DealStatus `json:"status" db:"status"`
+	Status       deal.DealStatus `json:"status" db:"status"`
 	Template     string          `json:"template" db:"template"`
 	PMO          string          `json:"pmo" db:"pmo"`
 	Stage        []string        `json:"stage" db:"-"`
-	BuyerStage   plan.BuyerStage `json:"buyer_stage,omitempty" db:"buyer_stage"`
+	BuyerStage   deal.BuyerStage `json:"buyer_stage,omitempty" db:"buyer_stage"`
 	Overdue      bool            `json:"overdue" db:"overdue"`
 	NextDeadline *time.Time      `json:"next_deadline,omitempty" db:"next_deadline"`
 	StartedAt    time.Time       `json:"started_at" db:"started_at"`
@@ -98,13 +98,13 @@ var Sorts = []string{"updated_at", "-updated_at", "amount", "-amount", "next_dea
 const DefaultSort = "-updated_at"
 
 var statusFilters = map[string][]string{
-	"active":    {string(plan.DealActive)},
-	"paused":    {string(plan.DealPaused)},
-	"won":       {string(plan.DealWon)},
-	"lost":      {string(plan.DealLost)},
-	"cancelled": {string(plan.DealCancelled)},
-	"open":      {string(plan.DealActive), string(plan.DealPaused)},
-	"closed":    {string(plan.DealWon), string(plan.DealLost), string(plan.DealCancelled)},
+	"active":    {string(deal.DealActive)},
+	"paused":    {string(deal.DealPaused)},
+	"won":       {string(deal.DealWon)},
+	"lost":      {string(deal.DealLost)},
+	"cancelled": {string(deal.DealCancelled)},
+	"open":      {string(deal.DealActive), string(deal.DealPaused)},
+	"closed":    {string(deal.DealWon), string(deal.DealLost), string(deal.DealCancelled)},
 }
 
 // cursor is what NextCursor encodes: the sort it belongs to and the last

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 var (
@@ -21,12 +21,12 @@ var (
 // seedDeals records n deals with varied statuses, stages, owners, amounts
 // (with ties), names (with ties), update times and deadlines, and returns
 // their final states.
-func seedDeals(t *testing.T, s *store.Store, n int) []*plan.Deal {
+func seedDeals(t *testing.T, s *store.Store, n int) []*deal.Deal {
 	t.Helper()
-	var out []*plan.Deal
+	var out []*deal.Deal
 	for i := range n {
 		start := t0.Add(time.Duration(i*7%n) * time.Hour)
-		d, evs := newDeal(t, dealID(i), start, func(spec *plan.DealSpec) {
+		d, evs := newDeal(t, dealID(i), start, func(spec *deal.DealSpec) {
 			spec.Name = dealNames[i%len(dealNames)] + " " + string(rune('A'+i%13))
 			spec.Customer = dealCustomers[i%len(dealCustomers)]
 			spec.Amount = float64((i*37)%11) * 1000.5
@@ -35,15 +35,15 @@ func seedDeals(t *testing.T, s *store.Store, n int) []*plan.Deal {
 			}
 		})
 		record(t, s, d, evs)
-		var more []plan.Event
+		var more []deal.Event
 		var err error
 		switch {
 		case i%10 == 0:
-			more, err = d.Apply(plan.CloseAction{Acting: plan.Acting{Actor: d.Team.PMO}, Outcome: plan.DealLost, Reason: "lost to a competitor"}, start.Add(time.Hour))
+			more, err = d.Apply(deal.CloseAction{Acting: deal.Acting{Actor: d.Team.PMO}, Outcome: deal.DealLost, Reason: "lost to a competitor"}, start.Add(time.Hour))
 		case i%10 == 1:
-			more, err = d.Apply(plan.PauseAction{Acting: plan.Acting{Actor: d.Team.PMO}, Reason: "customer reorganising"}, start.Add(2*time.Hour))
+			more, err = d.Apply(deal.PauseAction{Acting: deal.Acting{Actor: d.Team.PMO}, Reason: "customer reorganising"}, start.Add(2*time.Hour))
 		case i%4 == 2:
-			more = d.Advance(start.Add(8 * plan.Day)) // prospect overdue, escalated
+			more = d.Advance(start.Add(8 * deal.Day)) // prospect overdue, escalated
 		case i%5 == 3:
 			more = submit(t, d, "prospect", "carol", start.Add(3*time.Hour))
 		}
@@ -59,28 +59,28 @@ func seedDeals(t *testing.T, s *store.Store, n int) []*plan.Deal {
 }
 
 // nextDeadline is the deadline sort key: none sorts last.
-func nextDeadline(d *plan.Deal) time.Time {
+func nextDeadline(d *deal.Deal) time.Time {
 	if d.Next == nil {
 		return time.Unix(math.MaxInt32*8, 0)
 	}
 	return d.Next.At
 }
 
-var sortCmp = map[string]func(a, b *plan.Deal) int{
-	"updated_at":    func(a, b *plan.Deal) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
-	"-updated_at":   func(a, b *plan.Deal) int { return b.UpdatedAt.Compare(a.UpdatedAt) },
-	"amount":        func(a, b *plan.Deal) int { return cmp.Compare(a.Amount, b.Amount) },
-	"-amount":       func(a, b *plan.Deal) int { return cmp.Compare(b.Amount, a.Amount) },
-	"next_deadline": func(a, b *plan.Deal) int { return nextDeadline(a).Compare(nextDeadline(b)) },
-	"name":          func(a, b *plan.Deal) int { return strings.Compare(a.Name, b.Name) },
+var sortCmp = map[string]func(a, b *deal.Deal) int{
+	"updated_at":    func(a, b *deal.Deal) int { return a.UpdatedAt.Compare(b.UpdatedAt) },
+	"-updated_at":   func(a, b *deal.Deal) int { return b.UpdatedAt.Compare(a.UpdatedAt) },
+	"amount":        func(a, b *deal.Deal) int { return cmp.Compare(a.Amount, b.Amount) },
+	"-amount":       func(a, b *deal.Deal) int { return cmp.Compare(b.Amount, a.Amount) },
+	"next_deadline": func(a, b *deal.Deal) int { return nextDeadline(a).Compare(nextDeadline(b)) },
+	"name":          func(a, b *deal.Deal) int { return strings.Compare(a.Name, b.Name) },
 }
 
 // expectedOrder sorts deals as ListDeals must: by the sort key, then by id in
 // the key's direction.
-func expectedOrder(deals []*plan.Deal, sort string) []string {
+func expectedOrder(deals []*deal.Deal, sort string) []string {
 	ds := slices.Clone(deals)
 	desc := strings.HasPrefix(sort, "-")
-	slices.SortFunc(ds, func(a, b *plan.Deal) int {
+	slices.SortFunc(ds, func(a, b *deal.Deal) int {
 		if c := sortCmp[sort](a, b); c != 0 {
 			return c
 		}
@@ -154,7 +154,7 @@ func TestListDealsPaginatesEverySort(t *testing.T) {
 		t.Errorf("default order starts with %s, want %s", page.Deals[0].ID, want[0])
 	}
 	// A filtered listing pages too.
-	var open []*plan.Deal
+	var open []*deal.Deal
 	for _, d := range deals {
 		if !d.Status.Final() {
 			open = append(open, d)
@@ -178,28 +178,28 @@ func TestListDealsFilters(t *testing.T) {
 	has := func(keys []string, k string) bool { return slices.Contains(keys, k) }
 	for name, c := range map[string]struct {
 		f    store.DealFilter
-		want func(d *plan.Deal) bool
+		want func(d *deal.Deal) bool
 	}{
-		"status active":  {store.DealFilter{Status: "active"}, func(d *plan.Deal) bool { return d.Status == plan.DealActive }},
-		"status paused":  {store.DealFilter{Status: "paused"}, func(d *plan.Deal) bool { return d.Status == plan.DealPaused }},
-		"status lost":    {store.DealFilter{Status: "lost"}, func(d *plan.Deal) bool { return d.Status == plan.DealLost }},
-		"status open":    {store.DealFilter{Status: "open"}, func(d *plan.Deal) bool { return !d.Status.Final() }},
-		"status closed":  {store.DealFilter{Status: "closed"}, func(d *plan.Deal) bool { return d.Status.Final() }},
-		"stage":          {store.DealFilter{Stage: "needs-analysis"}, func(d *plan.Deal) bool { return has(d.ActiveKeys(), "needs-analysis") }},
-		"stage prospect": {store.DealFilter{Stage: "prospect"}, func(d *plan.Deal) bool { return has(d.ActiveKeys(), "prospect") }},
-		"pmo":            {store.DealFilter{PMO: "quinn"}, func(d *plan.Deal) bool { return d.Team.PMO == "quinn" }},
-		"customer":       {store.DealFilter{Customer: "globex"}, func(d *plan.Deal) bool { return d.Customer == "Globex" }},
-		"overdue":        {store.DealFilter{Overdue: &yes}, func(d *plan.Deal) bool { return d.Overdue() }},
-		"not overdue":    {store.DealFilter{Overdue: &no}, func(d *plan.Deal) bool { return !d.Overdue() }},
-		"text customer":  {store.DealFilter{Text: "LOBE"}, func(d *plan.Deal) bool { return d.Customer == "Globex" }},
-		"text name":      {store.DealFilter{Text: "harlie c"}, func(d *plan.Deal) bool { return d.Name == "Charlie C" }},
-		"text wildcards": {store.DealFilter{Text: "100%_"}, func(d *plan.Deal) bool { return strings.HasPrefix(d.Customer, "Umbrella") }},
-		"text literal %": {store.DealFilter{Text: "a%c"}, func(d *plan.Deal) bool { return false }},
+		"status active":  {store.DealFilter{Status: "active"}, func(d *deal.Deal) bool { return d.Status == deal.DealActive }},
+		"status paused":  {store.DealFilter{Status: "paused"}, func(d *deal.Deal) bool { return d.Status == deal.DealPaused }},
+		"status lost":    {store.DealFilter{Status: "lost"}, func(d *deal.Deal) bool { return d.Status == deal.DealLost }},
+		"status open":    {store.DealFilter{Status: "open"}, func(d *deal.Deal) bool { return !d.Status.Final() }},
+		"status closed":  {store.DealFilter{Status: "closed"}, func(d *deal.Deal) bool { return d.Status.Final() }},
+		"stage":          {store.DealFilter{Stage: "needs-analysis"}, func(d *deal.Deal) bool { return has(d.ActiveKeys(), "needs-analysis") }},
+		"stage prospect": {store.DealFilter{Stage: "prospect"}, func(d *deal.Deal) bool { return has(d.ActiveKeys(), "prospect") }},
+		"pmo":            {store.DealFilter{PMO: "quinn"}, func(d *deal.Deal) bool { return d.Team.PMO == "quinn" }},
+		"customer":       {store.DealFilter{Customer: "globex"}, func(d *deal.Deal) bool { return d.Customer == "Globex" }},
+		"overdue":        {store.DealFilter{Overdue: &yes}, func(d *deal.Deal) bool { return d.Overdue() }},
+		"not overdue":    {store.DealFilter{Overdue: &no}, func(d *deal.Deal) bool { return !d.Overdue() }},
+		"text customer":  {store.DealFilter{Text: "LOBE"}, func(d *deal.Deal) bool { return d.Customer == "Globex" }},
+		"text name":      {store.DealFilter{Text: "harlie c"}, func(d *deal.Deal) bool { return d.Name == "Charlie C" }},
+		"text wildcards": {store.DealFilter{Text: "100%_"}, func(d *deal.Deal) bool { return strings.HasPrefix(d.Customer, "Umbrella") }},
+		"text literal %": {store.DealFilter{Text: "a%c"}, func(d *deal.Deal) bool { return false }},
 		"combined": {store.DealFilter{Status: "open", PMO: "pat", Overdue: &yes},
-			func(d *plan.Deal) bool { return !d.Status.Final() && d.Team.PMO == "pat" && d.Overdue() }},
+			func(d *deal.Deal) bool { return !d.Status.Final() && d.Team.PMO == "pat" && d.Overdue() }},
 	} {
 		t.Run(name, func(t *testing.T) {
-			var want []*plan.Deal
+			var want []*deal.Deal
 			for _, d := range deals {
 				if c.want(d) {
 					want = append(want, d)
@@ -229,7 +229,7 @@ func TestListDealsFilters(t *testing.T) {
 		t.Fatalf("%v %v", page, err)
 	}
 	sum := page.Deals[0]
-	if !slices.Equal(sum.Stage, []string{"needs-analysis"}) || sum.Status != plan.DealActive || sum.NextDeadline == nil || sum.Version < 2 {
+	if !slices.Equal(sum.Stage, []string{"needs-analysis"}) || sum.Status != deal.DealActive || sum.NextDeadline == nil || sum.Version < 2 {
 		t.Errorf("summary %+v", sum)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // seedOutbox records a closed deal: one notification per team member (plus
@@ -17,7 +17,7 @@ import (
 func seedOutbox(t *testing.T, s *store.Store, id string) int {
 	t.Helper()
 	d, evs := newDeal(t, id, t0)
-	more, err := d.Apply(plan.CloseAction{Acting: plan.Acting{Actor: "pat"}, Outcome: plan.DealWon, Reason: "signed"}, t0.Add(time.Hour))
+	more, err := d.Apply(deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealWon, Reason: "signed"}, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestClaimNotificationsLeasesRows(t *testing.T) {
 		t.Fatalf("claimed %v", ids(first))
 	}
 	n := first[0]
-	if n.DealID != "o1" || n.Recipient != "carol" || n.Kind != string(plan.EventMilestoneActivated) ||
+	if n.DealID != "o1" || n.Recipient != "carol" || n.Kind != string(deal.EventMilestoneActivated) ||
 		n.Payload.DealName != "Deal o1" || n.Payload.Customer != "ACME" || n.Payload.Milestone != "prospect" || n.Message == "" {
 		t.Errorf("first notification %+v", n)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // A change the store refuses for good (see refused) is parked rather than
@@ -61,8 +61,8 @@ type RecordingStatus struct {
 
 // parkedBatch is how a change is kept in parked_changes.change.
 type parkedBatch struct {
-	Deal   plan.Deal    `json:"deal"`
-	Events []plan.Event `json:"events"`
+	Deal   deal.Deal    `json:"deal"`
+	Events []deal.Event `json:"events"`
 }
 
 // AdminNoticeKind is the kind of the notification every admin gets when a
@@ -119,18 +119,18 @@ FROM parked_changes ORDER BY deal_id, version`
 // may pass (Postgres down, a foreign-key race with a delete) are returned,
 // to be retried. In the usual case — nothing parked — it is the one
 // statement RecordChange runs.
-func (s *Store) RecordOrPark(ctx context.Context, deal *plan.Deal, events []plan.Event) (RecordOutcome, error) {
-	if deal == nil || deal.ID == "" {
+func (s *Store) RecordOrPark(ctx context.Context, d *deal.Deal, events []deal.Event) (RecordOutcome, error) {
+	if d == nil || d.ID == "" {
 		return RecordOutcome{}, fmt.Errorf("store: %w: no deal or no deal id", ErrInvalidChange)
 	}
-	blocked, err := s.recordChange(ctx, s.db, deal, events, false)
+	blocked, err := s.recordChange(ctx, s.db, d, events, false)
 	if err == nil && !blocked {
 		return RecordOutcome{}, nil
 	}
 	if err != nil && !errors.Is(err, ErrInvalidChange) {
 		return RecordOutcome{}, err
 	}
-	return s.replayParked(ctx, cleanText(deal.ID), &parkedBatch{Deal: *deal, Events: events})
+	return s.replayParked(ctx, cleanText(d.ID), &parkedBatch{Deal: *d, Events: events})
 }
 
 // ReplayParked records a deal's parked changes, oldest first, and reports

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // refuseDeal makes Postgres refuse, for good, every audit event of one deal
@@ -43,7 +43,7 @@ END $$`); err != nil {
 
 // expectedOutbox counts the outbox rows events make: one per distinct
 // recipient of each.
-func expectedOutbox(evs []plan.Event) int {
+func expectedOutbox(evs []deal.Event) int {
 	n := 0
 	for _, e := range evs {
 		seen := map[string]bool{}
@@ -75,7 +75,7 @@ func TestRecordOrParkKeepsRefusedChanges(t *testing.T) {
 		}
 	}
 	d, evs := newDeal(t, "acme-park", t0)
-	all := append([]plan.Event(nil), evs...)
+	all := append([]deal.Event(nil), evs...)
 	if out, err := s.RecordOrPark(ctx, d, evs); err != nil || out.Parked != 0 {
 		t.Fatalf("first change: %+v, %v", out, err)
 	}
@@ -88,7 +88,7 @@ func TestRecordOrParkKeepsRefusedChanges(t *testing.T) {
 		t.Fatalf("refused change: %+v, %v; want it parked", out, err)
 	}
 	// A later change parks behind it, even though it alone would pass.
-	evs, err = d.Apply(plan.BuyerStageAction{Acting: plan.Acting{Actor: "carol"}, Stage: plan.BuyerNegotiating}, t0.Add(2*time.Hour))
+	evs, err = d.Apply(deal.BuyerStageAction{Acting: deal.Acting{Actor: "carol"}, Stage: deal.BuyerNegotiating}, t0.Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestRecordOrParkKeepsRefusedChanges(t *testing.T) {
 // assertComplete checks the deal's audit trail is seq 1..N, each once, the
 // read model is at the deal's version, and the outbox has each
 // notification once.
-func assertComplete(t *testing.T, s *store.Store, d *plan.Deal, all []plan.Event) {
+func assertComplete(t *testing.T, s *store.Store, d *deal.Deal, all []deal.Event) {
 	t.Helper()
 	if n := count(t, s, `SELECT count(*) FROM audit_events WHERE deal_id = $1`, d.ID); n != len(all) || int64(n) != d.Seq {
 		t.Errorf("audit events: %d, want %d (seq %d)", n, len(all), d.Seq)
@@ -190,7 +190,7 @@ func TestRecordOrParkRetriesForeignKeyRace(t *testing.T) {
 // "u0000" is text, and stays as it is.
 func TestRecordCleansNUL(t *testing.T) {
 	s := newStore(t)
-	d, evs := newDeal(t, "acme-nul", t0, func(sp *plan.DealSpec) { sp.Name = "Deal \x00 one" })
+	d, evs := newDeal(t, "acme-nul", t0, func(sp *deal.DealSpec) { sp.Name = "Deal \x00 one" })
 	evs = append(evs, submit(t, d, "prospect", "carol", t0.Add(time.Hour))...)
 	evs[len(evs)-1].Message = "x\x00y \\u0000 bad \xff utf8"
 	evs[len(evs)-1].Data = map[string]string{"note": "a\x00b"}
@@ -279,7 +279,7 @@ func TestRecordOrParkParksProgramLimits(t *testing.T) {
 	if _, err := rand.Read(random); err != nil {
 		t.Fatal(err)
 	}
-	d, evs := newDeal(t, "acme-long", t0, func(sp *plan.DealSpec) { sp.Name = base64.StdEncoding.EncodeToString(random) })
+	d, evs := newDeal(t, "acme-long", t0, func(sp *deal.DealSpec) { sp.Name = base64.StdEncoding.EncodeToString(random) })
 	out, err := s.RecordOrPark(t.Context(), d, evs)
 	if err != nil || out.Parked != 1 || !strings.Contains(out.Error, "54000") {
 		t.Fatalf("a name past the index limit: %+v, %v; want it parked (54000)", out, err)

@@ -12,7 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // sqlRecordChange records one change of a deal in a single statement, so in
@@ -118,19 +118,19 @@ SELECT EXISTS (SELECT FROM blocked)`
 // neither text nor jsonb can hold) and invalid UTF-8 become U+FFFD in the
 // read model, the audit trail and the outbox (see cleanText). The deal
 // model refuses such input; this is for state from before it did.
-func (s *Store) RecordChange(ctx context.Context, deal *plan.Deal, events []plan.Event) error {
-	_, err := s.recordChange(ctx, s.db, deal, events, true)
+func (s *Store) RecordChange(ctx context.Context, d *deal.Deal, events []deal.Event) error {
+	_, err := s.recordChange(ctx, s.db, d, events, true)
 	return err
 }
 
 // recordChange runs sqlRecordChange on q; unless ignoreParked, it writes
 // nothing and answers blocked when the deal has parked changes. A refusal
 // (see refused) wraps ErrInvalidChange.
-func (s *Store) recordChange(ctx context.Context, q sqlx.QueryerContext, deal *plan.Deal, events []plan.Event, ignoreParked bool) (blocked bool, err error) {
-	if err := checkChange(deal, events); err != nil {
+func (s *Store) recordChange(ctx context.Context, q sqlx.QueryerContext, d *deal.Deal, events []deal.Event, ignoreParked bool) (blocked bool, err error) {
+	if err := checkChange(d, events); err != nil {
 		return false, err
 	}
-	args, err := recordChangeArgs(deal, events)
+	args, err := recordChangeArgs(d, events)
 	if err == nil {
 		err = q.QueryRowxContext(ctx, sqlRecordChange, append(args, ignoreParked)...).Scan(&blocked)
 	}
@@ -140,9 +140,9 @@ func (s *Store) recordChange(ctx context.Context, q sqlx.QueryerContext, deal *p
 	case errors.Is(err, ErrInvalidChange):
 		return false, err
 	case refused(err):
-		return false, fmt.Errorf("store: recording deal %s: %w: %w", deal.ID, ErrInvalidChange, err)
+		return false, fmt.Errorf("store: recording deal %s: %w: %w", d.ID, ErrInvalidChange, err)
 	}
-	return false, fmt.Errorf("store: recording deal %s: %w", deal.ID, err)
+	return false, fmt.Errorf("store: recording deal %s: %w", d.ID, err)
 }
 
 // refused reports whether Postgres refused data it will refuse every time:
@@ -163,20 +163,20 @@ func refused(err error) bool {
 	return false
 }
 
-func checkChange(deal *plan.Deal, events []plan.Event) error {
-	if deal == nil || deal.ID == "" {
+func checkChange(d *deal.Deal, events []deal.Event) error {
+	if d == nil || d.ID == "" {
 		return fmt.Errorf("store: %w: no deal or no deal id", ErrInvalidChange)
 	}
-	if deal.Version <= 0 {
-		return fmt.Errorf("store: %w: deal %s has version %d; versions start at 1", ErrInvalidChange, deal.ID, deal.Version)
+	if d.Version <= 0 {
+		return fmt.Errorf("store: %w: deal %s has version %d; versions start at 1", ErrInvalidChange, d.ID, d.Version)
 	}
 	seen := make(map[int64]bool, len(events))
 	for _, e := range events {
 		if e.Seq <= 0 {
-			return fmt.Errorf("store: %w: deal %s: event %s has sequence %d; sequences start at 1", ErrInvalidChange, deal.ID, e.Kind, e.Seq)
+			return fmt.Errorf("store: %w: deal %s: event %s has sequence %d; sequences start at 1", ErrInvalidChange, d.ID, e.Kind, e.Seq)
 		}
 		if seen[e.Seq] {
-			return fmt.Errorf("store: %w: deal %s: sequence %d appears twice in one change", ErrInvalidChange, deal.ID, e.Seq)
+			return fmt.Errorf("store: %w: deal %s: sequence %d appears twice in one change", ErrInvalidChange, d.ID, e.Seq)
 		}
 		seen[e.Seq] = true
 	}
@@ -184,7 +184,7 @@ func checkChange(deal *plan.Deal, events []plan.Event) error {
 }
 
 // recordChangeArgs are sqlRecordChange's parameters, in order.
-func recordChangeArgs(d *plan.Deal, events []plan.Event) ([]any, error) {
+func recordChangeArgs(d *deal.Deal, events []deal.Event) ([]any, error) {
 	state, err := json.Marshal(d)
 	if err == nil {
 		state = cleanJSON(state)
@@ -242,7 +242,7 @@ type milestoneRow struct {
 	PendingReviewers []string   `json:"pending_reviewers"`
 }
 
-func milestoneRows(d *plan.Deal) []milestoneRow {
+func milestoneRows(d *deal.Deal) []milestoneRow {
 	rows := make([]milestoneRow, 0, len(d.Milestones))
 	for i, m := range d.Milestones {
 		owner := m.Owner
@@ -261,12 +261,12 @@ func milestoneRows(d *plan.Deal) []milestoneRow {
 
 // pendingReviewers returns this round's reviewers who have not voted yet,
 // while the milestone waits for review.
-func pendingReviewers(m *plan.Milestone) []string {
-	if m.State != plan.StateSubmitted && m.State != plan.StateInReview {
+func pendingReviewers(m *deal.Milestone) []string {
+	if m.State != deal.StateSubmitted && m.State != deal.StateInReview {
 		return nil
 	}
 	return slices.DeleteFunc(slices.Clone(m.Reviewers), func(u string) bool {
-		return slices.ContainsFunc(m.Reviews, func(r plan.Review) bool { return r.Round == m.Round && r.By == u })
+		return slices.ContainsFunc(m.Reviews, func(r deal.Review) bool { return r.Round == m.Round && r.By == u })
 	})
 }
 
@@ -282,7 +282,7 @@ type eventRow struct {
 	Data      map[string]string `json:"data"`
 }
 
-func eventRows(events []plan.Event) []eventRow {
+func eventRows(events []deal.Event) []eventRow {
 	rows := make([]eventRow, 0, len(events))
 	for _, e := range events {
 		rows = append(rows, eventRow{Seq: e.Seq, Kind: string(e.Kind), At: e.At, Actor: e.Actor,
@@ -302,7 +302,7 @@ type outboxRow struct {
 
 // outboxRows has one row per recipient (named once) of every event that
 // names some.
-func outboxRows(d *plan.Deal, events []plan.Event) []outboxRow {
+func outboxRows(d *deal.Deal, events []deal.Event) []outboxRow {
 	rows := []outboxRow{}
 	for _, e := range events {
 		payload := NotificationPayload{DealName: d.Name, Customer: d.Customer,

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // BenchmarkRecordChange times RecordChange as the deal workflow calls it on
@@ -26,7 +26,7 @@ func BenchmarkRecordChange(b *testing.B) {
 
 func benchRecordChange(b *testing.B, s *store.Store, parallelism int) {
 	ctx := context.Background()
-	tmpl, _ := plan.Builtin("project")
+	tmpl, _ := deal.Builtin("project")
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -44,8 +44,8 @@ func benchRecordChange(b *testing.B, s *store.Store, parallelism int) {
 			mu.Unlock()
 			// A deal's start, then its first submit: what a new deal and a
 			// typical action record.
-			spec := plan.DealSpec{ID: id, Name: "Bench", Customer: "ACME", Amount: 1, Currency: "CNY", Team: team, Plan: tmpl}
-			d, evs, err := plan.NewDeal(spec, t0)
+			spec := deal.DealSpec{ID: id, Name: "Bench", Customer: "ACME", Amount: 1, Currency: "CNY", Team: team, Plan: tmpl}
+			d, evs, err := deal.NewDeal(spec, t0)
 			if err != nil {
 				b.Error(err)
 				return
@@ -53,7 +53,7 @@ func benchRecordChange(b *testing.B, s *store.Store, parallelism int) {
 			for step := range 2 {
 				if step == 1 {
 					m := d.Milestone("prospect")
-					if evs, err = d.Apply(plan.Submit{Acting: plan.Acting{Actor: "carol"}, Milestone: m.Key, Checklist: m.Checklist}, t0.Add(time.Hour)); err != nil {
+					if evs, err = d.Apply(deal.Submit{Acting: deal.Acting{Actor: "carol"}, Milestone: m.Key, Checklist: m.Checklist}, t0.Add(time.Hour)); err != nil {
 						b.Error(err)
 						return
 					}

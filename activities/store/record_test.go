@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // milestoneVersions maps each milestone row of a deal to its row version
@@ -55,7 +55,7 @@ func TestRecordChangeWritesOnlyChangedMilestones(t *testing.T) {
 
 	smaller := clone(t, d)
 	smaller.Version++
-	smaller.Milestones = slices.DeleteFunc(smaller.Milestones, func(m *plan.Milestone) bool { return m.Key == "quotation" })
+	smaller.Milestones = slices.DeleteFunc(smaller.Milestones, func(m *deal.Milestone) bool { return m.Key == "quotation" })
 	record(t, s, smaller, nil)
 	keys := slices.Sorted(maps.Keys(milestoneVersions(t, s, d.ID)))
 	if slices.Contains(keys, "quotation") || len(keys) != 5 {

@@ -10,7 +10,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/deploy/localstack/testenv"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunTests(m)) }
@@ -39,21 +39,21 @@ func openStore(t *testing.T, url string) *store.Store {
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-var team = plan.Team{PMO: "pat", Commercial: "carol", Solution: "sam", Approvers: []string{"alice", "bob"}, Director: "dora"}
+var team = deal.Team{PMO: "pat", Commercial: "carol", Solution: "sam", Approvers: []string{"alice", "bob"}, Director: "dora"}
 
 // newDeal starts a project-type deal at now; its first events activate the
 // prospect milestone (owner carol).
-func newDeal(t *testing.T, id string, now time.Time, mod ...func(*plan.DealSpec)) (*plan.Deal, []plan.Event) {
+func newDeal(t *testing.T, id string, now time.Time, mod ...func(*deal.DealSpec)) (*deal.Deal, []deal.Event) {
 	t.Helper()
-	tmpl, ok := plan.Builtin("project")
+	tmpl, ok := deal.Builtin("project")
 	if !ok {
 		t.Fatal("no built-in project template")
 	}
-	spec := plan.DealSpec{ID: id, Name: "Deal " + id, Customer: "ACME", Amount: 100000, Currency: "CNY", Team: team, Plan: tmpl}
+	spec := deal.DealSpec{ID: id, Name: "Deal " + id, Customer: "ACME", Amount: 100000, Currency: "CNY", Team: team, Plan: tmpl}
 	for _, f := range mod {
 		f(&spec)
 	}
-	d, evs, err := plan.NewDeal(spec, now)
+	d, evs, err := deal.NewDeal(spec, now)
 	if err != nil {
 		t.Fatalf("NewDeal %s: %v", id, err)
 	}
@@ -61,20 +61,20 @@ func newDeal(t *testing.T, id string, now time.Time, mod ...func(*plan.DealSpec)
 }
 
 // submit hands in milestone key with its whole checklist.
-func submit(t *testing.T, d *plan.Deal, key, by string, now time.Time) []plan.Event {
+func submit(t *testing.T, d *deal.Deal, key, by string, now time.Time) []deal.Event {
 	t.Helper()
 	m := d.Milestone(key)
 	if m == nil {
 		t.Fatalf("no milestone %s", key)
 	}
-	evs, err := d.Apply(plan.Submit{Acting: plan.Acting{Actor: by}, Milestone: key, Checklist: m.Checklist}, now)
+	evs, err := d.Apply(deal.Submit{Acting: deal.Acting{Actor: by}, Milestone: key, Checklist: m.Checklist}, now)
 	if err != nil {
 		t.Fatalf("submit %s: %v", key, err)
 	}
 	return evs
 }
 
-func record(t *testing.T, s *store.Store, d *plan.Deal, evs []plan.Event) {
+func record(t *testing.T, s *store.Store, d *deal.Deal, evs []deal.Event) {
 	t.Helper()
 	if err := s.RecordChange(t.Context(), d, evs); err != nil {
 		t.Fatalf("RecordChange %s v%d: %v", d.ID, d.Version, err)
@@ -82,13 +82,13 @@ func record(t *testing.T, s *store.Store, d *plan.Deal, evs []plan.Event) {
 }
 
 // clone deep-copies a deal through JSON, as the workflow's payloads do.
-func clone(t *testing.T, d *plan.Deal) *plan.Deal {
+func clone(t *testing.T, d *deal.Deal) *deal.Deal {
 	t.Helper()
 	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c plan.Deal
+	var c deal.Deal
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}

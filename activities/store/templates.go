@@ -8,14 +8,14 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // StoredTemplate is one version of a custom plan template: who created the
 // template (its owner) and who saved this version, when. Version counts the
 // saves from 1; the built-in templates have none (version 0).
 type StoredTemplate struct {
-	Template  plan.Template `json:"template"`
+	Template  deal.Template `json:"template"`
 	Version   int           `json:"version"`
 	CreatedBy string        `json:"created_by"`
 	CreatedAt time.Time     `json:"created_at"`
@@ -79,9 +79,9 @@ WHERE v.name = $1 AND v.version = $2`
 // first save creates the template, owned by its author; later saves are
 // versions 2, 3, … and only the owner or an admin may make them (else a
 // *TemplateOwnerError naming the owner). An invalid template returns its
-// *plan.ValidationError. Whether a custom template may shadow a built-in one
+// *deal.ValidationError. Whether a custom template may shadow a built-in one
 // is the caller's call.
-func (s *Store) SaveTemplate(ctx context.Context, t plan.Template, by *User) (*StoredTemplate, error) {
+func (s *Store) SaveTemplate(ctx context.Context, t deal.Template, by *User) (*StoredTemplate, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 var (
@@ -17,7 +17,7 @@ var (
 func TestTemplates(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
-	tmpl, _ := plan.Builtin("project")
+	tmpl, _ := deal.Builtin("project")
 	tmpl.Name, tmpl.Title = "gov-project", "Government project"
 
 	saved, err := s.SaveTemplate(ctx, tmpl, pat)
@@ -85,7 +85,7 @@ func TestTemplates(t *testing.T) {
 
 	bad := tmpl
 	bad.Name = "Bad Name"
-	var ve *plan.ValidationError
+	var ve *deal.ValidationError
 	if _, err := s.SaveTemplate(ctx, bad, pat); !errors.As(err, &ve) {
 		t.Errorf("invalid template: %v", err)
 	}

@@ -4,12 +4,12 @@ import (
 	"net/http"
 	"slices"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // DealView is a deal as the API answers it.
 type DealView struct {
-	plan.Deal
+	deal.Deal
 	TemporalURL string `json:"temporal_url"`
 	Source      string `json:"source"`
 }
@@ -63,7 +63,7 @@ func (s *Stack) Submit(as, id, key string) DealView {
 // Projected waits until the read model holds the live state's version, then
 // checks that it agrees with the workflow and that the audit trail holds
 // every event exactly once, in order.
-func (s *Stack) Projected(id string) *plan.Deal {
+func (s *Stack) Projected(id string) *deal.Deal {
 	s.T.Helper()
 	// Under load the state query can time out and the API then answers from
 	// the read model (source "read-model"); only a live answer is the
@@ -73,7 +73,7 @@ func (s *Stack) Projected(id string) *plan.Deal {
 		live = s.Deal("root", id)
 		return live.Source == "workflow" || live.Status.Final()
 	})
-	var stored *plan.Deal
+	var stored *deal.Deal
 	s.Eventually("projection of "+id, func() bool {
 		d, err := s.Store.GetDeal(s.T.Context(), id)
 		stored = d
@@ -95,10 +95,10 @@ func (s *Stack) Projected(id string) *plan.Deal {
 }
 
 // Events is deal id's audit trail as the API answers it (root asking).
-func (s *Stack) Events(id string) []plan.Event {
+func (s *Stack) Events(id string) []deal.Event {
 	s.T.Helper()
 	var out struct {
-		Events []plan.Event `json:"events"`
+		Events []deal.Event `json:"events"`
 	}
 	s.Must("root", "GET", "/v1/deals/"+id+"/events?limit=1000", nil, http.StatusOK, &out)
 	return out.Events
@@ -114,9 +114,9 @@ func (s *Stack) Intact(id string) {
 		s.T.Fatalf("%s answers from %s, not its workflow", id, d.Source)
 	}
 	if !d.Status.Final() {
-		next := plan.BuyerContactAdded
+		next := deal.BuyerContactAdded
 		if d.BuyerStage == next {
-			next = plan.BuyerMetNonDecisionMaker
+			next = deal.BuyerMetNonDecisionMaker
 		}
 		s.Act("cora", id, "/buyer-stage", map[string]any{"stage": next, "note": "still working"})
 	}

@@ -27,7 +27,7 @@ import (
 	"dealflow/deploy/cluster"
 	"dealflow/deploy/localstack"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // relayLease is how long the outbox relay holds a claimed batch before
@@ -377,9 +377,9 @@ func (e *faultEnv) clusterDeal(fd *faultDeal, answered *atomic.Int64, lat *laten
 		switch {
 		case next == nil:
 			return fmt.Errorf("open deal with nothing to do: %s %v", d.Status, d.ActiveKeys())
-		case next.State == plan.StateActive && next.Key == "contract" && fd.lost:
+		case next.State == deal.StateActive && next.Key == "contract" && fd.lost:
 			d, err = e.act("pat", fd.id, "/close", map[string]any{"outcome": "lost", "reason": "chose a competitor"}, "close")
-		case next.State == plan.StateActive:
+		case next.State == deal.StateActive:
 			d, err = e.submit(d, next.Key)
 		default:
 			reject := fd.rejections > 0 && next.Round == 1
@@ -397,7 +397,7 @@ func (e *faultEnv) clusterDeal(fd *faultDeal, answered *atomic.Int64, lat *laten
 // startProject starts a deal from the project template. A start answered
 // 503 is sent again; if that one finds the deal exists, the first had
 // started it (see startedAfter503).
-func (e *faultEnv) startProject(fd *faultDeal) (*plan.Deal, error) {
+func (e *faultEnv) startProject(fd *faultDeal) (*deal.Deal, error) {
 	body := map[string]any{"id": fd.id, "name": "Deal " + fd.id, "customer": "Customer " + fd.id,
 		"amount": 100000 + 1000*fd.n, "currency": "CNY", "template": "project",
 		"team": map[string]any{"pmo": "pat", "commercial": "cora", "solution": "sol", "approvers": []string{"ann", "abe"}, "director": "dina"}}
@@ -406,7 +406,7 @@ func (e *faultEnv) startProject(fd *faultDeal) (*plan.Deal, error) {
 		r := e.call("pat", "POST", "/v1/deals", body, "")
 		switch {
 		case r.status == http.StatusCreated:
-			fd.started = new(plan.Deal)
+			fd.started = new(deal.Deal)
 			return fd.started, json.Unmarshal(r.body, fd.started)
 		case r.status == http.StatusConflict && attempt > 1:
 			e.startedAfter503.Add(1)

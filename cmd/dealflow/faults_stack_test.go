@@ -27,7 +27,7 @@ import (
 	"dealflow/api/apitest"
 	"dealflow/deploy/localstack"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // The fault tests (faults_test.go) run dealflow the way production does:
@@ -413,13 +413,13 @@ const retryWindow = 3 * time.Minute
 
 // act sends a deal action and, while it answers 503, sends it again with
 // the same Idempotency-Key. Anything but 200 or 503 is an error.
-func (e *faultEnv) act(as, id, path string, body any, key string) (*plan.Deal, error) {
+func (e *faultEnv) act(as, id, path string, body any, key string) (*deal.Deal, error) {
 	deadline := time.Now().Add(retryWindow)
 	for {
 		r := e.call(as, "POST", "/v1/deals/"+id+path, body, key)
 		switch {
 		case r.status == http.StatusOK:
-			var d plan.Deal
+			var d deal.Deal
 			if err := json.Unmarshal(r.body, &d); err != nil {
 				return nil, fmt.Errorf("%s %s: %v", id, path, err)
 			}
@@ -442,12 +442,12 @@ func (e *faultEnv) act(as, id, path string, body any, key string) (*plan.Deal, e
 }
 
 // deal reads a deal through the API, waiting out 503s.
-func (e *faultEnv) deal(id string) (*plan.Deal, error) {
+func (e *faultEnv) deal(id string) (*deal.Deal, error) {
 	deadline := time.Now().Add(retryWindow)
 	for {
 		r := e.call("root", "GET", "/v1/deals/"+id, nil, "")
 		if r.status == http.StatusOK {
-			var d plan.Deal
+			var d deal.Deal
 			if err := json.Unmarshal(r.body, &d); err != nil {
 				return nil, err
 			}
@@ -467,7 +467,7 @@ type faultDeal struct {
 	lost bool // closed as lost once the contract is active; won otherwise
 	// Expected counts of events that the test's own actions produce.
 	redates, buyerStages, rejections int
-	started                          *plan.Deal // state when started
+	started                          *deal.Deal // state when started
 }
 
 // newDeals names n deals prefix-i; lost says which must end lost.
@@ -493,7 +493,7 @@ func (e *faultEnv) start(deals []*faultDeal) {
 			r := e.call("pat", "POST", "/v1/deals", body, "")
 			switch {
 			case r.status == http.StatusCreated:
-				d.started = new(plan.Deal)
+				d.started = new(deal.Deal)
 				return json.Unmarshal(r.body, d.started)
 			case r.status == http.StatusConflict && attempt > 1:
 				e.startedAfter503.Add(1)
@@ -530,7 +530,7 @@ func (e *faultEnv) parallel(deals []*faultDeal, fn func(d *faultDeal) error) {
 
 // submit submits milestone key of a deal as its owner, with the whole
 // checklist; the Idempotency-Key names the milestone and its round.
-func (e *faultEnv) submit(d *plan.Deal, key string) (*plan.Deal, error) {
+func (e *faultEnv) submit(d *deal.Deal, key string) (*deal.Deal, error) {
 	m := d.Milestone(key)
 	return e.act(m.Owner, d.ID, "/milestones/"+key+"/submit",
 		map[string]any{"checklist": m.Checklist, "evidence": []string{"https://docs.example/" + key}},
@@ -538,7 +538,7 @@ func (e *faultEnv) submit(d *plan.Deal, key string) (*plan.Deal, error) {
 }
 
 // review votes on milestone key's current round as reviewer.
-func (e *faultEnv) review(d *plan.Deal, key, reviewer string, approve bool) (*plan.Deal, error) {
+func (e *faultEnv) review(d *deal.Deal, key, reviewer string, approve bool) (*deal.Deal, error) {
 	m := d.Milestone(key)
 	body := map[string]any{"decision": "approve"}
 	if !approve {
@@ -563,9 +563,9 @@ func (e *faultEnv) drive(fd *faultDeal) error {
 		switch {
 		case next == nil:
 			return fmt.Errorf("open deal with nothing to do: %+v", d)
-		case next.State == plan.StateActive && next.Key == "contract" && fd.lost:
+		case next.State == deal.StateActive && next.Key == "contract" && fd.lost:
 			d, err = e.act("pat", fd.id, "/close", map[string]any{"outcome": "lost", "reason": "chose a competitor"}, "close")
-		case next.State == plan.StateActive:
+		case next.State == deal.StateActive:
 			d, err = e.submit(d, next.Key)
 		default:
 			reviewer := ""
@@ -593,10 +593,10 @@ func (e *faultEnv) drive(fd *faultDeal) error {
 
 // final is the closed deal's workflow result: the state the workflow ended
 // with.
-func (e *faultEnv) final(id string) (*plan.Deal, error) {
+func (e *faultEnv) final(id string) (*deal.Deal, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var d plan.Deal
+	var d deal.Deal
 	if err := e.tc.GetWorkflow(ctx, workflows.DealWorkflowID(id), "").Get(ctx, &d); err != nil {
 		return nil, fmt.Errorf("workflow result: %w", err)
 	}
@@ -604,15 +604,15 @@ func (e *faultEnv) final(id string) (*plan.Deal, error) {
 }
 
 // events reads a deal's whole audit trail through the API.
-func (e *faultEnv) events(id string) ([]plan.Event, error) {
-	var all []plan.Event
+func (e *faultEnv) events(id string) ([]deal.Event, error) {
+	var all []deal.Event
 	for {
 		r := e.call("root", "GET", fmt.Sprintf("/v1/deals/%s/events?limit=1000&after=%d", id, len(all)), nil, "")
 		if r.status != http.StatusOK {
 			return nil, fmt.Errorf("events: %s", r)
 		}
 		var page struct {
-			Events []plan.Event `json:"events"`
+			Events []deal.Event `json:"events"`
 		}
 		if err := json.Unmarshal(r.body, &page); err != nil {
 			return nil, err
@@ -626,9 +626,9 @@ func (e *faultEnv) events(id string) ([]plan.Event, error) {
 
 // firstOpenMilestone is the deal's first milestone with something to do:
 // active, submitted or in review; nil when there is none.
-func firstOpenMilestone(d *plan.Deal) *plan.Milestone {
+func firstOpenMilestone(d *deal.Deal) *deal.Milestone {
 	for _, m := range d.Milestones {
-		if m.State == plan.StateActive || m.State == plan.StateSubmitted || m.State == plan.StateInReview {
+		if m.State == deal.StateActive || m.State == deal.StateSubmitted || m.State == deal.StateInReview {
 			return m
 		}
 	}
@@ -685,9 +685,9 @@ func (e *faultEnv) verify(deals []*faultDeal) {
 			return err
 		}
 		var errs []error
-		want := plan.DealWon
+		want := deal.DealWon
 		if fd.lost {
-			want = plan.DealLost
+			want = deal.DealLost
 		}
 		if wf.Status != want {
 			errs = append(errs, fmt.Errorf("ended %s, want %s", wf.Status, want))
@@ -833,7 +833,7 @@ func (e *faultEnv) eventually(what string, timeout time.Duration, cond func() er
 
 // escalatedOnTime reports whether a deal's qualify milestone has fired its
 // due alarm and every escalation step, each stamped with its own deadline.
-func escalatedOnTime(d *plan.Deal) error {
+func escalatedOnTime(d *deal.Deal) error {
 	m := d.Milestone("qualify")
 	if !m.Overdue || m.Escalation != len(faultEscalations) || len(m.Escalated) != len(faultEscalations) {
 		return fmt.Errorf("%s qualify: overdue %v, escalation level %d, %d escalations fired", d.ID, m.Overdue, m.Escalation, len(m.Escalated))
@@ -848,25 +848,25 @@ func escalatedOnTime(d *plan.Deal) error {
 
 // lastDeadline is when the last escalation of qualify falls for a deal
 // that leaves it alone.
-func lastDeadline(d *plan.Deal) time.Time {
+func lastDeadline(d *deal.Deal) time.Time {
 	return d.Milestone("qualify").DueAt.Add(faultEscalations[len(faultEscalations)-1])
 }
 
 // query asks the deal's workflow for its state, bypassing the API.
-func (e *faultEnv) query(id string) (*plan.Deal, error) {
+func (e *faultEnv) query(id string) (*deal.Deal, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	v, err := e.tc.QueryWorkflow(ctx, workflows.DealWorkflowID(id), "", workflows.QueryState)
 	if err != nil {
 		return nil, err
 	}
-	var d plan.Deal
+	var d deal.Deal
 	return &d, v.Get(&d)
 }
 
 // updateDirect sends an action to the deal's workflow as the API does, with
 // key as the update ID, bypassing the API.
-func (e *faultEnv) updateDirect(id, update, key string, action any) (*plan.Deal, error) {
+func (e *faultEnv) updateDirect(id, update, key string, action any) (*deal.Deal, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	h, err := e.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -879,7 +879,7 @@ func (e *faultEnv) updateDirect(id, update, key string, action any) (*plan.Deal,
 	if err != nil {
 		return nil, err
 	}
-	var d plan.Deal
+	var d deal.Deal
 	return &d, h.Get(ctx, &d)
 }
 

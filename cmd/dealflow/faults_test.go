@@ -14,7 +14,7 @@ import (
 
 	"dealflow/deploy/localstack"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestFaultsWorkerCrash kills the only worker process (kill -9) while 50
@@ -262,7 +262,7 @@ func TestFaultsTemporalRestart(t *testing.T) {
 	r = e.call("root", "GET", "/v1/deals/"+moved[0].id, nil, "")
 	var view struct {
 		Source string `json:"source"`
-		plan.Deal
+		deal.Deal
 	}
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &view) != nil || view.Source != "read-model" || view.ID != moved[0].id || r.took > 20*time.Second {
 		t.Errorf("a deal while Temporal is down: %s; want 200 from the read model within 20 s", r)
@@ -388,7 +388,7 @@ func TestFaultsPostgresOutage(t *testing.T) {
 	r := e.call("root", "GET", "/v1/deals/"+moved[0].id, nil, "")
 	var view struct {
 		Source string `json:"source"`
-		plan.Deal
+		deal.Deal
 	}
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &view) != nil || view.Source != "workflow" || view.ID != moved[0].id || r.took > 5*time.Second {
 		t.Errorf("GET /v1/deals/%s while Postgres is down: %s; want 200 from the workflow within 5 s", moved[0].id, r)
@@ -403,12 +403,12 @@ func TestFaultsPostgresOutage(t *testing.T) {
 	e.parallel(deals, func(fd *faultDeal) error {
 		path, body, key := "/milestones/design/submit", map[string]any{"checklist": []string{"Scope estimated"}}, "submit/design/r1"
 		as, update := "sol", workflows.UpdateSubmit
-		var action any = plan.Submit{Acting: plan.Acting{Actor: "sol"}, Milestone: "design", Checklist: []string{"Scope estimated"}}
+		var action any = deal.Submit{Acting: deal.Acting{Actor: "sol"}, Milestone: "design", Checklist: []string{"Scope estimated"}}
 		if fd.n%2 == 0 {
 			fd.buyerStages = 1
 			path, body, key = "/buyer-stage", map[string]any{"stage": "met_decision_maker"}, "p/buyer"
 			as, update = "cora", workflows.UpdateBuyerStage
-			action = plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerMetDecisionMaker}
+			action = deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerMetDecisionMaker}
 		}
 		r := e.call(as, "POST", "/v1/deals/"+fd.id+path, body, key)
 		if r.status == http.StatusOK {
@@ -430,10 +430,10 @@ func TestFaultsPostgresOutage(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if fd.n%2 == 1 && d.Milestone("design").State != plan.StateSubmitted {
+			if fd.n%2 == 1 && d.Milestone("design").State != deal.StateSubmitted {
 				return fmt.Errorf("%s design is %s", fd.id, d.Milestone("design").State)
 			}
-			if fd.n%2 == 0 && d.BuyerStage != plan.BuyerMetDecisionMaker {
+			if fd.n%2 == 0 && d.BuyerStage != deal.BuyerMetDecisionMaker {
 				return fmt.Errorf("%s: buyer %q", fd.id, d.BuyerStage)
 			}
 		}

@@ -112,8 +112,8 @@ func listRecordings(ctx context.Context, st *store.Store, w io.Writer) error {
 	return tw.Flush()
 }
 
-func showRecordings(ctx context.Context, st *store.Store, deal string, w io.Writer) error {
-	parked, err := st.ParkedChangesOf(ctx, deal)
+func showRecordings(ctx context.Context, st *store.Store, d string, w io.Writer) error {
+	parked, err := st.ParkedChangesOf(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -156,8 +156,8 @@ func retryRecordings(ctx context.Context, st *store.Store, deals []string, w io.
 // dropped; it fails (exit 1) when some are parked instead.
 func recoverRecordings(ctx context.Context, st *store.Store, tc client.Client, deals []string, w io.Writer) error {
 	left := 0
-	for _, deal := range deals {
-		changes, err := workflows.DroppedChanges(ctx, tc, deal)
+	for _, d := range deals {
+		changes, err := workflows.DroppedChanges(ctx, tc, d)
 		if err != nil {
 			return err
 		}
@@ -166,18 +166,18 @@ func recoverRecordings(ctx context.Context, st *store.Store, tc client.Client, d
 			events += len(c.Events)
 			out, err := st.RecordOrPark(ctx, &c.Deal, c.Events)
 			if err != nil {
-				return fmt.Errorf("%s: recording v%d: %w", deal, c.Deal.Version, err)
+				return fmt.Errorf("%s: recording v%d: %w", d, c.Deal.Version, err)
 			}
 			parked = out.Parked
 		}
 		switch {
 		case len(changes) == 0:
-			fmt.Fprintf(w, "%s: no dropped changes in its history\n", deal)
+			fmt.Fprintf(w, "%s: no dropped changes in its history\n", d)
 		case parked > 0:
 			left++
-			fmt.Fprintf(w, "%s: %d dropped changes (%d events) found; %d changes parked, still refused (dealflow recordings show %s)\n", deal, len(changes), events, parked, deal)
+			fmt.Fprintf(w, "%s: %d dropped changes (%d events) found; %d changes parked, still refused (dealflow recordings show %s)\n", d, len(changes), events, parked, d)
 		default:
-			fmt.Fprintf(w, "%s: %d dropped changes (%d events) found and recorded\n", deal, len(changes), events)
+			fmt.Fprintf(w, "%s: %d dropped changes (%d events) found and recorded\n", d, len(changes), events)
 		}
 	}
 	if left > 0 {

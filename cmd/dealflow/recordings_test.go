@@ -16,7 +16,7 @@ import (
 	"dealflow/api/apitest"
 	"dealflow/deploy/localstack/testenv"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // TestRecordingsCommand: a change the store refused is parked; `dealflow
@@ -40,9 +40,9 @@ func TestRecordingsCommand(t *testing.T) {
 		t.Fatal("no counter")
 	}
 
-	tmpl, _ := plan.Builtin("project")
-	d, evs, err := plan.NewDeal(plan.DealSpec{ID: "refused", Name: "Refused", Customer: "ACME", Currency: "CNY",
-		Team: plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann"}, Director: "dina"}, Plan: tmpl}, time.Now())
+	tmpl, _ := deal.Builtin("project")
+	d, evs, err := deal.NewDeal(deal.DealSpec{ID: "refused", Name: "Refused", Customer: "ACME", Currency: "CNY",
+		Team: deal.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann"}, Director: "dina"}, Plan: tmpl}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +120,10 @@ func TestRecordingsRecover(t *testing.T) {
 	ctx := t.Context()
 	st, tc, queue := s.Store, s.Temporal, s.Queue
 
-	tmpl, _ := plan.Builtin("project")
+	tmpl, _ := deal.Builtin("project")
 	id := fmt.Sprintf("silenced-%d", time.Now().UnixNano())
-	spec := plan.DealSpec{ID: id, Name: "Silenced", Customer: "ACME", Currency: "CNY",
-		Team: plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann"}, Director: "dina"}, Plan: tmpl}
+	spec := deal.DealSpec{ID: id, Name: "Silenced", Customer: "ACME", Currency: "CNY",
+		Team: deal.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann"}, Director: "dina"}, Plan: tmpl}
 	if _, err := workflows.StartDeal(ctx, tc, queue, spec, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestRecordingsRecover(t *testing.T) {
 	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE audit_events ADD CONSTRAINT test_refusal CHECK (kind <> 'buyer_stage_recorded')`); err != nil {
 		t.Fatal(err)
 	}
-	act := func(name string, a plan.Action) *plan.Deal {
+	act := func(name string, a deal.Action) *deal.Deal {
 		t.Helper()
 		d, err := workflows.UpdateDeal(ctx, tc, id, "", name, a)
 		if err != nil {
@@ -143,7 +143,7 @@ func TestRecordingsRecover(t *testing.T) {
 		}
 		return d
 	}
-	d := act(workflows.UpdateBuyerStage, plan.BuyerStageAction{Acting: plan.Acting{Actor: "cora"}, Stage: plan.BuyerContactAdded})
+	d := act(workflows.UpdateBuyerStage, deal.BuyerStageAction{Acting: deal.Acting{Actor: "cora"}, Stage: deal.BuyerContactAdded})
 	s.Eventually("the refused recording to fail", func() bool {
 		changes, err := workflows.DroppedChanges(ctx, tc, id)
 		return err == nil && len(changes) == 1
@@ -151,7 +151,7 @@ func TestRecordingsRecover(t *testing.T) {
 	if _, err := st.DB().ExecContext(ctx, `ALTER TABLE audit_events DROP CONSTRAINT test_refusal`); err != nil {
 		t.Fatal(err)
 	}
-	d = act(workflows.UpdateSubmit, plan.Submit{Acting: plan.Acting{Actor: "cora"}, Milestone: "prospect", Checklist: d.Milestone("prospect").Checklist})
+	d = act(workflows.UpdateSubmit, deal.Submit{Acting: deal.Acting{Actor: "cora"}, Milestone: "prospect", Checklist: d.Milestone("prospect").Checklist})
 	s.Eventually("the later change recorded", func() bool { return auditCount() == int(d.Seq)-1 })
 	if started >= int(d.Seq)-1 {
 		t.Fatalf("no gap to recover: %d events recorded at start, %d in all", started, d.Seq)

@@ -27,7 +27,7 @@ import (
 	"dealflow/api/apitest"
 	"dealflow/deploy/localstack/testenv"
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // The shutdown tests send SIGTERM to `dealflow worker` and `dealflow api`
@@ -192,7 +192,7 @@ func (e *shutdownEnv) waitExit(p *faultProc, sent time.Time) time.Duration {
 // the start may answer 503 (Temporal slow to answer); it is sent again,
 // and the second answers 201 or, if the first had started the deal, 409,
 // after which the deal is read.
-func (e *shutdownEnv) startDeal(prefix string) *plan.Deal {
+func (e *shutdownEnv) startDeal(prefix string) *deal.Deal {
 	e.t.Helper()
 	id := prefix + "-" + strings.TrimPrefix(e.queue, "shutdown-")
 	body := map[string]any{
@@ -204,7 +204,7 @@ func (e *shutdownEnv) startDeal(prefix string) *plan.Deal {
 		r := e.call("pat", "POST", "/v1/deals", body, "")
 		switch {
 		case r.status == http.StatusCreated:
-			var d plan.Deal
+			var d deal.Deal
 			if err := json.Unmarshal(r.body, &d); err != nil {
 				e.t.Fatal(err)
 			}
@@ -224,7 +224,7 @@ func (e *shutdownEnv) startDeal(prefix string) *plan.Deal {
 }
 
 // submitBody confirms milestone key's whole checklist.
-func submitBody(d *plan.Deal, key string) map[string]any {
+func submitBody(d *deal.Deal, key string) map[string]any {
 	return map[string]any{"checklist": d.Milestone(key).Checklist}
 }
 
@@ -516,11 +516,11 @@ func TestShutdownAPIDrains(t *testing.T) {
 	}
 	switch _, _, shaped := r.errorBody(); {
 	case r.status == http.StatusOK:
-		var after plan.Deal
+		var after deal.Deal
 		if err := json.Unmarshal(r.body, &after); err != nil {
 			t.Fatal(err)
 		}
-		if m := after.Milestone("prospect"); m == nil || m.State != plan.StateDone {
+		if m := after.Milestone("prospect"); m == nil || m.State != deal.StateDone {
 			t.Errorf("the action's answer shows prospect %+v, want done", m)
 		}
 	case r.status == http.StatusServiceUnavailable && shaped && r.took >= 9*time.Second:

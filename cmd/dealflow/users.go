@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 	"dealflow/workflows/problem"
 )
 
@@ -111,7 +111,7 @@ func runUsersToken(ctx context.Context, args []string, env lookupEnvFunc, stdout
 	}
 	var expires *time.Time
 	if *ttl != "" {
-		d, err := plan.ParseDuration(*ttl)
+		d, err := deal.ParseDuration(*ttl)
 		if err != nil || d <= 0 {
 			return usageErrorf("users token: -ttl %q is not a positive duration such as 30d or 12h", *ttl)
 		}

@@ -8,7 +8,7 @@
 // own report benchmarks load too).
 //
 // It may import the store (activities/store and activities/store/benchdata),
-// the workflows (workflows, workflows/plan),
+// the workflows (workflows, workflows/deal),
 // deploy/localstack for the servers it starts, the Temporal SDK, sqlx and
 // Prometheus' client; not the API, the console or the activities. It
 // reaches dealflow's API and worker only through a Dealflow, which

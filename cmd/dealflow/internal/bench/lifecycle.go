@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // The lifecycle part drives deals through the HTTP API the way their team
@@ -53,11 +53,11 @@ type dealAction struct {
 // with a review is rejected once by the first approver, submitted again and
 // approved by the second.
 func lifecycleActions() ([]dealAction, error) {
-	tmpl, ok := plan.Builtin(benchTemplate)
+	tmpl, ok := deal.Builtin(benchTemplate)
 	if !ok {
 		return nil, fmt.Errorf("no built-in template %q", benchTemplate)
 	}
-	holder := map[plan.Role]string{plan.RolePMO: "pat", plan.RoleCommercial: "cora", plan.RoleSolution: "sol"}
+	holder := map[deal.Role]string{deal.RolePMO: "pat", deal.RoleCommercial: "cora", deal.RoleSolution: "sol"}
 	var out []dealAction
 	for _, m := range tmpl.Milestones {
 		submit := dealAction{route: routeSubmit, user: holder[m.Role], path: "/milestones/" + m.Key + "/submit",
@@ -169,7 +169,7 @@ func (e *benchEnv) call(ctx context.Context, hc *http.Client, method, path, user
 // driveDeal starts one deal through the API and takes it to won.
 func (e *benchEnv) driveDeal(ctx context.Context, hc *http.Client, rec *recorder, actions []dealAction, id string, i int) error {
 	var state struct {
-		Status plan.DealStatus `json:"status"`
+		Status deal.DealStatus `json:"status"`
 	}
 	start := time.Now()
 	if err := e.call(ctx, hc, http.MethodPost, "/v1/deals", "pat", benchDealBody(id, i), "", &state); err != nil {
@@ -190,7 +190,7 @@ func (e *benchEnv) driveDeal(ctx context.Context, hc *http.Client, rec *recorder
 			rec.add(routeLaterUpdates, d)
 		}
 	}
-	if state.Status != plan.DealWon {
+	if state.Status != deal.DealWon {
 		return fmt.Errorf("deal %s ended %s after its last action, want won", id, state.Status)
 	}
 	return nil
@@ -325,7 +325,7 @@ func (e *benchEnv) lifecycle(ctx context.Context, res *Result) error {
 }
 
 func benchMilestones() int {
-	tmpl, _ := plan.Builtin(benchTemplate)
+	tmpl, _ := deal.Builtin(benchTemplate)
 	return len(tmpl.Milestones)
 }
 

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"time"
 
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // sqlBenchDeals fills the read model with $2 deals named rm-NNNNNNN, each
@@ -140,10 +140,10 @@ func (e *benchEnv) list(ctx context.Context, res *Result) error {
 // benchDealState is the stored state of every generated deal: a project
 // deal as it starts, so rows are as large as real ones.
 func benchDealState() (string, error) {
-	tmpl, _ := plan.Builtin(benchTemplate)
-	d, _, err := plan.NewDeal(plan.DealSpec{
+	tmpl, _ := deal.Builtin(benchTemplate)
+	d, _, err := deal.NewDeal(deal.DealSpec{
 		ID: "rm-0000000", Name: "Deal", Customer: "Customer", Amount: 100_000, Currency: "CNY",
-		Team: plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann", "abe"}, Director: "dina"},
+		Team: deal.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann", "abe"}, Director: "dina"},
 		Plan: tmpl,
 	}, time.Now())
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"dealflow/workflows"
-	"dealflow/workflows/plan"
+	"dealflow/workflows/deal"
 )
 
 // The memory part starts -mem-deals deals straight through the SDK, waits
@@ -70,13 +70,13 @@ func (e *benchEnv) memory(ctx context.Context, res *Result) error {
 		return err
 	}
 
-	tmpl, _ := plan.Builtin(benchTemplate)
-	team := plan.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann", "abe"}, Director: "dina"}
+	tmpl, _ := deal.Builtin(benchTemplate)
+	team := deal.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers: []string{"ann", "abe"}, Director: "dina"}
 	prefix := "mem-" + e.run + "-"
 	rec := newRecorder()
 	start := time.Now()
 	err = forEach(ctx, n, e.opts.Concurrency, rec, func(ctx context.Context, i int) error {
-		spec := plan.DealSpec{ID: fmt.Sprintf("%s%05d", prefix, i), Name: fmt.Sprintf("Open deal %d", i),
+		spec := deal.DealSpec{ID: fmt.Sprintf("%s%05d", prefix, i), Name: fmt.Sprintf("Open deal %d", i),
 			Customer: fmt.Sprintf("Customer %d", i%5000), Amount: float64(100_000 + i), Currency: "CNY", Team: team, Plan: tmpl}
 		_, err := workflows.StartDeal(ctx, e.tc, e.taskQueue, spec, time.Now())
 		return err
