@@ -26,9 +26,8 @@ var team = deal.Team{PMO: "pat", Commercial: "cora", Solution: "sol", Approvers:
 
 // recorder is a fake ChangeRecorder that keeps every recorded change and
 // checks the invariants the real store relies on. Like the store, it takes
-// a change again without effect: a local activity runs again when its
-// workflow task fails before completing (as when an update arrives while
-// the run continues as new).
+// a change again without effect: an activity runs at least once, and a
+// continued run records again what its predecessor left unrecorded.
 type recorder struct {
 	mu      sync.Mutex
 	changes []activities.Change // those that advanced the snapshot

@@ -106,9 +106,9 @@ SELECT EXISTS (SELECT FROM blocked)`
 //   - the solution reviews that coverage programs count (see
 //     sqlCountDealReviews).
 //
-// It is one statement: the deal workflow records every action inside the
-// workflow task that applied it, so this is on the action's path, and on a
-// busy machine each round trip to Postgres costs more than the work.
+// It is one statement: recording runs after every action of every deal,
+// and on a busy machine each round trip to Postgres costs more than the
+// work.
 // Calling it again with the same input changes nothing, so it may be
 // retried freely. A change that can never be stored returns an error
 // wrapping ErrInvalidChange. It records directly, whether or not the deal
