@@ -131,10 +131,14 @@ func TestRealServerClosedDealBehindContinuesAsNew(t *testing.T) {
 
 	s := spec(t, "project")
 	s.ID = "closed-behind"
-	if _, err := StartDeal(ctx, c, "can-behind-test", s, time.Now()); err != nil {
+	initial, err := StartDeal(ctx, c, "can-behind-test", s, time.Now())
+	if err != nil {
 		t.Fatal(err)
 	}
 	l := &liveDeal{t: t, c: c, id: s.ID, rec: rec}
+	// The start is recorded in the background: only the close is to be
+	// refused, so the store refuses once the start is in.
+	l.waitRecorded(initial.Version)
 	rec.refuse.Store(true)
 	l.act(UpdateClose, deal.CloseAction{Acting: deal.Acting{Actor: "pat"}, Outcome: deal.DealLost, Reason: "budget cut"})
 	deadline := time.Now().Add(time.Minute)

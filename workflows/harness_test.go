@@ -44,6 +44,8 @@ type recorder struct {
 	replayed int
 	// calls counts RecordOrPark calls.
 	calls atomic.Int64
+	// recorded is the newest version recorded of each deal.
+	recorded map[string]int64
 }
 
 // RecordOrPark is store.RecordOrPark's contract: parked changes are
@@ -106,6 +108,10 @@ func (r *recorder) RecordChange(_ context.Context, d *deal.Deal, evs []deal.Even
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.recorded == nil {
+		r.recorded = map[string]int64{}
+	}
+	r.recorded[d.ID] = max(r.recorded[d.ID], d.Version)
 	switch n := len(r.changes); {
 	case n == 0 || d.Version > r.changes[n-1].Deal.Version:
 		r.changes = append(r.changes, activities.Change{Deal: *d, Events: evs})

@@ -51,6 +51,25 @@ func (l *liveDeal) waitParked(n int) {
 	}
 }
 
+// waitRecorded waits until the fake store holds the deal at version v or
+// later: the deal's recordings run in the background.
+func (l *liveDeal) waitRecorded(v int64) {
+	l.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		l.rec.mu.Lock()
+		done := l.rec.recorded[l.id] >= v
+		l.rec.mu.Unlock()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			l.t.Fatalf("deal version %d not recorded", v)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (l *liveDeal) act(update string, a any) *deal.Deal {
 	l.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -200,10 +219,15 @@ func TestRealServerHistoriesReplay(t *testing.T) {
 			s := spec(t, "project")
 			s.ID = fmt.Sprintf("%s-%d", sc.name, time.Now().UnixNano())
 			s.Plan = sc.plan(t)
-			if _, err := StartDeal(context.Background(), c, queue, s, time.Now()); err != nil {
+			initial, err := StartDeal(context.Background(), c, queue, s, time.Now())
+			if err != nil {
 				t.Fatal(err)
 			}
 			l := &liveDeal{t: t, c: c, id: s.ID, rec: rec}
+			// A scenario that makes the store refuse means its own
+			// changes, not the start's, which is recorded in the
+			// background.
+			l.waitRecorded(initial.Version)
 			sc.run(l)
 			if got := l.result(); got.Status != sc.want {
 				t.Fatalf("ended %s, want %s", got.Status, sc.want)
