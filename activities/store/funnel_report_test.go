@@ -23,14 +23,20 @@ type march struct {
 	leads  []store.FunnelLead
 }
 
-func newMarch(t *testing.T) *march {
-	t.Helper()
-	in := funnel.TargetInput{
+// marchInput is the month's target: 3,000,000 of revenue from deals of
+// 100,000 at a 25% conversion is 120 leads; at 0.5 leads per activity, 240
+// activities.
+func marchInput() funnel.TargetInput {
+	return funnel.TargetInput{
 		ID: "march", Name: "March", Scope: "north", Manager: "mona", Reps: []string{"ann", "bob", "cy"},
 		PeriodStart: "2026-03-01", PeriodEnd: "2026-03-31", RevenueTarget: 3_000_000, AvgDealSize: 100_000,
 		ConversionRate: 0.25, LeadsPerActivity: 0.5, TimeZone: "Asia/Shanghai", Holidays: []string{"2026-03-10"},
 	}
-	tg, err := funnel.NewTarget(in)
+}
+
+func newMarch(t *testing.T) *march {
+	t.Helper()
+	tg, err := funnel.NewTarget(marchInput())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +298,7 @@ func TestFunnelReportOnce(t *testing.T) {
 func TestFunnelTargetCRUD(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	tg, err := funnel.NewTarget(q3East())
+	tg, err := funnel.NewTarget(marchInput())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,30 +306,30 @@ func TestFunnelTargetCRUD(t *testing.T) {
 	if _, err := s.CreateFunnelTarget(ctx, tg, "pat", func(*funnel.Target) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("create with a failing schedule: %v", err)
 	}
-	if _, err := s.GetFunnelTarget(ctx, "q3-east"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetFunnelTarget(ctx, "march"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the target was kept though its schedule failed: %v", err)
 	}
 	created, err := s.CreateFunnelTarget(ctx, tg, "pat", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created.CreatedBy != "pat" || created.PeriodStart.String() != "2026-07-01" || len(created.WorkingDays) != 5 || created.Paused {
+	if created.CreatedBy != "pat" || created.PeriodStart.String() != "2026-03-01" || len(created.WorkingDays) != 5 || created.Paused {
 		t.Errorf("created %+v", created)
 	}
 	if _, err := s.CreateFunnelTarget(ctx, tg, "pat", nil); !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("second create: %v, want ErrDuplicate", err)
 	}
-	in := q3East()
-	in.RunAt, in.Holidays, in.Reps = "09:30", []string{"2026-07-06"}, []string{"sam"}
+	in := marchInput()
+	in.RunAt, in.Holidays, in.Reps = "09:30", []string{"2026-03-06"}, []string{"sam"}
 	changed, _ := funnel.NewTarget(in)
 	updated, err := s.UpdateFunnelTarget(ctx, changed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if updated.RunAt != "09:30" || len(updated.Holidays) != 1 || updated.Holidays[0].String() != "2026-07-06" || len(updated.Reps) != 1 || updated.CreatedBy != "pat" {
+	if updated.RunAt != "09:30" || len(updated.Holidays) != 1 || updated.Holidays[0].String() != "2026-03-06" || len(updated.Reps) != 1 || updated.CreatedBy != "pat" {
 		t.Errorf("updated %+v", updated)
 	}
-	paused, err := s.SetFunnelTargetPaused(ctx, "q3-east", true, nil)
+	paused, err := s.SetFunnelTargetPaused(ctx, "march", true, nil)
 	if err != nil || !paused.Paused {
 		t.Errorf("pause: %+v %v", paused, err)
 	}
@@ -334,24 +340,14 @@ func TestFunnelTargetCRUD(t *testing.T) {
 	if err != nil || len(list) != 1 || !list[0].Paused {
 		t.Errorf("list %+v %v", list, err)
 	}
-	if err := s.DeleteFunnelTarget(ctx, "q3-east", func() error { return boom }); !errors.Is(err, boom) {
+	if err := s.DeleteFunnelTarget(ctx, "march", func() error { return boom }); !errors.Is(err, boom) {
 		t.Errorf("delete with a failing schedule: %v", err)
 	}
-	if err := s.DeleteFunnelTarget(ctx, "q3-east", nil); err != nil {
+	if err := s.DeleteFunnelTarget(ctx, "march", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteFunnelTarget(ctx, "q3-east", nil); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteFunnelTarget(ctx, "march", nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
-	}
-}
-
-// q3East is a valid target: 1,200,000 of revenue from deals of 100,000 at
-// a 20% conversion is 60 leads; at 0.5 leads per activity, 120 activities.
-func q3East() funnel.TargetInput {
-	return funnel.TargetInput{
-		ID: "q3-east", Name: "Q3 East new customers", Scope: "east", Manager: "mona", Reps: []string{"rita", "sam"},
-		PeriodStart: "2026-07-01", PeriodEnd: "2026-07-31", RevenueTarget: 1_200_000, AvgDealSize: 100_000,
-		ConversionRate: 0.2, LeadsPerActivity: 0.5, TimeZone: "Asia/Shanghai",
 	}
 }
 
@@ -369,7 +365,7 @@ func TestFunnelReportNeedsArePlan(t *testing.T) {
 		"one-rep-saturdays": func(in *funnel.TargetInput) {
 			in.Reps = []string{"solo"}
 			in.WorkingDays = []string{"mon", "tue", "wed", "thu", "fri", "sat"}
-			in.Holidays = []string{"2026-07-06", "2026-07-04"}
+			in.Holidays = []string{"2026-03-09", "2026-03-07"}
 		},
 		"many-reps-berlin": func(in *funnel.TargetInput) {
 			in.Reps = []string{"a", "b", "c", "d", "e", "f", "g"}
@@ -382,10 +378,11 @@ func TestFunnelReportNeedsArePlan(t *testing.T) {
 			in.WorkingDays = []string{"sunday", "wednesday"}
 		},
 	}
-	asOfs := []string{"2025-12-31T23:00:00Z", "2026-07-01T00:30:00Z", "2026-07-15T08:00:00+08:00", "2026-07-31T23:59:00Z", "2027-02-01T08:00:00Z"}
+	asOfs := []string{"2025-12-31T23:00:00Z", "2026-02-28T23:00:00Z", "2026-03-01T00:30:00Z", "2026-03-15T08:00:00+08:00",
+		"2026-03-31T23:59:00Z", "2027-02-01T08:00:00Z"}
 	n := 0
 	for id, edit := range edits {
-		in := q3East()
+		in := marchInput()
 		in.ID = id
 		edit(&in)
 		tg, err := funnel.NewTarget(in)
