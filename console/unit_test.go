@@ -271,7 +271,7 @@ func TestEveryPageParses(t *testing.T) {
 func TestReportCharts(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	fr := &funnel.Report{
-		ReportTarget: funnel.ReportTarget{RevenueTarget: 1200000},
+		ReportTarget: funnel.ReportTarget{Assumptions: funnel.Assumptions{RevenueTarget: 1200000}},
 		Counts:       funnel.Counts{Activities: 126, Leads: 3, Qualified: 2, Conversions: 1, Revenue: 180000},
 		Figures: funnel.Figures{LeadsNeeded: 60, ActivitiesNeeded: 240, ActivitiesPerDayNeeded: 11.4,
 			RepActivitiesPerDayNeeded: 5.7, ActivitiesPerDay: f(12.6), ProjectedRevenue: f(378000)},

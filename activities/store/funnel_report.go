@@ -26,15 +26,12 @@ type funnelReportRow struct {
 	WorkingDaysElapsed int          `db:"working_days_elapsed"`
 	WorkingDaysLeft    int          `db:"working_days_left"`
 
-	TargetName       string    `db:"target_name"`
-	Manager          string    `db:"manager"`
-	PeriodStart      time.Time `db:"period_start"`
-	PeriodEnd        time.Time `db:"period_end"`
-	RevenueTarget    float64   `db:"revenue_target"`
-	AvgDealSize      float64   `db:"avg_deal_size"`
-	ConversionRate   float64   `db:"conversion_rate"`
-	LeadsPerActivity float64   `db:"leads_per_activity"`
-	RepCount         int       `db:"rep_count"`
+	TargetName  string    `db:"target_name"`
+	Manager     string    `db:"manager"`
+	PeriodStart time.Time `db:"period_start"`
+	PeriodEnd   time.Time `db:"period_end"`
+	funnelAssumptionsRow
+	RepCount int `db:"rep_count"`
 
 	Activities  int64   `db:"activities"`
 	Calls       int64   `db:"calls"`
@@ -72,8 +69,7 @@ func (r *funnelReportRow) report() (*funnel.Report, error) {
 		},
 		ReportTarget: funnel.ReportTarget{
 			Name: r.TargetName, Manager: r.Manager, PeriodStart: dateOf(r.PeriodStart), PeriodEnd: dateOf(r.PeriodEnd),
-			RevenueTarget: r.RevenueTarget, AvgDealSize: r.AvgDealSize, ConversionRate: r.ConversionRate,
-			LeadsPerActivity: r.LeadsPerActivity, RepCount: r.RepCount,
+			Assumptions: funnel.Assumptions(r.funnelAssumptionsRow), RepCount: r.RepCount,
 		},
 		Counts: funnel.Counts{
 			Activities: r.Activities, Calls: r.Calls, Visits: r.Visits, Demos: r.Demos,

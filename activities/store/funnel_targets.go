@@ -13,32 +13,38 @@ import (
 
 // funnelTargetRow is the funnel_targets table's row.
 type funnelTargetRow struct {
-	ID               string         `db:"id"`
-	Name             string         `db:"name"`
-	Scope            string         `db:"scope"`
-	Manager          string         `db:"manager"`
-	Reps             pq.StringArray `db:"reps"`
-	PeriodStart      time.Time      `db:"period_start"`
-	PeriodEnd        time.Time      `db:"period_end"`
-	RevenueTarget    float64        `db:"revenue_target"`
-	AvgDealSize      float64        `db:"avg_deal_size"`
-	ConversionRate   float64        `db:"conversion_rate"`
-	LeadsPerActivity float64        `db:"leads_per_activity"`
-	TimeZone         string         `db:"time_zone"`
-	WorkingDays      pq.Int64Array  `db:"working_days"`
-	Holidays         pq.StringArray `db:"holidays"`
-	RunAt            string         `db:"run_at"`
-	Paused           bool           `db:"paused"`
-	CreatedBy        string         `db:"created_by"`
-	CreatedAt        time.Time      `db:"created_at"`
-	UpdatedAt        time.Time      `db:"updated_at"`
+	ID          string         `db:"id"`
+	Name        string         `db:"name"`
+	Scope       string         `db:"scope"`
+	Manager     string         `db:"manager"`
+	Reps        pq.StringArray `db:"reps"`
+	PeriodStart time.Time      `db:"period_start"`
+	PeriodEnd   time.Time      `db:"period_end"`
+	funnelAssumptionsRow
+	TimeZone    string         `db:"time_zone"`
+	WorkingDays pq.Int64Array  `db:"working_days"`
+	Holidays    pq.StringArray `db:"holidays"`
+	RunAt       string         `db:"run_at"`
+	Paused      bool           `db:"paused"`
+	CreatedBy   string         `db:"created_by"`
+	CreatedAt   time.Time      `db:"created_at"`
+	UpdatedAt   time.Time      `db:"updated_at"`
+}
+
+// funnelAssumptionsRow are the columns of a target's funnel assumptions,
+// in funnel_targets and (as they were) in funnel_reports.
+type funnelAssumptionsRow struct {
+	RevenueTarget    float64 `db:"revenue_target"`
+	AvgDealSize      float64 `db:"avg_deal_size"`
+	ConversionRate   float64 `db:"conversion_rate"`
+	LeadsPerActivity float64 `db:"leads_per_activity"`
 }
 
 func (r funnelTargetRow) target() (*funnel.Target, error) {
 	t := &funnel.Target{
 		ID: r.ID, Name: r.Name, Scope: r.Scope, Manager: r.Manager, Reps: []string(r.Reps),
-		PeriodStart: dateOf(r.PeriodStart), PeriodEnd: dateOf(r.PeriodEnd), RevenueTarget: r.RevenueTarget, AvgDealSize: r.AvgDealSize,
-		ConversionRate: r.ConversionRate, LeadsPerActivity: r.LeadsPerActivity, TimeZone: r.TimeZone,
+		PeriodStart: dateOf(r.PeriodStart), PeriodEnd: dateOf(r.PeriodEnd),
+		Assumptions: funnel.Assumptions(r.funnelAssumptionsRow), TimeZone: r.TimeZone,
 		WorkingDays: funnel.Weekdays{}, Holidays: []funnel.Date{}, RunAt: r.RunAt, Paused: r.Paused,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}

@@ -36,15 +36,12 @@ type ReportWindow struct {
 
 // ReportTarget is the target's inputs when the report ran.
 type ReportTarget struct {
-	Name             string  `json:"name"`
-	Manager          string  `json:"manager"`
-	PeriodStart      Date    `json:"period_start"`
-	PeriodEnd        Date    `json:"period_end"`
-	RevenueTarget    float64 `json:"revenue_target"`
-	AvgDealSize      float64 `json:"avg_deal_size"`
-	ConversionRate   float64 `json:"conversion_rate"`
-	LeadsPerActivity float64 `json:"leads_per_activity"`
-	RepCount         int     `json:"rep_count"`
+	Name        string `json:"name"`
+	Manager     string `json:"manager"`
+	PeriodStart Date   `json:"period_start"`
+	PeriodEnd   Date   `json:"period_end"`
+	Assumptions
+	RepCount int `json:"rep_count"`
 }
 
 // Counts are what happened in the window: activities by kind, leads

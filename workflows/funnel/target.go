@@ -22,20 +22,17 @@ import (
 //
 // Each rep is expected to do an equal share of the activities.
 type Target struct {
-	ID               string   `json:"id"`
-	Name             string   `json:"name"`
-	Scope            string   `json:"scope"`
-	Manager          string   `json:"manager"`
-	Reps             []string `json:"reps"`
-	PeriodStart      Date     `json:"period_start"`
-	PeriodEnd        Date     `json:"period_end"`
-	RevenueTarget    float64  `json:"revenue_target"`
-	AvgDealSize      float64  `json:"avg_deal_size"`
-	ConversionRate   float64  `json:"conversion_rate"`
-	LeadsPerActivity float64  `json:"leads_per_activity"`
-	TimeZone         string   `json:"time_zone"`
-	WorkingDays      Weekdays `json:"working_days"`
-	Holidays         []Date   `json:"holidays"`
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Scope       string   `json:"scope"`
+	Manager     string   `json:"manager"`
+	Reps        []string `json:"reps"`
+	PeriodStart Date     `json:"period_start"`
+	PeriodEnd   Date     `json:"period_end"`
+	Assumptions
+	TimeZone    string   `json:"time_zone"`
+	WorkingDays Weekdays `json:"working_days"`
+	Holidays    []Date   `json:"holidays"`
 	// RunAt is when the scheduled report runs on each working day, "08:00"
 	// in the target's time zone.
 	RunAt     string    `json:"run_at"`
@@ -43,6 +40,16 @@ type Target struct {
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Assumptions are a target's revenue and the funnel assumptions that turn
+// it into what it needs (see Plan). In JSON their fields stand among the
+// target's (or the report's target's) own.
+type Assumptions struct {
+	RevenueTarget    float64 `json:"revenue_target"`
+	AvgDealSize      float64 `json:"avg_deal_size"`
+	ConversionRate   float64 `json:"conversion_rate"`
+	LeadsPerActivity float64 `json:"leads_per_activity"`
 }
 
 // TargetInput is a target as a client writes it (JSON), before
@@ -98,7 +105,7 @@ func NewTarget(in TargetInput) (*Target, error) {
 	t := &Target{
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name), Scope: strings.TrimSpace(in.Scope),
 		Manager: strings.TrimSpace(in.Manager), TimeZone: strings.TrimSpace(in.TimeZone), RunAt: strings.TrimSpace(in.RunAt),
-		RevenueTarget: in.RevenueTarget, AvgDealSize: in.AvgDealSize, ConversionRate: in.ConversionRate, LeadsPerActivity: in.LeadsPerActivity,
+		Assumptions: Assumptions{RevenueTarget: in.RevenueTarget, AvgDealSize: in.AvgDealSize, ConversionRate: in.ConversionRate, LeadsPerActivity: in.LeadsPerActivity},
 	}
 	if msg := problem.KeyError(t.ID); msg != "" {
 		add("id", "%s (it names the schedule funnel/<id>)", msg)
