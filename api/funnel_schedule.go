@@ -17,7 +17,7 @@ import (
 // day through the first working day after it, whose report covers the
 // whole period. It starts FunnelReportWorkflow.
 func funnelSchedule(t *funnel.Target) reportSchedule {
-	// NewFunnelTarget has checked RunAt is HH:MM and the zone loads.
+	// funnel.NewTarget has checked RunAt is HH:MM and the zone loads.
 	hour, _ := strconv.Atoi(t.RunAt[:2])
 	minute, _ := strconv.Atoi(t.RunAt[3:])
 	loc, err := time.LoadLocation(t.TimeZone)
