@@ -60,7 +60,7 @@ type funnelReportRow struct {
 	Reps []byte `db:"reps"`
 }
 
-func (r *funnelReportRow) report() (*funnel.Report, error) {
+func (r funnelReportRow) report() (*funnel.Report, error) {
 	out := &funnel.Report{
 		ID: r.ID, TargetID: r.TargetID, RunKey: r.RunKey, Trigger: r.Trigger, AsOf: r.AsOf, CreatedAt: r.CreatedAt,
 		ReportWindow: funnel.ReportWindow{

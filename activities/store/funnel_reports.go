@@ -41,13 +41,5 @@ func (s *Store) ListFunnelReports(ctx context.Context, targetID string, before i
 	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlListFunnelReports, targetID, before, limit); err != nil {
 		return nil, fmt.Errorf("store: listing funnel reports: %w", err)
 	}
-	out := make([]funnel.Report, 0, len(rows))
-	for i := range rows {
-		r, err := rows[i].report()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, nil
+	return fromRows(rows, funnelReportRow.report)
 }

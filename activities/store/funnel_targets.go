@@ -186,13 +186,18 @@ func (s *Store) ListFunnelTargets(ctx context.Context) ([]funnel.Target, error) 
 	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlListFunnelTargets); err != nil {
 		return nil, fmt.Errorf("store: listing funnel targets: %w", err)
 	}
-	out := make([]funnel.Target, 0, len(rows))
+	return fromRows(rows, funnelTargetRow.target)
+}
+
+// fromRows converts each row to the model's type, in order.
+func fromRows[R, T any](rows []R, model func(R) (*T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
 	for _, r := range rows {
-		t, err := r.target()
+		m, err := model(r)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *t)
+		out = append(out, *m)
 	}
 	return out, nil
 }
