@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 // FunnelTargetNotFoundType is the application-error type of a report for a
@@ -18,7 +19,7 @@ const FunnelTargetNotFoundType = "FunnelTargetNotFound"
 // figures are computed by Postgres in one statement (see
 // store.ComputeFunnelReport); the request's run key makes a retry return
 // the report the first attempt stored.
-func (r *Reports) ComputeFunnelReport(ctx context.Context, req store.FunnelReportRequest) (*store.FunnelReport, error) {
+func (r *Reports) ComputeFunnelReport(ctx context.Context, req store.FunnelReportRequest) (*funnel.Report, error) {
 	rep, err := r.Store.ComputeFunnelReport(ctx, req)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, temporal.NewNonRetryableApplicationError("funnel target "+req.TargetID+" does not exist", FunnelTargetNotFoundType, err)

@@ -10,6 +10,7 @@ import (
 	"dealflow/activities/store"
 	"dealflow/workflows"
 	"dealflow/workflows/deal"
+	"dealflow/workflows/funnel"
 )
 
 // funnelRoutes serves the probability paradigm: funnel targets with their
@@ -38,18 +39,18 @@ func (s *Server) funnelRoutes(v1 *echo.Group) {
 // funnelTargetView is a target as the API shows it: with what it needs
 // (plan) and its schedule.
 type funnelTargetView struct {
-	*store.FunnelTarget
-	Plan store.FunnelPlan `json:"plan"`
+	*funnel.Target
+	Plan funnel.Plan `json:"plan"`
 	scheduleView
 }
 
-func (s *Server) funnelTargetView(t *store.FunnelTarget) funnelTargetView {
-	return funnelTargetView{FunnelTarget: t, Plan: t.Plan(), scheduleView: s.scheduleView(workflows.FunnelScheduleID(t.ID))}
+func (s *Server) funnelTargetView(t *funnel.Target) funnelTargetView {
+	return funnelTargetView{Target: t, Plan: t.Plan(), scheduleView: s.scheduleView(workflows.FunnelScheduleID(t.ID))}
 }
 
 // funnelTargets serves what targets share with coverage programs.
-func (s *Server) funnelTargets() scheduled[store.FunnelTarget, funnelTargetView] {
-	return scheduled[store.FunnelTarget, funnelTargetView]{
+func (s *Server) funnelTargets() scheduled[funnel.Target, funnelTargetView] {
+	return scheduled[funnel.Target, funnelTargetView]{
 		s: s, listKey: "targets", notFound: funnelTargetError,
 		get: s.store.GetFunnelTarget, list: s.store.ListFunnelTargets,
 		setPaused: s.store.SetFunnelTargetPaused, remove: s.store.DeleteFunnelTarget,
@@ -60,8 +61,8 @@ func (s *Server) funnelTargets() scheduled[store.FunnelTarget, funnelTargetView]
 
 // newFunnelTarget validates a target's body and checks that its manager
 // and reps are active users: an unknown one is a 422 naming the field.
-func (s *Server) newFunnelTarget(c echo.Context, in store.FunnelTargetInput) (*store.FunnelTarget, error) {
-	t, err := store.NewFunnelTarget(in)
+func (s *Server) newFunnelTarget(c echo.Context, in funnel.TargetInput) (*funnel.Target, error) {
+	t, err := funnel.NewTarget(in)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func (s *Server) newFunnelTarget(c echo.Context, in store.FunnelTargetInput) (*s
 }
 
 func (s *Server) createFunnelTarget(c echo.Context) error {
-	var in store.FunnelTargetInput
+	var in funnel.TargetInput
 	if err := s.bind(c, &in); err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (s *Server) createFunnelTarget(c echo.Context) error {
 // updateFunnelTarget replaces a target's settings and its schedule; its
 // paused state stays (pause and resume have their own routes).
 func (s *Server) updateFunnelTarget(c echo.Context) error {
-	var in store.FunnelTargetInput
+	var in funnel.TargetInput
 	if err := s.bind(c, &in); err != nil {
 		return err
 	}

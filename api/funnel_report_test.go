@@ -12,6 +12,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
+	"dealflow/workflows/funnel"
 )
 
 // funnelMonth is a month of synthetic work around today, in Shanghai:
@@ -73,7 +74,7 @@ func (f *funnelMonth) csv(acts []map[string]any) string {
 
 // expect counts by hand what a report made at asOf should find: whole
 // days from the period's start to the day before asOf.
-func (f *funnelMonth) expect(asOf time.Time) (team store.FunnelCounts, reps map[string]store.FunnelCounts, working, elapsed int) {
+func (f *funnelMonth) expect(asOf time.Time) (team funnel.Counts, reps map[string]funnel.Counts, working, elapsed int) {
 	y, m, d := asOf.In(f.loc).Date()
 	stop := time.Date(y, m, d, 0, 0, 0, 0, f.loc)
 	counted := func(v any) bool {
@@ -92,7 +93,7 @@ func (f *funnelMonth) expect(asOf time.Time) (team store.FunnelCounts, reps map[
 			}
 		}
 	}
-	reps = map[string]store.FunnelCounts{}
+	reps = map[string]funnel.Counts{}
 	for _, a := range f.acts {
 		rep := a["rep"].(string)
 		if rep == "vic" || !counted(a["at"]) {
@@ -160,17 +161,17 @@ func TestFunnelReportThroughTheAPI(t *testing.T) {
 		t.Fatalf("stored %d records, want %d", stored, len(f.acts)+len(f.leads))
 	}
 
-	var rep store.FunnelReport
+	var rep funnel.Report
 	s.Must("pat", "POST", "/v1/funnel/targets/month/run", nil, http.StatusCreated, &rep)
 	team, reps, working, elapsed := f.expect(rep.AsOf)
 	if rep.WorkingDays != working || rep.WorkingDaysElapsed != elapsed || rep.WorkingDaysLeft != working-elapsed {
-		t.Errorf("calendar %+v, want %d working days, %d elapsed", rep.FunnelReportWindow, working, elapsed)
+		t.Errorf("calendar %+v, want %d working days, %d elapsed", rep.ReportWindow, working, elapsed)
 	}
-	if rep.FunnelCounts != team {
-		t.Errorf("team counts %+v, want %+v", rep.FunnelCounts, team)
+	if rep.Counts != team {
+		t.Errorf("team counts %+v, want %+v", rep.Counts, team)
 	}
 	repNeed := 500 / float64(working) / 3
-	fig := rep.FunnelFigures
+	fig := rep.Figures
 	if !nearly(fig.LeadsNeeded, 200) || !nearly(fig.RepActivitiesPerDayNeeded, repNeed) ||
 		!nearly(*fig.ActivitiesPerDay, float64(team.Activities)/float64(elapsed)) ||
 		!nearly(fig.RevenueGap, 2_000_000-team.Revenue) ||
@@ -220,10 +221,10 @@ func TestFunnelReportThroughTheAPI(t *testing.T) {
 	if stored := upload(); stored != 0 {
 		t.Errorf("the same upload again stored %d records", stored)
 	}
-	var again store.FunnelReport
+	var again funnel.Report
 	s.Must("pat", "POST", "/v1/funnel/targets/month/run", nil, http.StatusCreated, &again)
-	if again.ID == rep.ID || again.FunnelCounts != rep.FunnelCounts {
-		t.Errorf("second report %d counts %+v; first %d counted %+v", again.ID, again.FunnelCounts, rep.ID, rep.FunnelCounts)
+	if again.ID == rep.ID || again.Counts != rep.Counts {
+		t.Errorf("second report %d counts %+v; first %d counted %+v", again.ID, again.Counts, rep.ID, rep.Counts)
 	}
 
 	// History: newest first, one page at a time.
@@ -236,9 +237,9 @@ func TestFunnelReportThroughTheAPI(t *testing.T) {
 	if page.Latest != nil || len(page.Reports) != 1 || page.Reports[0].ID != rep.ID {
 		t.Errorf("second page %+v", page)
 	}
-	var one store.FunnelReport
+	var one funnel.Report
 	s.Must("vic", "GET", fmt.Sprintf("/v1/funnel/reports/%d", rep.ID), nil, http.StatusOK, &one)
-	if one.RunKey != rep.RunKey || one.FunnelCounts != rep.FunnelCounts || len(one.Reps) != 3 {
+	if one.RunKey != rep.RunKey || one.Counts != rep.Counts || len(one.Reps) != 3 {
 		t.Errorf("GET report %+v", one)
 	}
 }

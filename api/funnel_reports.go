@@ -12,6 +12,7 @@ import (
 	"dealflow/activities/store"
 	"dealflow/workflows"
 	"dealflow/workflows/deal"
+	"dealflow/workflows/funnel"
 )
 
 // Report history pages.
@@ -22,10 +23,10 @@ const (
 // funnelReports answers GET /v1/funnel/reports: the target's latest report
 // and its history, newest first. NextBefore pages on.
 type funnelReports struct {
-	Target     string               `json:"target"`
-	Latest     *store.FunnelReport  `json:"latest"`
-	Reports    []store.FunnelReport `json:"reports"`
-	NextBefore int64                `json:"next_before,omitempty"`
+	Target     string          `json:"target"`
+	Latest     *funnel.Report  `json:"latest"`
+	Reports    []funnel.Report `json:"reports"`
+	NextBefore int64           `json:"next_before,omitempty"`
 }
 
 func (s *Server) listFunnelReports(c echo.Context) error {

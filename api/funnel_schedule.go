@@ -7,8 +7,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"dealflow/activities/store"
 	"dealflow/workflows"
+	"dealflow/workflows/funnel"
 )
 
 // funnelSchedule is the Temporal Schedule of a target's report: at its
@@ -16,8 +16,8 @@ import (
 // zone's daylight-saving rules), skipping holidays, from the period's first
 // day through the first working day after it, whose report covers the
 // whole period. It starts FunnelReportWorkflow.
-func funnelSchedule(t *store.FunnelTarget) reportSchedule {
-	// NewFunnelTarget has checked RunAt is HH:MM and the zone loads.
+func funnelSchedule(t *funnel.Target) reportSchedule {
+	// funnel.NewTarget has checked RunAt is HH:MM and the zone loads.
 	hour, _ := strconv.Atoi(t.RunAt[:2])
 	minute, _ := strconv.Atoi(t.RunAt[3:])
 	loc, err := time.LoadLocation(t.TimeZone)
@@ -61,7 +61,7 @@ func funnelSchedule(t *store.FunnelTarget) reportSchedule {
 
 // weekdayRanges folds sorted weekdays into ranges: Monday to Friday is one
 // range 1-5, as the Temporal UI then shows it.
-func weekdayRanges(days store.FunnelWeekdays) []client.ScheduleRange {
+func weekdayRanges(days funnel.Weekdays) []client.ScheduleRange {
 	var out []client.ScheduleRange
 	for _, d := range days {
 		if n := len(out); n > 0 && out[n-1].End == int(d)-1 {
@@ -75,7 +75,7 @@ func weekdayRanges(days store.FunnelWeekdays) []client.ScheduleRange {
 
 // lastFunnelReportDay is the first working day after the period: its
 // report is the period's final one.
-func lastFunnelReportDay(t *store.FunnelTarget) store.FunnelDate {
+func lastFunnelReportDay(t *funnel.Target) funnel.Date {
 	d := t.PeriodEnd.AddDays(1)
 	for range 366 {
 		if t.IsWorkingDay(d) {

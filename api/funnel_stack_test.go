@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 // funnelUsers creates the people of the funnel tests: pat runs sales
@@ -34,9 +35,9 @@ func funnelTargetBody(id string, start, end time.Time, mod ...func(map[string]an
 
 // funnelTargetResp is a target as the API returns it.
 type funnelTargetResp struct {
-	store.FunnelTarget
-	Plan        store.FunnelPlan `json:"plan"`
-	ScheduleID  string           `json:"schedule_id"`
-	TemporalURL string           `json:"temporal_url"`
-	NextRuns    []time.Time      `json:"next_runs"`
+	funnel.Target
+	Plan        funnel.Plan `json:"plan"`
+	ScheduleID  string      `json:"schedule_id"`
+	TemporalURL string      `json:"temporal_url"`
+	NextRuns    []time.Time `json:"next_runs"`
 }

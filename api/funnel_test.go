@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"dealflow/activities/store"
 	"dealflow/workflows"
+	"dealflow/workflows/funnel"
 )
 
 // weekdaysOf expands a calendar's DayOfWeek ranges (Sunday is 0).
@@ -60,7 +60,7 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 	// 2,000,000 ÷ 50,000 ÷ 0.2 = 200 leads; ÷ 0.4 = 500 activities.
 	if tg.Plan.LeadsNeeded != 200 || tg.Plan.ActivitiesNeeded != 500 || tg.Plan.WorkingDays != working ||
 		tg.Plan.ActivitiesPerDayNeeded != 500/float64(working) || tg.RunAt != "08:00" || len(tg.WorkingDays) != 5 {
-		t.Errorf("created target %+v, plan %+v (want %d working days)", tg.FunnelTarget, tg.Plan, working)
+		t.Errorf("created target %+v, plan %+v (want %d working days)", tg.Target, tg.Plan, working)
 	}
 	if tg.ScheduleID != "funnel/life" || !strings.HasSuffix(tg.TemporalURL, "/namespaces/default/schedules/funnel%2Flife") {
 		t.Errorf("schedule %q at %q", tg.ScheduleID, tg.TemporalURL)
@@ -135,7 +135,7 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 
 	// Triggered: run now answers with the report; the schedule's own
 	// trigger starts a report too.
-	var rep store.FunnelReport
+	var rep funnel.Report
 	s.Must("pat", "POST", "/v1/funnel/targets/life/run", nil, http.StatusCreated, &rep)
 	if rep.TargetID != "life" || rep.Trigger != workflows.TriggerManual || rep.LeadsNeeded != 200 || rep.WorkingDaysElapsed == 0 {
 		t.Errorf("run now: %+v", rep)
@@ -166,10 +166,10 @@ func TestFunnelTargetLifecycle(t *testing.T) {
 }
 
 type funnelReportsResp struct {
-	Target     string               `json:"target"`
-	Latest     *store.FunnelReport  `json:"latest"`
-	Reports    []store.FunnelReport `json:"reports"`
-	NextBefore int64                `json:"next_before"`
+	Target     string          `json:"target"`
+	Latest     *funnel.Report  `json:"latest"`
+	Reports    []funnel.Report `json:"reports"`
+	NextBefore int64           `json:"next_before"`
 }
 
 // TestFunnelTargetBadInput: bad values are 422 naming the field, unknown

@@ -7,11 +7,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 type reportsIndex struct {
-	Targets  []store.FunnelTarget `json:"targets"`
-	Programs []store.Program      `json:"programs"`
+	Targets  []funnel.Target `json:"targets"`
+	Programs []store.Program `json:"programs"`
 }
 
 func (c *Console) reports(ec echo.Context, s *session) error {
@@ -28,15 +29,15 @@ func (c *Console) reports(ec echo.Context, s *session) error {
 // funnelView is a target's latest funnel report, its charts and history.
 type funnelView struct {
 	Target  string
-	Latest  *store.FunnelReport
-	History []store.FunnelReport
+	Latest  *funnel.Report
+	History []funnel.Report
 	Charts  []chart
 }
 
 func (c *Console) funnelReport(ec echo.Context, s *session) error {
 	var out struct {
-		Latest  *store.FunnelReport  `json:"latest"`
-		Reports []store.FunnelReport `json:"reports"`
+		Latest  *funnel.Report  `json:"latest"`
+		Reports []funnel.Report `json:"reports"`
 	}
 	id := ec.Param("id")
 	if e := c.get(ec, s, "/v1/funnel/reports?"+url.Values{"target": {id}, "limit": {"10"}}.Encode(), &out); e != nil {
@@ -52,8 +53,8 @@ func (c *Console) funnelReport(ec echo.Context, s *session) error {
 // funnelCharts draws a funnel report: the team's and each rep's pace
 // against what the target needs, revenue against the target, and the
 // funnel from activities to customers.
-func funnelCharts(r *store.FunnelReport) []chart {
-	f := r.FunnelFigures
+func funnelCharts(r *funnel.Report) []chart {
+	f := r.Figures
 	pace := []bar{{
 		Label: "Team", Value: deref(f.ActivitiesPerDay), Text: ptrNum(f.ActivitiesPerDay) + " / " + fmtNum(f.ActivitiesPerDayNeeded),
 		Target: f.ActivitiesPerDayNeeded, HasTarget: true, Behind: deref(f.ActivitiesPerDay) < f.ActivitiesPerDayNeeded,

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 func testConsole(t *testing.T, key []byte, now time.Time) *Console {
@@ -269,12 +270,12 @@ func TestEveryPageParses(t *testing.T) {
 
 func TestReportCharts(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
-	fr := &store.FunnelReport{
-		FunnelReportTarget: store.FunnelReportTarget{RevenueTarget: 1200000},
-		FunnelCounts:       store.FunnelCounts{Activities: 126, Leads: 3, Qualified: 2, Conversions: 1, Revenue: 180000},
-		FunnelFigures: store.FunnelFigures{LeadsNeeded: 60, ActivitiesNeeded: 240, ActivitiesPerDayNeeded: 11.4,
+	fr := &funnel.Report{
+		ReportTarget: funnel.ReportTarget{Assumptions: funnel.Assumptions{RevenueTarget: 1200000}},
+		Counts:       funnel.Counts{Activities: 126, Leads: 3, Qualified: 2, Conversions: 1, Revenue: 180000},
+		Figures: funnel.Figures{LeadsNeeded: 60, ActivitiesNeeded: 240, ActivitiesPerDayNeeded: 11.4,
 			RepActivitiesPerDayNeeded: 5.7, ActivitiesPerDay: f(12.6), ProjectedRevenue: f(378000)},
-		Reps: store.FunnelRepReports{{Rep: "rita", ActivitiesPerDay: f(9.8)}, {Rep: "sam", ActivitiesPerDay: f(2.8), BelowPace: true}},
+		Reps: funnel.RepReports{{Rep: "rita", ActivitiesPerDay: f(9.8)}, {Rep: "sam", ActivitiesPerDay: f(2.8), BelowPace: true}},
 	}
 	charts := funnelCharts(fr)
 	if len(charts) != 3 {
@@ -288,7 +289,7 @@ func TestReportCharts(t *testing.T) {
 		t.Errorf("revenue chart: the projection falls short of the target:\n%s", rev)
 	}
 	// A report before any working day: no pace yet, no projection.
-	empty := &store.FunnelReport{Reps: store.FunnelRepReports{{Rep: "rita"}}}
+	empty := &funnel.Report{Reps: funnel.RepReports{{Rep: "rita"}}}
 	if got := string(funnelCharts(empty)[0].SVG); !strings.Contains(got, "— / 0") {
 		t.Errorf("pace without a working day:\n%s", got)
 	}

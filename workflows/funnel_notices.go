@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 // Notice kinds of a funnel report.
@@ -22,7 +23,7 @@ const (
 // manager when anyone is. The manager hears the summary only, even when
 // they are a rep of the target too. Nobody is below pace before a working
 // day has passed, so the first report of a period tells no one.
-func funnelNotices(rep *store.FunnelReport) []store.Notice {
+func funnelNotices(rep *funnel.Report) []store.Notice {
 	below := rep.BelowPace()
 	if len(below) == 0 {
 		return []store.Notice{}
@@ -53,7 +54,7 @@ func funnelNotices(rep *store.FunnelReport) []store.Notice {
 
 // funnelTeamLine sums the team up: pace, revenue and where the run rate
 // leads.
-func funnelTeamLine(rep *store.FunnelReport) string {
+func funnelTeamLine(rep *funnel.Report) string {
 	line := fmt.Sprintf("Team: %.1f activities per working day of %.1f needed; revenue %.0f of %.0f",
 		funnelValue(rep.ActivitiesPerDay), rep.ActivitiesPerDayNeeded, rep.Revenue, rep.RevenueTarget)
 	if rep.ProjectedRevenue != nil {

@@ -7,6 +7,7 @@ import (
 
 	"dealflow/activities"
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 // FunnelReportWorkflow runs one target's funnel report and tells each rep
@@ -18,6 +19,6 @@ func FunnelReportWorkflow(ctx workflow.Context, in FunnelReportInput) (ReportRes
 		func(runKey string, asOf time.Time) store.FunnelReportRequest {
 			return store.FunnelReportRequest{TargetID: in.TargetID, Trigger: triggerOrSchedule(in.Trigger), RunKey: runKey, AsOf: asOf}
 		},
-		func(r *store.FunnelReport) int64 { return r.ID },
+		func(r *funnel.Report) int64 { return r.ID },
 		funnelNotices)
 }

@@ -13,21 +13,22 @@ import (
 
 	"dealflow/activities"
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 func pace(v float64) *float64 { return &v }
 
 // funnelSample is a report where bob and cy are below the 3.8 activities a
 // day each rep needs, and cy is also the target's manager.
-func funnelSample() *store.FunnelReport {
-	r := &store.FunnelReport{ID: 7, TargetID: "march", AsOf: start}
+func funnelSample() *funnel.Report {
+	r := &funnel.Report{ID: 7, TargetID: "march", AsOf: start}
 	r.Name, r.Manager, r.RevenueTarget = "March North", "cy", 3_000_000
-	r.PeriodEnd, _ = store.ParseFunnelDate("2026-03-31")
-	r.Through, _ = store.ParseFunnelDate("2026-03-19")
+	r.PeriodEnd, _ = funnel.ParseDate("2026-03-31")
+	r.Through, _ = funnel.ParseDate("2026-03-19")
 	r.WorkingDays, r.WorkingDaysElapsed = 21, 13
 	r.Revenue, r.ProjectedRevenue = 1_200_000, pace(1_938_461.5)
 	r.ActivitiesPerDayNeeded, r.RepActivitiesPerDayNeeded, r.ActivitiesPerDay = 11.43, 3.81, pace(10.2)
-	r.Reps = store.FunnelRepReports{
+	r.Reps = funnel.RepReports{
 		{Rep: "ann", ActivitiesPerDay: pace(6.1)},
 		{Rep: "bob", ActivitiesPerDay: pace(2.95), BelowPace: true},
 		{Rep: "cy", ActivitiesPerDay: pace(1.15), BelowPace: true},
@@ -38,14 +39,14 @@ func funnelSample() *store.FunnelReport {
 // funnelEnv runs FunnelReportWorkflow with fake activities: the report
 // activity fails with each of errs in turn and then returns rep;
 // QueueNotices keeps what it is given.
-func funnelEnv(t *testing.T, rep *store.FunnelReport, errs ...error) (env *testsuite.TestWorkflowEnvironment, queued *[]store.Notice, asked *[]store.FunnelReportRequest) {
+func funnelEnv(t *testing.T, rep *funnel.Report, errs ...error) (env *testsuite.TestWorkflowEnvironment, queued *[]store.Notice, asked *[]store.FunnelReportRequest) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env = suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.RegisterWorkflowWithOptions(FunnelReportWorkflow, workflow.RegisterOptions{Name: FunnelReportWorkflowName})
 	queued, asked = &[]store.Notice{}, &[]store.FunnelReportRequest{}
-	env.RegisterActivityWithOptions(func(_ context.Context, req store.FunnelReportRequest) (*store.FunnelReport, error) {
+	env.RegisterActivityWithOptions(func(_ context.Context, req store.FunnelReportRequest) (*funnel.Report, error) {
 		*asked = append(*asked, req)
 		if n := len(*asked); n <= len(errs) {
 			return nil, errs[n-1]

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"dealflow/workflows/funnel"
 )
 
 // FunnelReportRequest asks for one report. RunKey identifies the workflow
@@ -30,7 +32,8 @@ const sqlFunnelReportColumns = `id, target_id, run_key, trigger, as_of, created_
 	revenue_gap, leads_gap, projected_revenue, projected_gap, reps_below_pace, reps`
 
 // sqlComputeFunnelReport counts and derives everything in one statement and
-// stores it. Parameters: $1 target id, $2 and $3 the window [start, end),
+// stores it. Its needs (the need CTE) are funnel.Target.Plan's formulas,
+// which TestFunnelReportNeedsArePlan holds it to. Parameters: $1 target id, $2 and $3 the window [start, end),
 // $4 the reps, $5 working days in the period, $6 elapsed, $7 left, $8 run
 // key, $9 trigger, $10 as of, $11 the last day counted (or NULL).
 //
@@ -125,11 +128,11 @@ const sqlFunnelReportByRunKey = `SELECT ` + sqlFunnelReportColumns + ` FROM funn
 // ComputeFunnelReport computes and stores the report req asks for, in one
 // transaction, or returns the one already stored under req.RunKey. A
 // target that does not exist returns ErrNotFound.
-func (s *Store) ComputeFunnelReport(ctx context.Context, req FunnelReportRequest) (*FunnelReport, error) {
+func (s *Store) ComputeFunnelReport(ctx context.Context, req FunnelReportRequest) (*funnel.Report, error) {
 	if req.TargetID == "" || req.RunKey == "" || req.AsOf.IsZero() {
 		return nil, fmt.Errorf("store: a funnel report needs a target, a run key and a time: %w", ErrInvalidChange)
 	}
-	var out *FunnelReport
+	var out *funnel.Report
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		r, err := funnelReportByRunKey(ctx, tx, req.RunKey)
 		if err == nil || !errors.Is(err, ErrNotFound) {
@@ -144,9 +147,9 @@ func (s *Store) ComputeFunnelReport(ctx context.Context, req FunnelReportRequest
 		if err != nil {
 			return err
 		}
-		var row FunnelReport
+		var row funnelReportRow
 		err = tx.QueryRowxContext(ctx, sqlComputeFunnelReport, t.ID, w.Start, w.End, pq.StringArray(t.Reps),
-			w.WorkingDays, w.Elapsed, w.Left, req.RunKey, req.Trigger, req.AsOf, w.Through).StructScan(&row)
+			w.WorkingDays, w.Elapsed, w.Left, req.RunKey, req.Trigger, req.AsOf, dateArg(w.Through)).StructScan(&row)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Another attempt with the same key stored it meanwhile.
 			out, err = funnelReportByRunKey(ctx, tx, req.RunKey)
@@ -155,8 +158,8 @@ func (s *Store) ComputeFunnelReport(ctx context.Context, req FunnelReportRequest
 		if err != nil {
 			return fmt.Errorf("store: computing funnel report for %s: %w", t.ID, err)
 		}
-		out = &row
-		return nil
+		out, err = row.report()
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -164,10 +167,10 @@ func (s *Store) ComputeFunnelReport(ctx context.Context, req FunnelReportRequest
 	return out, nil
 }
 
-func funnelReportByRunKey(ctx context.Context, q sqlx.QueryerContext, key string) (*FunnelReport, error) {
-	var r FunnelReport
+func funnelReportByRunKey(ctx context.Context, q sqlx.QueryerContext, key string) (*funnel.Report, error) {
+	var r funnelReportRow
 	if err := q.QueryRowxContext(ctx, sqlFunnelReportByRunKey, key).StructScan(&r); err != nil {
 		return nil, mapErr(err, "funnel report "+key)
 	}
-	return &r, nil
+	return r.report()
 }

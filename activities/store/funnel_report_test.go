@@ -10,26 +10,33 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 // march is a month of synthetic work: three reps with different paces, a
 // holiday, weekend work, records outside the window and another rep's,
 // all in Shanghai time.
 type march struct {
-	target *store.FunnelTarget
+	target *funnel.Target
 	loc    *time.Location
 	acts   []store.FunnelActivity
 	leads  []store.FunnelLead
 }
 
-func newMarch(t *testing.T) *march {
-	t.Helper()
-	in := store.FunnelTargetInput{
+// marchInput is the month's target: 3,000,000 of revenue from deals of
+// 100,000 at a 25% conversion is 120 leads; at 0.5 leads per activity, 240
+// activities.
+func marchInput() funnel.TargetInput {
+	return funnel.TargetInput{
 		ID: "march", Name: "March", Scope: "north", Manager: "mona", Reps: []string{"ann", "bob", "cy"},
 		PeriodStart: "2026-03-01", PeriodEnd: "2026-03-31", RevenueTarget: 3_000_000, AvgDealSize: 100_000,
 		ConversionRate: 0.25, LeadsPerActivity: 0.5, TimeZone: "Asia/Shanghai", Holidays: []string{"2026-03-10"},
 	}
-	tg, err := store.NewFunnelTarget(in)
+}
+
+func newMarch(t *testing.T) *march {
+	t.Helper()
+	tg, err := funnel.NewTarget(marchInput())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +82,7 @@ func newMarch(t *testing.T) *march {
 
 // expected computes the report by hand from the generated records: plain
 // arithmetic, independent of the SQL and of the store's calendar code.
-func (m *march) expected(asOf time.Time) (team store.FunnelCounts, reps map[string]store.FunnelCounts, working, elapsed int) {
+func (m *march) expected(asOf time.Time) (team funnel.Counts, reps map[string]funnel.Counts, working, elapsed int) {
 	day := func(t time.Time) time.Time {
 		y, mo, d := t.In(m.loc).Date()
 		return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
@@ -93,7 +100,7 @@ func (m *march) expected(asOf time.Time) (team store.FunnelCounts, reps map[stri
 			}
 		}
 	}
-	reps = map[string]store.FunnelCounts{}
+	reps = map[string]funnel.Counts{}
 	for _, a := range m.acts {
 		if a.Rep == "zed" || !in(&a.At) {
 			continue
@@ -175,17 +182,17 @@ func TestFunnelReportMonth(t *testing.T) {
 	if team.Activities < 100 || team.Qualified == 0 || team.Conversions == 0 {
 		t.Fatalf("the generator made too little to test: %+v", team)
 	}
-	if !sameCounts(r.FunnelCounts, team) {
-		t.Errorf("team counts %+v, want %+v", r.FunnelCounts, team)
+	if !sameCounts(r.Counts, team) {
+		t.Errorf("team counts %+v, want %+v", r.Counts, team)
 	}
 	if r.WorkingDays != working || r.WorkingDaysElapsed != elapsed || r.WorkingDaysLeft != working-elapsed || r.Through.String() != "2026-03-19" {
-		t.Errorf("window %+v", r.FunnelReportWindow)
+		t.Errorf("window %+v", r.ReportWindow)
 	}
 	leadsNeeded := 3_000_000.0 / 100_000 / 0.25 // 120
 	actsNeeded := leadsNeeded / 0.5             // 240
 	perDay := actsNeeded / float64(working)
 	repPerDay := perDay / 3
-	f := r.FunnelFigures
+	f := r.Figures
 	for name, ok := range map[string]bool{
 		"leads_needed":                  near(f.LeadsNeeded, leadsNeeded),
 		"activities_needed":             near(f.ActivitiesNeeded, actsNeeded),
@@ -223,7 +230,7 @@ func TestFunnelReportMonth(t *testing.T) {
 	}
 }
 
-func sameCounts(a, b store.FunnelCounts) bool {
+func sameCounts(a, b funnel.Counts) bool {
 	ra, rb := a.Revenue, b.Revenue
 	a.Revenue, b.Revenue = 0, 0
 	return a == b && near(ra, rb)
@@ -291,38 +298,38 @@ func TestFunnelReportOnce(t *testing.T) {
 func TestFunnelTargetCRUD(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	tg, err := store.NewFunnelTarget(q3East())
+	tg, err := funnel.NewTarget(marchInput())
 	if err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("temporal down")
-	if _, err := s.CreateFunnelTarget(ctx, tg, "pat", func(*store.FunnelTarget) error { return boom }); !errors.Is(err, boom) {
+	if _, err := s.CreateFunnelTarget(ctx, tg, "pat", func(*funnel.Target) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("create with a failing schedule: %v", err)
 	}
-	if _, err := s.GetFunnelTarget(ctx, "q3-east"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetFunnelTarget(ctx, "march"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the target was kept though its schedule failed: %v", err)
 	}
 	created, err := s.CreateFunnelTarget(ctx, tg, "pat", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created.CreatedBy != "pat" || created.PeriodStart.String() != "2026-07-01" || len(created.WorkingDays) != 5 || created.Paused {
+	if created.CreatedBy != "pat" || created.PeriodStart.String() != "2026-03-01" || len(created.WorkingDays) != 5 || created.Paused {
 		t.Errorf("created %+v", created)
 	}
 	if _, err := s.CreateFunnelTarget(ctx, tg, "pat", nil); !errors.Is(err, store.ErrDuplicate) {
 		t.Errorf("second create: %v, want ErrDuplicate", err)
 	}
-	in := q3East()
-	in.RunAt, in.Holidays, in.Reps = "09:30", []string{"2026-07-06"}, []string{"sam"}
-	changed, _ := store.NewFunnelTarget(in)
+	in := marchInput()
+	in.RunAt, in.Holidays, in.Reps = "09:30", []string{"2026-03-06"}, []string{"sam"}
+	changed, _ := funnel.NewTarget(in)
 	updated, err := s.UpdateFunnelTarget(ctx, changed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if updated.RunAt != "09:30" || len(updated.Holidays) != 1 || updated.Holidays[0].String() != "2026-07-06" || len(updated.Reps) != 1 || updated.CreatedBy != "pat" {
+	if updated.RunAt != "09:30" || len(updated.Holidays) != 1 || updated.Holidays[0].String() != "2026-03-06" || len(updated.Reps) != 1 || updated.CreatedBy != "pat" {
 		t.Errorf("updated %+v", updated)
 	}
-	paused, err := s.SetFunnelTargetPaused(ctx, "q3-east", true, nil)
+	paused, err := s.SetFunnelTargetPaused(ctx, "march", true, nil)
 	if err != nil || !paused.Paused {
 		t.Errorf("pause: %+v %v", paused, err)
 	}
@@ -333,13 +340,79 @@ func TestFunnelTargetCRUD(t *testing.T) {
 	if err != nil || len(list) != 1 || !list[0].Paused {
 		t.Errorf("list %+v %v", list, err)
 	}
-	if err := s.DeleteFunnelTarget(ctx, "q3-east", func() error { return boom }); !errors.Is(err, boom) {
+	if err := s.DeleteFunnelTarget(ctx, "march", func() error { return boom }); !errors.Is(err, boom) {
 		t.Errorf("delete with a failing schedule: %v", err)
 	}
-	if err := s.DeleteFunnelTarget(ctx, "q3-east", nil); err != nil {
+	if err := s.DeleteFunnelTarget(ctx, "march", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteFunnelTarget(ctx, "q3-east", nil); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteFunnelTarget(ctx, "march", nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
+	}
+}
+
+// TestFunnelReportNeedsArePlan holds the report SQL's needs to the one Go
+// formula, funnel.Target.Plan, and its calendar to the target's Window: for
+// targets of different sizes, rates, reps, calendars and zones, reported
+// before, during and after their periods.
+func TestFunnelReportNeedsArePlan(t *testing.T) {
+	s := newStore(t)
+	edits := map[string]func(*funnel.TargetInput){
+		"plain": func(*funnel.TargetInput) {},
+		"odd-rates": func(in *funnel.TargetInput) {
+			in.RevenueTarget, in.AvgDealSize, in.ConversionRate, in.LeadsPerActivity = 987_654.32, 12_345.67, 0.137, 0.03
+		},
+		"one-rep-saturdays": func(in *funnel.TargetInput) {
+			in.Reps = []string{"solo"}
+			in.WorkingDays = []string{"mon", "tue", "wed", "thu", "fri", "sat"}
+			in.Holidays = []string{"2026-03-09", "2026-03-07"}
+		},
+		"many-reps-berlin": func(in *funnel.TargetInput) {
+			in.Reps = []string{"a", "b", "c", "d", "e", "f", "g"}
+			in.TimeZone = "Europe/Berlin"
+			in.ConversionRate, in.LeadsPerActivity = 1, 1e6
+		},
+		"year-new-york": func(in *funnel.TargetInput) {
+			in.PeriodStart, in.PeriodEnd, in.TimeZone = "2026-01-01", "2026-12-31", "America/New_York"
+			in.RevenueTarget, in.AvgDealSize = 1e15, 3
+			in.WorkingDays = []string{"sunday", "wednesday"}
+		},
+	}
+	asOfs := []string{"2025-12-31T23:00:00Z", "2026-02-28T23:00:00Z", "2026-03-01T00:30:00Z", "2026-03-15T08:00:00+08:00",
+		"2026-03-31T23:59:00Z", "2027-02-01T08:00:00Z"}
+	n := 0
+	for id, edit := range edits {
+		in := marchInput()
+		in.ID = id
+		edit(&in)
+		tg, err := funnel.NewTarget(in)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if _, err := s.CreateFunnelTarget(t.Context(), tg, "pat", nil); err != nil {
+			t.Fatal(err)
+		}
+		p := tg.Plan()
+		for _, at := range asOfs {
+			asOf, _ := time.Parse(time.RFC3339, at)
+			w, err := tg.Window(asOf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			r, err := s.ComputeFunnelReport(t.Context(), store.FunnelReportRequest{TargetID: id, RunKey: fmt.Sprintf("needs/%d", n), Trigger: "manual", AsOf: asOf})
+			if err != nil {
+				t.Fatalf("%s at %s: %v", id, at, err)
+			}
+			f := r.Figures
+			if r.WorkingDays != p.WorkingDays || !near(f.LeadsNeeded, p.LeadsNeeded) || !near(f.ActivitiesNeeded, p.ActivitiesNeeded) ||
+				!near(f.ActivitiesPerDayNeeded, p.ActivitiesPerDayNeeded) || !near(f.RepActivitiesPerDayNeeded, p.RepActivitiesPerDayNeeded) {
+				t.Errorf("%s at %s: SQL %d working days, figures %+v; Plan %+v", id, at, r.WorkingDays, f, p)
+			}
+			if r.WorkingDaysElapsed != w.Elapsed || r.WorkingDaysLeft != w.Left || r.Through.String() != w.Through.String() ||
+				!r.Start.Equal(w.Start) || !r.End.Equal(w.End) {
+				t.Errorf("%s at %s: report window %+v, Window %+v", id, at, r.ReportWindow, w)
+			}
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/jmoiron/sqlx"
+
+	"dealflow/workflows/funnel"
 )
 
 // MaxFunnelReportsPage bounds one page of report history.
@@ -20,24 +22,24 @@ ORDER BY id DESC LIMIT $3`
 )
 
 // GetFunnelReport returns a report, or ErrNotFound.
-func (s *Store) GetFunnelReport(ctx context.Context, id int64) (*FunnelReport, error) {
-	var r FunnelReport
+func (s *Store) GetFunnelReport(ctx context.Context, id int64) (*funnel.Report, error) {
+	var r funnelReportRow
 	if err := s.db.QueryRowxContext(ctx, sqlGetFunnelReport, id).StructScan(&r); err != nil {
 		return nil, mapErr(err, "funnel report "+strconv.FormatInt(id, 10))
 	}
-	return &r, nil
+	return r.report()
 }
 
 // ListFunnelReports returns up to limit reports, newest first: of one
 // target (or of all when targetID is ""), older than the report before
 // (or from the newest when before is 0).
-func (s *Store) ListFunnelReports(ctx context.Context, targetID string, before int64, limit int) ([]FunnelReport, error) {
+func (s *Store) ListFunnelReports(ctx context.Context, targetID string, before int64, limit int) ([]funnel.Report, error) {
 	if limit <= 0 || limit > MaxFunnelReportsPage {
 		return nil, inputErr("limit", "must be 1 to %d, not %d", MaxFunnelReportsPage, limit)
 	}
-	out := []FunnelReport{}
-	if err := sqlx.SelectContext(ctx, s.db, &out, sqlListFunnelReports, targetID, before, limit); err != nil {
+	var rows []funnelReportRow
+	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlListFunnelReports, targetID, before, limit); err != nil {
 		return nil, fmt.Errorf("store: listing funnel reports: %w", err)
 	}
-	return out, nil
+	return fromRows(rows, funnelReportRow.report)
 }

@@ -7,44 +7,52 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"dealflow/workflows/funnel"
 )
 
 // funnelTargetRow is the funnel_targets table's row.
 type funnelTargetRow struct {
-	ID               string         `db:"id"`
-	Name             string         `db:"name"`
-	Scope            string         `db:"scope"`
-	Manager          string         `db:"manager"`
-	Reps             pq.StringArray `db:"reps"`
-	PeriodStart      FunnelDate     `db:"period_start"`
-	PeriodEnd        FunnelDate     `db:"period_end"`
-	RevenueTarget    float64        `db:"revenue_target"`
-	AvgDealSize      float64        `db:"avg_deal_size"`
-	ConversionRate   float64        `db:"conversion_rate"`
-	LeadsPerActivity float64        `db:"leads_per_activity"`
-	TimeZone         string         `db:"time_zone"`
-	WorkingDays      pq.Int64Array  `db:"working_days"`
-	Holidays         pq.StringArray `db:"holidays"`
-	RunAt            string         `db:"run_at"`
-	Paused           bool           `db:"paused"`
-	CreatedBy        string         `db:"created_by"`
-	CreatedAt        time.Time      `db:"created_at"`
-	UpdatedAt        time.Time      `db:"updated_at"`
+	ID          string         `db:"id"`
+	Name        string         `db:"name"`
+	Scope       string         `db:"scope"`
+	Manager     string         `db:"manager"`
+	Reps        pq.StringArray `db:"reps"`
+	PeriodStart time.Time      `db:"period_start"`
+	PeriodEnd   time.Time      `db:"period_end"`
+	funnelAssumptionsRow
+	TimeZone    string         `db:"time_zone"`
+	WorkingDays pq.Int64Array  `db:"working_days"`
+	Holidays    pq.StringArray `db:"holidays"`
+	RunAt       string         `db:"run_at"`
+	Paused      bool           `db:"paused"`
+	CreatedBy   string         `db:"created_by"`
+	CreatedAt   time.Time      `db:"created_at"`
+	UpdatedAt   time.Time      `db:"updated_at"`
 }
 
-func (r funnelTargetRow) target() (*FunnelTarget, error) {
-	t := &FunnelTarget{
+// funnelAssumptionsRow are the columns of a target's funnel assumptions,
+// in funnel_targets and (as they were) in funnel_reports.
+type funnelAssumptionsRow struct {
+	RevenueTarget    float64 `db:"revenue_target"`
+	AvgDealSize      float64 `db:"avg_deal_size"`
+	ConversionRate   float64 `db:"conversion_rate"`
+	LeadsPerActivity float64 `db:"leads_per_activity"`
+}
+
+func (r funnelTargetRow) target() (*funnel.Target, error) {
+	t := &funnel.Target{
 		ID: r.ID, Name: r.Name, Scope: r.Scope, Manager: r.Manager, Reps: []string(r.Reps),
-		PeriodStart: r.PeriodStart, PeriodEnd: r.PeriodEnd, RevenueTarget: r.RevenueTarget, AvgDealSize: r.AvgDealSize,
-		ConversionRate: r.ConversionRate, LeadsPerActivity: r.LeadsPerActivity, TimeZone: r.TimeZone,
-		WorkingDays: FunnelWeekdays{}, Holidays: []FunnelDate{}, RunAt: r.RunAt, Paused: r.Paused,
+		PeriodStart: dateOf(r.PeriodStart), PeriodEnd: dateOf(r.PeriodEnd),
+		Assumptions: funnel.Assumptions(r.funnelAssumptionsRow), TimeZone: r.TimeZone,
+		WorkingDays: funnel.Weekdays{}, Holidays: []funnel.Date{}, RunAt: r.RunAt, Paused: r.Paused,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	for _, d := range r.WorkingDays {
 		t.WorkingDays = append(t.WorkingDays, time.Weekday(d))
 	}
 	for _, s := range r.Holidays {
-		d, err := ParseFunnelDate(s)
+		d, err := funnel.ParseDate(s)
 		if err != nil {
 			return nil, fmt.Errorf("store: funnel target %s: holiday: %w", r.ID, err)
 		}
@@ -55,7 +63,7 @@ func (r funnelTargetRow) target() (*FunnelTarget, error) {
 
 // funnelTargetArgs are the columns a client sets, in the order of the
 // insert and update statements ($1 is the id).
-func funnelTargetArgs(t *FunnelTarget) []any {
+func funnelTargetArgs(t *funnel.Target) []any {
 	days := make(pq.Int64Array, len(t.WorkingDays))
 	for i, w := range t.WorkingDays {
 		days[i] = int64(w)
@@ -64,7 +72,7 @@ func funnelTargetArgs(t *FunnelTarget) []any {
 	for i, d := range t.Holidays {
 		holidays[i] = d.String()
 	}
-	return []any{t.ID, t.Name, t.Scope, t.Manager, pq.StringArray(t.Reps), t.PeriodStart, t.PeriodEnd,
+	return []any{t.ID, t.Name, t.Scope, t.Manager, pq.StringArray(t.Reps), dateArg(t.PeriodStart), dateArg(t.PeriodEnd),
 		t.RevenueTarget, t.AvgDealSize, t.ConversionRate, t.LeadsPerActivity, t.TimeZone, days, holidays, t.RunAt}
 }
 
@@ -96,29 +104,29 @@ RETURNING ` + sqlFunnelTargetColumns
 	sqlListFunnelTargets       = `SELECT ` + sqlFunnelTargetColumns + ` FROM funnel_targets ORDER BY id`
 )
 
-// CreateFunnelTarget stores a new target (validated by NewFunnelTarget) and
+// CreateFunnelTarget stores a new target (validated by funnel.NewTarget) and
 // then calls then with it inside the same transaction: when then fails (its
 // Temporal schedule could not be saved), nothing is stored. A taken id
 // returns ErrDuplicate.
-func (s *Store) CreateFunnelTarget(ctx context.Context, t *FunnelTarget, by string, then func(*FunnelTarget) error) (*FunnelTarget, error) {
+func (s *Store) CreateFunnelTarget(ctx context.Context, t *funnel.Target, by string, then func(*funnel.Target) error) (*funnel.Target, error) {
 	args := append(funnelTargetArgs(t), by)
 	return s.writeFunnelTarget(ctx, t.ID, sqlInsertFunnelTarget, args, then)
 }
 
 // UpdateFunnelTarget replaces a target's fields (not its paused state), then
 // calls then inside the transaction. Unknown ids return ErrNotFound.
-func (s *Store) UpdateFunnelTarget(ctx context.Context, t *FunnelTarget, then func(*FunnelTarget) error) (*FunnelTarget, error) {
+func (s *Store) UpdateFunnelTarget(ctx context.Context, t *funnel.Target, then func(*funnel.Target) error) (*funnel.Target, error) {
 	return s.writeFunnelTarget(ctx, t.ID, sqlUpdateFunnelTarget, funnelTargetArgs(t), then)
 }
 
 // SetFunnelTargetPaused pauses or resumes a target's schedule, then calls
 // then inside the transaction. Unknown ids return ErrNotFound.
-func (s *Store) SetFunnelTargetPaused(ctx context.Context, id string, paused bool, then func(*FunnelTarget) error) (*FunnelTarget, error) {
+func (s *Store) SetFunnelTargetPaused(ctx context.Context, id string, paused bool, then func(*funnel.Target) error) (*funnel.Target, error) {
 	return s.writeFunnelTarget(ctx, id, sqlPauseFunnelTarget, []any{id, paused}, then)
 }
 
-func (s *Store) writeFunnelTarget(ctx context.Context, id, query string, args []any, then func(*FunnelTarget) error) (*FunnelTarget, error) {
-	var out *FunnelTarget
+func (s *Store) writeFunnelTarget(ctx context.Context, id, query string, args []any, then func(*funnel.Target) error) (*funnel.Target, error) {
+	var out *funnel.Target
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		var row funnelTargetRow
 		if err := tx.QueryRowxContext(ctx, query, args...).StructScan(&row); err != nil {
@@ -160,11 +168,11 @@ func (s *Store) DeleteFunnelTarget(ctx context.Context, id string, then func() e
 }
 
 // GetFunnelTarget returns a target, or ErrNotFound.
-func (s *Store) GetFunnelTarget(ctx context.Context, id string) (*FunnelTarget, error) {
+func (s *Store) GetFunnelTarget(ctx context.Context, id string) (*funnel.Target, error) {
 	return getFunnelTarget(ctx, s.db, sqlGetFunnelTarget, id)
 }
 
-func getFunnelTarget(ctx context.Context, q sqlx.QueryerContext, query, id string) (*FunnelTarget, error) {
+func getFunnelTarget(ctx context.Context, q sqlx.QueryerContext, query, id string) (*funnel.Target, error) {
 	var row funnelTargetRow
 	if err := q.QueryRowxContext(ctx, query, id).StructScan(&row); err != nil {
 		return nil, mapErr(err, "funnel target "+id)
@@ -173,18 +181,35 @@ func getFunnelTarget(ctx context.Context, q sqlx.QueryerContext, query, id strin
 }
 
 // ListFunnelTargets returns every target, by id.
-func (s *Store) ListFunnelTargets(ctx context.Context) ([]FunnelTarget, error) {
+func (s *Store) ListFunnelTargets(ctx context.Context) ([]funnel.Target, error) {
 	var rows []funnelTargetRow
 	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlListFunnelTargets); err != nil {
 		return nil, fmt.Errorf("store: listing funnel targets: %w", err)
 	}
-	out := make([]FunnelTarget, 0, len(rows))
+	return fromRows(rows, funnelTargetRow.target)
+}
+
+// fromRows converts each row to the model's type, in order.
+func fromRows[R, T any](rows []R, model func(R) (*T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
 	for _, r := range rows {
-		t, err := r.target()
+		m, err := model(r)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *t)
+		out = append(out, *m)
 	}
 	return out, nil
+}
+
+// dateOf is the day of a Postgres date, which lib/pq reads as a time at
+// midnight.
+func dateOf(t time.Time) funnel.Date { return funnel.DateOf(t, t.Location()) }
+
+// dateArg is a day as a Postgres date parameter: NULL for no date.
+func dateArg(d funnel.Date) any {
+	if d.IsZero() {
+		return nil
+	}
+	return d.String()
 }

@@ -47,9 +47,9 @@ const (
 	MaxDependsOn = 50
 	// MaxApprovers bounds the team's approvers.
 	MaxApprovers = 50
-	// MaxAmount bounds a deal's amount: a thousand trillion in any
-	// currency, still exact in a float64 to the cent's order of magnitude.
-	MaxAmount = 1e15
+	// MaxAmount bounds a deal's amount (problem.MaxAmount, the bound of
+	// every amount of money).
+	MaxAmount = problem.MaxAmount
 )
 
 // checkParty records a problem when p names a user whose id is not a

@@ -65,6 +65,10 @@ const (
 	MaxLink = 2048
 	// MaxKey bounds an identifier (see Key).
 	MaxKey = 64
+	// MaxAmount bounds an amount of money (a deal's amount, a funnel
+	// target's revenue and deal size): a thousand trillion in any currency,
+	// still exact in a float64 to the cent's order of magnitude.
+	MaxAmount = 1e15
 )
 
 // TextError says why a text is refused; its message names no field, so a

@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/funnel"
 )
 
 // The data is made inside Postgres by generate_series, so that loading a
@@ -29,7 +30,7 @@ const FunnelTargetID = "bench"
 var FunnelAsOf = time.Date(2026, 4, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 // funnelTarget is one target of ten reps over March 2026 in Shanghai.
-var funnelTarget = store.FunnelTargetInput{
+var funnelTarget = funnel.TargetInput{
 	ID: FunnelTargetID, Name: "Bench", Scope: "all", Manager: "mona",
 	Reps:        []string{"rep0", "rep1", "rep2", "rep3", "rep4", "rep5", "rep6", "rep7", "rep8", "rep9"},
 	PeriodStart: "2026-03-01", PeriodEnd: "2026-03-31", RevenueTarget: 50_000_000, AvgDealSize: 100_000,
@@ -61,7 +62,7 @@ func LoadFunnel(ctx context.Context, s *store.Store, rows int) error {
 	if rows <= 0 {
 		return errors.New("LoadFunnel needs a positive number of rows")
 	}
-	tg, err := store.NewFunnelTarget(funnelTarget)
+	tg, err := funnel.NewTarget(funnelTarget)
 	if err != nil {
 		return err
 	}

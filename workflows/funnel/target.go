@@ -1,4 +1,4 @@
-package store
+package funnel
 
 import (
 	"encoding/json"
@@ -9,11 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"dealflow/workflows/deal"
 	"dealflow/workflows/problem"
 )
 
-// FunnelTarget is a revenue target for a team or a rep over a period (the
+// Target is a revenue target for a team or a rep over a period (the
 // probability paradigm), with the funnel assumptions that turn it into the
 // leads and the activities per working day it needs:
 //
@@ -22,21 +21,18 @@ import (
 //	activities per day  = activities needed ÷ working days in the period
 //
 // Each rep is expected to do an equal share of the activities.
-type FunnelTarget struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name"`
-	Scope            string         `json:"scope"`
-	Manager          string         `json:"manager"`
-	Reps             []string       `json:"reps"`
-	PeriodStart      FunnelDate     `json:"period_start"`
-	PeriodEnd        FunnelDate     `json:"period_end"`
-	RevenueTarget    float64        `json:"revenue_target"`
-	AvgDealSize      float64        `json:"avg_deal_size"`
-	ConversionRate   float64        `json:"conversion_rate"`
-	LeadsPerActivity float64        `json:"leads_per_activity"`
-	TimeZone         string         `json:"time_zone"`
-	WorkingDays      FunnelWeekdays `json:"working_days"`
-	Holidays         []FunnelDate   `json:"holidays"`
+type Target struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Scope       string   `json:"scope"`
+	Manager     string   `json:"manager"`
+	Reps        []string `json:"reps"`
+	PeriodStart Date     `json:"period_start"`
+	PeriodEnd   Date     `json:"period_end"`
+	Assumptions
+	TimeZone    string   `json:"time_zone"`
+	WorkingDays Weekdays `json:"working_days"`
+	Holidays    []Date   `json:"holidays"`
 	// RunAt is when the scheduled report runs on each working day, "08:00"
 	// in the target's time zone.
 	RunAt     string    `json:"run_at"`
@@ -46,9 +42,19 @@ type FunnelTarget struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// FunnelTargetInput is a target as a client writes it (JSON), before
-// validation turns it into a FunnelTarget.
-type FunnelTargetInput struct {
+// Assumptions are a target's revenue and the funnel assumptions that turn
+// it into what it needs (see Plan). In JSON their fields stand among the
+// target's (or the report's target's) own.
+type Assumptions struct {
+	RevenueTarget    float64 `json:"revenue_target"`
+	AvgDealSize      float64 `json:"avg_deal_size"`
+	ConversionRate   float64 `json:"conversion_rate"`
+	LeadsPerActivity float64 `json:"leads_per_activity"`
+}
+
+// TargetInput is a target as a client writes it (JSON), before
+// validation turns it into a Target.
+type TargetInput struct {
 	ID               string   `json:"id"`
 	Name             string   `json:"name"`
 	Scope            string   `json:"scope"`
@@ -68,40 +74,38 @@ type FunnelTargetInput struct {
 
 // Defaults of a target's calendar and schedule.
 var (
-	DefaultFunnelWorkingDays = FunnelWeekdays{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
-	DefaultFunnelRunAt       = "08:00"
+	DefaultWorkingDays = Weekdays{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}
+	DefaultRunAt       = "08:00"
 )
 
-// maxFunnelPeriodDays bounds a period, so calendars stay small and a
+// maxPeriodDays bounds a period, so calendars stay small and a
 // schedule ends within a year of its start.
-const maxFunnelPeriodDays = 366
+const maxPeriodDays = 366
 
-const maxFunnelReps = 500
+const maxReps = 500
 
-// maxFunnelHolidays bounds a target's holidays: more than the days of its
+// maxHolidays bounds a target's holidays: more than the days of its
 // longest period means a mistake.
-const maxFunnelHolidays = maxFunnelPeriodDays
+const maxHolidays = maxPeriodDays
 
-// maxFunnelLeadsPerActivity bounds leads_per_activity: no activity yields a
+// maxLeadsPerActivity bounds leads_per_activity: no activity yields a
 // million leads.
-const maxFunnelLeadsPerActivity = 1e6
+const maxLeadsPerActivity = 1e6
 
 var (
-	funnelRunAtPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	runAtPattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
-// NewFunnelTarget validates a client's target. Every problem is listed at
-// once, each naming its field, in a *deal.ValidationError (422). Whether the
+// NewTarget validates a client's target. Every problem is listed at
+// once, each naming its field, in a *problem.Error (422). Whether the
 // manager and the reps are users is the caller's check (MissingUsers).
-func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
-	var ps []deal.Problem
-	add := func(field, format string, args ...any) {
-		ps = append(ps, deal.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	t := &FunnelTarget{
+func NewTarget(in TargetInput) (*Target, error) {
+	var ps problem.List
+	add := ps.Add
+	t := &Target{
 		ID: strings.TrimSpace(in.ID), Name: strings.TrimSpace(in.Name), Scope: strings.TrimSpace(in.Scope),
 		Manager: strings.TrimSpace(in.Manager), TimeZone: strings.TrimSpace(in.TimeZone), RunAt: strings.TrimSpace(in.RunAt),
-		RevenueTarget: in.RevenueTarget, AvgDealSize: in.AvgDealSize, ConversionRate: in.ConversionRate, LeadsPerActivity: in.LeadsPerActivity,
+		Assumptions: Assumptions{RevenueTarget: in.RevenueTarget, AvgDealSize: in.AvgDealSize, ConversionRate: in.ConversionRate, LeadsPerActivity: in.LeadsPerActivity},
 	}
 	if msg := problem.KeyError(t.ID); msg != "" {
 		add("id", "%s (it names the schedule funnel/<id>)", msg)
@@ -121,26 +125,26 @@ func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
 	} else if msg := problem.LineError(t.Manager, problem.MaxKey); msg != "" {
 		add("manager", "%s", msg)
 	}
-	t.Reps = checkFunnelReps(in.Reps, add)
-	t.PeriodStart = parseFunnelDateField("period_start", in.PeriodStart, add)
-	t.PeriodEnd = parseFunnelDateField("period_end", in.PeriodEnd, add)
+	t.Reps = checkReps(in.Reps, add)
+	t.PeriodStart = parseDateField("period_start", in.PeriodStart, add)
+	t.PeriodEnd = parseDateField("period_end", in.PeriodEnd, add)
 	if !t.PeriodStart.IsZero() && !t.PeriodEnd.IsZero() {
 		switch days := t.PeriodStart.DaysUntil(t.PeriodEnd); {
 		case days < 0:
 			add("period_end", "%s is before period_start %s", t.PeriodEnd, t.PeriodStart)
-		case days >= maxFunnelPeriodDays:
-			add("period_end", "a period spans at most %d days; this one spans %d", maxFunnelPeriodDays, days+1)
+		case days >= maxPeriodDays:
+			add("period_end", "a period spans at most %d days; this one spans %d", maxPeriodDays, days+1)
 		}
 	}
 	checkPositive("revenue_target", t.RevenueTarget, add)
-	checkAtMost("revenue_target", t.RevenueTarget, deal.MaxAmount, add)
+	checkAtMost("revenue_target", t.RevenueTarget, problem.MaxAmount, add)
 	checkPositive("avg_deal_size", t.AvgDealSize, add)
-	checkAtMost("avg_deal_size", t.AvgDealSize, deal.MaxAmount, add)
+	checkAtMost("avg_deal_size", t.AvgDealSize, problem.MaxAmount, add)
 	if !(t.ConversionRate > 0 && t.ConversionRate <= 1) {
 		add("conversion_rate", "must be a share above 0 and at most 1 (0.2 means 20%% of leads become customers), not %v", t.ConversionRate)
 	}
 	checkPositive("leads_per_activity", t.LeadsPerActivity, add)
-	checkAtMost("leads_per_activity", t.LeadsPerActivity, maxFunnelLeadsPerActivity, add)
+	checkAtMost("leads_per_activity", t.LeadsPerActivity, maxLeadsPerActivity, add)
 	switch {
 	case problem.LineError(t.TimeZone, problem.MaxKey) != "":
 		add("time_zone", "%s", problem.LineError(t.TimeZone, problem.MaxKey))
@@ -153,18 +157,18 @@ func NewFunnelTarget(in FunnelTargetInput) (*FunnelTarget, error) {
 			add("time_zone", "%q is not an IANA time zone; use a name such as Asia/Shanghai or Europe/Berlin", t.TimeZone)
 		}
 	}
-	t.WorkingDays = parseFunnelWeekdays(in.WorkingDays, add)
-	t.Holidays = parseFunnelHolidays(in.Holidays, add)
+	t.WorkingDays = parseWeekdays(in.WorkingDays, add)
+	t.Holidays = parseHolidays(in.Holidays, add)
 	if t.RunAt == "" {
-		t.RunAt = DefaultFunnelRunAt
-	} else if !funnelRunAtPattern.MatchString(t.RunAt) {
+		t.RunAt = DefaultRunAt
+	} else if !runAtPattern.MatchString(t.RunAt) {
 		add("run_at", "%q is not a time of day: write it as HH:MM on a 24-hour clock, such as 08:00", problem.Clip(t.RunAt))
 	}
 	if len(ps) == 0 && t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd) == 0 {
 		add("working_days", "the period %s to %s has no working day: check working_days and holidays", t.PeriodStart, t.PeriodEnd)
 	}
-	if len(ps) > 0 {
-		return nil, &deal.ValidationError{Problems: ps}
+	if err := ps.Err(); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -182,13 +186,13 @@ func checkAtMost(field string, v, max float64, add func(string, string, ...any))
 	}
 }
 
-func checkFunnelReps(reps []string, add func(string, string, ...any)) []string {
+func checkReps(reps []string, add func(string, string, ...any)) []string {
 	if len(reps) == 0 {
 		add("reps", "list the reps (user ids) whose activities count toward the target")
 		return nil
 	}
-	if len(reps) > maxFunnelReps {
-		add("reps", "at most %d reps per target; this one has %d", maxFunnelReps, len(reps))
+	if len(reps) > maxReps {
+		add("reps", "at most %d reps per target; this one has %d", maxReps, len(reps))
 		return nil
 	}
 	out := make([]string, 0, len(reps))
@@ -208,26 +212,26 @@ func checkFunnelReps(reps []string, add func(string, string, ...any)) []string {
 	return out
 }
 
-func parseFunnelDateField(field, s string, add func(string, string, ...any)) FunnelDate {
+func parseDateField(field, s string, add func(string, string, ...any)) Date {
 	if strings.TrimSpace(s) == "" {
 		add(field, "required: a date such as 2026-07-01")
-		return FunnelDate{}
+		return Date{}
 	}
-	d, err := ParseFunnelDate(strings.TrimSpace(s))
+	d, err := ParseDate(strings.TrimSpace(s))
 	if err != nil {
 		add(field, "%v", err)
 	}
 	return d
 }
 
-func parseFunnelHolidays(in []string, add func(string, string, ...any)) []FunnelDate {
-	out := []FunnelDate{}
-	if len(in) > maxFunnelHolidays {
-		add("holidays", "has %d items; the limit is %d", len(in), maxFunnelHolidays)
+func parseHolidays(in []string, add func(string, string, ...any)) []Date {
+	out := []Date{}
+	if len(in) > maxHolidays {
+		add("holidays", "has %d items; the limit is %d", len(in), maxHolidays)
 		return out
 	}
 	for i, s := range in {
-		d, err := ParseFunnelDate(strings.TrimSpace(s))
+		d, err := ParseDate(strings.TrimSpace(s))
 		if err != nil {
 			add(fmt.Sprintf("holidays[%d]", i), "%v", err)
 			continue
@@ -236,17 +240,18 @@ func parseFunnelHolidays(in []string, add func(string, string, ...any)) []Funnel
 			out = append(out, d)
 		}
 	}
-	slices.SortFunc(out, func(a, b FunnelDate) int { return a.t.Compare(b.t) })
+	slices.SortFunc(out, func(a, b Date) int { return a.t.Compare(b.t) })
 	return out
 }
 
-// FunnelWeekdays are a target's working days of the week. In JSON they are
-// lowercase English names ("monday"); in Postgres the numbers 0 (Sunday) to
-// 6, as EXTRACT(dow) and Temporal's schedules count them.
-type FunnelWeekdays []time.Weekday
+// Weekdays are a target's working days of the week. In JSON they are
+// lowercase English names ("monday"); the store keeps them as the numbers
+// 0 (Sunday) to 6, as Postgres EXTRACT(dow) and Temporal's schedules count
+// them.
+type Weekdays []time.Weekday
 
 // MarshalJSON writes the days' names.
-func (ws FunnelWeekdays) MarshalJSON() ([]byte, error) {
+func (ws Weekdays) MarshalJSON() ([]byte, error) {
 	names := make([]string, len(ws))
 	for i, w := range ws {
 		names[i] = strings.ToLower(w.String())
@@ -255,14 +260,14 @@ func (ws FunnelWeekdays) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads the days' names (reports read back from JSON).
-func (ws *FunnelWeekdays) UnmarshalJSON(b []byte) error {
+func (ws *Weekdays) UnmarshalJSON(b []byte) error {
 	var names []string
 	if err := json.Unmarshal(b, &names); err != nil {
 		return err
 	}
-	*ws = FunnelWeekdays{}
+	*ws = Weekdays{}
 	for _, n := range names {
-		w, ok := funnelWeekday(n)
+		w, ok := weekday(n)
 		if !ok {
 			return fmt.Errorf("%q is not a day of the week", n)
 		}
@@ -271,8 +276,8 @@ func (ws *FunnelWeekdays) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// funnelWeekday reads "monday" or "mon", in any case.
-func funnelWeekday(name string) (time.Weekday, bool) {
+// weekday reads "monday" or "mon", in any case.
+func weekday(name string) (time.Weekday, bool) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	for w := time.Sunday; w <= time.Saturday; w++ {
 		full := strings.ToLower(w.String())
@@ -283,17 +288,17 @@ func funnelWeekday(name string) (time.Weekday, bool) {
 	return 0, false
 }
 
-func parseFunnelWeekdays(in []string, add func(string, string, ...any)) FunnelWeekdays {
+func parseWeekdays(in []string, add func(string, string, ...any)) Weekdays {
 	if len(in) == 0 {
-		return slices.Clone(DefaultFunnelWorkingDays)
+		return slices.Clone(DefaultWorkingDays)
 	}
-	var out FunnelWeekdays
+	var out Weekdays
 	if len(in) > 7*4 { // each day in a few spellings at most
 		add("working_days", "has %d items; the limit is %d", len(in), 7*4)
-		return slices.Clone(DefaultFunnelWorkingDays)
+		return slices.Clone(DefaultWorkingDays)
 	}
 	for i, n := range in {
-		w, ok := funnelWeekday(n)
+		w, ok := weekday(n)
 		if !ok {
 			add(fmt.Sprintf("working_days[%d]", i), "%q is not a day of the week: use monday ... sunday (or mon ... sun)", problem.Clip(n))
 			continue
@@ -306,9 +311,9 @@ func parseFunnelWeekdays(in []string, add func(string, string, ...any)) FunnelWe
 	return out
 }
 
-// FunnelPlan is what a target needs, derived from its inputs; a report
-// computes the same figures in SQL.
-type FunnelPlan struct {
+// Plan is what a target needs, derived from its inputs; a report
+// computes the same figures in SQL (a store test holds the two together).
+type Plan struct {
 	WorkingDays            int     `json:"working_days"`
 	CustomersNeeded        float64 `json:"customers_needed"`
 	LeadsNeeded            float64 `json:"leads_needed"`
@@ -320,8 +325,8 @@ type FunnelPlan struct {
 }
 
 // Plan derives what the target needs.
-func (t *FunnelTarget) Plan() FunnelPlan {
-	p := FunnelPlan{WorkingDays: t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd)}
+func (t *Target) Plan() Plan {
+	p := Plan{WorkingDays: t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd)}
 	p.CustomersNeeded = t.RevenueTarget / t.AvgDealSize
 	p.LeadsNeeded = p.CustomersNeeded / t.ConversionRate
 	p.ActivitiesNeeded = p.LeadsNeeded / t.LeadsPerActivity

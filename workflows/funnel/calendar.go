@@ -1,4 +1,4 @@
-package store
+package funnel
 
 import (
 	"fmt"
@@ -9,38 +9,38 @@ import (
 	_ "time/tzdata"
 )
 
-// FunnelWindow is what one funnel report counts: whole days in the target's
+// Window is what one funnel report counts: whole days in the target's
 // time zone, from the period's first day through the day before the report
 // (the period's last day at most). A report at 08:00 thus covers complete
 // days only, and a rep is never judged on a day that has barely begun.
-type FunnelWindow struct {
+type Window struct {
 	// Start and End bound the instants counted: Start <= t < End.
 	Start, End time.Time
 	// Through is the last day counted; zero when no day has passed yet.
-	Through FunnelDate
+	Through Date
 	// WorkingDays in the whole period, Elapsed of them counted, Left the
 	// rest (today included, if it is one).
 	WorkingDays, Elapsed, Left int
 }
 
-// location loads the target's time zone; Validate has checked it.
-func (t *FunnelTarget) location() (*time.Location, error) {
+// location loads the target's time zone; NewTarget has checked it.
+func (t *Target) location() (*time.Location, error) {
 	loc, err := time.LoadLocation(t.TimeZone)
 	if err != nil {
-		return nil, fmt.Errorf("store: funnel target %s: time zone %q: %w", t.ID, t.TimeZone, err)
+		return nil, fmt.Errorf("funnel: target %s: time zone %q: %w", t.ID, t.TimeZone, err)
 	}
 	return loc, nil
 }
 
 // IsWorkingDay reports whether d is one of the target's working weekdays
 // and not a holiday.
-func (t *FunnelTarget) IsWorkingDay(d FunnelDate) bool {
+func (t *Target) IsWorkingDay(d Date) bool {
 	return slices.Contains(t.WorkingDays, d.Weekday()) && !slices.Contains(t.Holidays, d)
 }
 
 // WorkingDaysBetween counts the working days from first to last, both
 // included; 0 when last is before first.
-func (t *FunnelTarget) WorkingDaysBetween(first, last FunnelDate) int {
+func (t *Target) WorkingDaysBetween(first, last Date) int {
 	n := 0
 	for d := first; !d.After(last); d = d.AddDays(1) {
 		if t.IsWorkingDay(d) {
@@ -51,14 +51,14 @@ func (t *FunnelTarget) WorkingDaysBetween(first, last FunnelDate) int {
 }
 
 // Window is what a report made at asOf counts.
-func (t *FunnelTarget) Window(asOf time.Time) (FunnelWindow, error) {
+func (t *Target) Window(asOf time.Time) (Window, error) {
 	loc, err := t.location()
 	if err != nil {
-		return FunnelWindow{}, err
+		return Window{}, err
 	}
-	w := FunnelWindow{Start: t.PeriodStart.Midnight(loc), WorkingDays: t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd)}
+	w := Window{Start: t.PeriodStart.Midnight(loc), WorkingDays: t.WorkingDaysBetween(t.PeriodStart, t.PeriodEnd)}
 	// The first day not counted: today, or the day after the period.
-	stop := FunnelDateOf(asOf, loc)
+	stop := DateOf(asOf, loc)
 	if after := t.PeriodEnd.AddDays(1); stop.After(after) {
 		stop = after
 	}
