@@ -8,9 +8,6 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// MaxFunnelReportsPage bounds one page of report history.
-const MaxFunnelReportsPage = 200
-
 const (
 	sqlGetFunnelReport = `SELECT ` + sqlFunnelReportColumns + ` FROM funnel_reports WHERE id = $1`
 	// Newest first; $1 '' means every target, $2 0 means from the newest.
@@ -32,8 +29,8 @@ func (s *Store) GetFunnelReport(ctx context.Context, id int64) (*FunnelReport, e
 // target (or of all when targetID is ""), older than the report before
 // (or from the newest when before is 0).
 func (s *Store) ListFunnelReports(ctx context.Context, targetID string, before int64, limit int) ([]FunnelReport, error) {
-	if limit <= 0 || limit > MaxFunnelReportsPage {
-		return nil, inputErr("limit", "must be 1 to %d, not %d", MaxFunnelReportsPage, limit)
+	if limit <= 0 || limit > MaxReportPage {
+		return nil, inputErr("limit", "must be 1 to %d, not %d", MaxReportPage, limit)
 	}
 	out := []FunnelReport{}
 	if err := sqlx.SelectContext(ctx, s.db, &out, sqlListFunnelReports, targetID, before, limit); err != nil {

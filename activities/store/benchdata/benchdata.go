@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // The data is made inside Postgres by generate_series, so that loading a
@@ -142,16 +143,16 @@ func LoadCoverage(ctx context.Context, s *store.Store, programID string, asOf ti
 		}
 	}
 	rate := func(v float64) *float64 { return &v }
-	p := store.Program{
+	p := coverage.Program{
 		ID: programID, Name: "Program " + programID,
-		Targets: store.Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
-		Teams: store.ProgramTeams{
-			SDR:      store.ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
-			BD:       store.ProgramTeam{Lead: "bo", Members: []string{"ben"}},
-			Presales: store.ProgramTeam{Lead: "pia", Members: []string{"pete"}},
+		Targets: coverage.Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
+		Teams: coverage.ProgramTeams{
+			SDR:      coverage.ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
+			BD:       coverage.ProgramTeam{Lead: "bo", Members: []string{"ben"}},
+			Presales: coverage.ProgramTeam{Lead: "pia", Members: []string{"pete"}},
 		},
 	}
-	if _, err := s.CreateProgram(ctx, p, "bench", func(*store.Program) error { return nil }); err != nil {
+	if _, err := s.CreateProgram(ctx, p, "bench", func(*coverage.Program) error { return nil }); err != nil {
 		return fmt.Errorf("store: creating bench program %s: %w", programID, err)
 	}
 	// One transaction: one session, so the seed holds for every insert.
