@@ -298,13 +298,8 @@ func deref(f *float64) any {
 // at once rather than retrying) and leaves no report behind; a program
 // deleted before the run is ErrNotFound too, and its reports go with it.
 func TestCoverageReportOfADeletedProgram(t *testing.T) {
-	s := newStore(t)
-	coverageUsers(t, s)
-	createProgram(t, s, testProgram("east"))
+	s := eastWithAccounts(t, 3)
 	ctx := t.Context()
-	if _, err := s.ImportAccounts(ctx, "east", accounts(3)); err != nil {
-		t.Fatal(err)
-	}
 	first, err := s.ComputeCoverageReport(ctx, "east", "run-1", "schedule", time.Now())
 	if err != nil {
 		t.Fatal(err)

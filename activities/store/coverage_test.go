@@ -10,7 +10,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows/coverage"
-	"dealflow/workflows/problem"
+	"dealflow/workflows/coverage/coveragetest"
 )
 
 func rate(v float64) *float64 { return &v }
@@ -19,7 +19,7 @@ func rate(v float64) *float64 { return &v }
 // leads sid and sue), a BD team (bo leads ben), presales (pia leads pete).
 func coverageUsers(t testing.TB, s *store.Store) {
 	t.Helper()
-	for _, id := range []string{"lena", "sid", "sue", "bo", "ben", "pia", "pete", "olga"} {
+	for _, id := range coveragetest.Users {
 		if _, err := s.CreateUser(context.Background(), store.User{ID: id, Name: strings.ToUpper(id), Roles: []store.Role{store.RoleCommercial}}); err != nil {
 			t.Fatalf("CreateUser %s: %v", id, err)
 		}
@@ -29,17 +29,7 @@ func coverageUsers(t testing.TB, s *store.Store) {
 // importer posts events as an admin would: in any team member's name.
 var importer = &store.User{ID: "importer", Roles: []store.Role{store.RoleAdmin}}
 
-func testProgram(id string) coverage.Program {
-	return coverage.Program{
-		ID: id, Name: "Program " + id,
-		Targets: coverage.Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
-		Teams: coverage.ProgramTeams{
-			SDR:      coverage.ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
-			BD:       coverage.ProgramTeam{Lead: "bo", Members: []string{"ben"}},
-			Presales: coverage.ProgramTeam{Lead: "pia", Members: []string{"pete"}},
-		},
-	}
-}
+var testProgram = coveragetest.Program
 
 func noSchedule(*coverage.Program) error { return nil }
 
@@ -52,13 +42,7 @@ func createProgram(t testing.TB, s *store.Store, p coverage.Program) *coverage.P
 	return got
 }
 
-func problems(err error) string {
-	var ve *problem.Error
-	if !errors.As(err, &ve) {
-		return ""
-	}
-	return ve.Error()
-}
+var problems = coveragetest.Problems
 
 func TestProgramDefaultsAndTeams(t *testing.T) {
 	s := newStore(t)
@@ -151,12 +135,19 @@ func TestProgramValidation(t *testing.T) {
 	}
 }
 
-func accounts(n int) []coverage.Account {
-	out := make([]coverage.Account, n)
-	for i := range out {
-		out[i] = coverage.Account{ID: fmt.Sprintf("acc-%03d", i), Name: fmt.Sprintf("Customer %03d", i), Industry: "manufacturing", Region: "east"}
+var accounts = coveragetest.Accounts
+
+// eastWithAccounts is a store with the test program east (its users
+// created) listing n accounts.
+func eastWithAccounts(t *testing.T, n int) *store.Store {
+	t.Helper()
+	s := newStore(t)
+	coverageUsers(t, s)
+	createProgram(t, s, testProgram("east"))
+	if _, err := s.ImportAccounts(t.Context(), "east", accounts(n)); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return s
 }
 
 func TestImportAccounts(t *testing.T) {
@@ -207,13 +198,8 @@ func TestImportAccounts(t *testing.T) {
 }
 
 func TestRecordCoverageEvents(t *testing.T) {
-	s := newStore(t)
-	coverageUsers(t, s)
-	createProgram(t, s, testProgram("east"))
+	s := eastWithAccounts(t, 3)
 	ctx := t.Context()
-	if _, err := s.ImportAccounts(ctx, "east", accounts(3)); err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	batch := []coverage.Event{
 		{ID: "t1", Account: "acc-000", Kind: coverage.EventSDRTouch, Stage: coverage.StageContactEstablished, By: "sid", At: at},
@@ -270,13 +256,8 @@ func TestRecordCoverageEvents(t *testing.T) {
 // transaction, and stores nothing of a refused batch.
 func TestCoverageEventAuthors(t *testing.T) {
 	user := func(id string, roles ...store.Role) *store.User { return &store.User{ID: id, Roles: roles} }
-	s := newStore(t)
-	coverageUsers(t, s)
-	createProgram(t, s, testProgram("east"))
+	s := eastWithAccounts(t, 2)
 	ctx := t.Context()
-	if _, err := s.ImportAccounts(ctx, "east", accounts(2)); err != nil {
-		t.Fatal(err)
-	}
 	ben := user("ben", store.RoleCommercial)
 	batch := []coverage.Event{
 		{ID: "v1", Account: "acc-000", Kind: coverage.EventBDVisit, By: "ben"},

@@ -8,32 +8,15 @@ import (
 	"time"
 
 	"dealflow/workflows/coverage"
+	"dealflow/workflows/coverage/coveragetest"
 	"dealflow/workflows/problem"
 )
 
 func rate(v float64) *float64 { return &v }
 
-// testProgram has an SDR team (lena leads sid and sue), a BD team (bo leads
-// ben) and presales (pia leads pete).
-func testProgram(id string) coverage.Program {
-	return coverage.Program{
-		ID: id, Name: "Program " + id,
-		Targets: coverage.Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
-		Teams: coverage.ProgramTeams{
-			SDR:      coverage.ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
-			BD:       coverage.ProgramTeam{Lead: "bo", Members: []string{"ben"}},
-			Presales: coverage.ProgramTeam{Lead: "pia", Members: []string{"pete"}},
-		},
-	}
-}
+var testProgram = coveragetest.Program
 
-func problems(err error) string {
-	var pe *problem.Error
-	if !errors.As(err, &pe) {
-		return ""
-	}
-	return pe.Error()
-}
+var problems = coveragetest.Problems
 
 func TestProgramDefaultsAndTeams(t *testing.T) {
 	p := testProgram("east")
@@ -114,13 +97,7 @@ func TestUnknownMembers(t *testing.T) {
 	}
 }
 
-func accounts(n int) []coverage.Account {
-	out := make([]coverage.Account, n)
-	for i := range out {
-		out[i] = coverage.Account{ID: fmt.Sprintf("x-%d", i), Name: fmt.Sprintf("X %d", i), Industry: "manufacturing", Region: "east"}
-	}
-	return out
-}
+var accounts = coveragetest.Accounts
 
 func TestCheckAccounts(t *testing.T) {
 	ok := accounts(3)

@@ -17,6 +17,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows/coverage"
+	"dealflow/workflows/coverage/coveragetest"
 )
 
 // The data is made inside Postgres by generate_series, so that loading a
@@ -86,9 +87,9 @@ func LoadFunnel(ctx context.Context, s *store.Store, rows int) error {
 // there.
 var CoverageAsOf = time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
 
-// coverageUsers are the people of the bench programs: an SDR team
-// (lena leads sid and sue), a BD team (bo leads ben), presales (pia leads
-// pete).
+// coverageUsers are the people of the bench programs (coveragetest.Program):
+// an SDR team (lena leads sid and sue), a BD team (bo leads ben), presales
+// (pia leads pete).
 var coverageUsers = []string{"lena", "sid", "sue", "bo", "ben", "pia", "pete"}
 
 // sqlCoverage fills program $1 with 10,000 accounts and a year of
@@ -142,16 +143,7 @@ func LoadCoverage(ctx context.Context, s *store.Store, programID string, asOf ti
 			return fmt.Errorf("store: creating bench user %s: %w", id, err)
 		}
 	}
-	rate := func(v float64) *float64 { return &v }
-	p := coverage.Program{
-		ID: programID, Name: "Program " + programID,
-		Targets: coverage.Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
-		Teams: coverage.ProgramTeams{
-			SDR:      coverage.ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
-			BD:       coverage.ProgramTeam{Lead: "bo", Members: []string{"ben"}},
-			Presales: coverage.ProgramTeam{Lead: "pia", Members: []string{"pete"}},
-		},
-	}
+	p := coveragetest.Program(programID)
 	if _, err := s.CreateProgram(ctx, p, "bench", func(*coverage.Program) error { return nil }); err != nil {
 		return fmt.Errorf("store: creating bench program %s: %w", programID, err)
 	}
