@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // CoverageReportRequest asks for one program's coverage report as of AsOf,
@@ -29,7 +30,7 @@ const ProgramNotFoundType = "ProgramNotFound"
 // The figures are computed by Postgres in one statement (see
 // store.ComputeCoverageReport); the report comes back with the team leads
 // to tell.
-func (r *Reports) ComputeCoverageReport(ctx context.Context, req CoverageReportRequest) (*store.CoverageReport, error) {
+func (r *Reports) ComputeCoverageReport(ctx context.Context, req CoverageReportRequest) (*coverage.Report, error) {
 	rep, err := r.Store.ComputeCoverageReport(ctx, req.ProgramID, req.RunKey, req.Trigger, req.AsOf)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, temporal.NewNonRetryableApplicationError("coverage program "+req.ProgramID+" does not exist", ProgramNotFoundType, err)

@@ -8,6 +8,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
+	"dealflow/workflows/coverage"
 	"dealflow/workflows/deal"
 )
 
@@ -15,7 +16,7 @@ import (
 // programs, their accounts and events, and their reports. PMOs and
 // directors run programs; the teams (commercial and solution users) post
 // events, each in their own name, a team's lead also for its members (see
-// store.CheckEventAuthor, applied by RecordCoverageEvents); everyone reads.
+// coverage.CheckEventAuthor, applied by RecordCoverageEvents); everyone reads.
 func (s *Server) coverageRoutes(v1 *echo.Group) {
 	manage := requireRole(store.RolePMO, store.RoleDirector)
 	record := requireRole(store.RolePMO, store.RoleDirector, store.RoleCommercial, store.RoleSolution)
@@ -40,29 +41,29 @@ func (s *Server) coverageRoutes(v1 *echo.Group) {
 type programRequest struct {
 	ID            string                `json:"id"`
 	Name          string                `json:"name"`
-	Schedule      store.ProgramSchedule `json:"schedule"`
+	Schedule      coverage.Schedule     `json:"schedule"`
 	UntouchedDays int                   `json:"untouched_days"`
-	Targets       store.Targets         `json:"targets"`
-	Teams         store.ProgramTeams    `json:"teams"`
+	Targets       coverage.Targets      `json:"targets"`
+	Teams         coverage.ProgramTeams `json:"teams"`
 }
 
-func (r programRequest) program() store.Program {
-	return store.Program{ID: r.ID, Name: r.Name, Schedule: r.Schedule, UntouchedDays: r.UntouchedDays, Targets: r.Targets, Teams: r.Teams}
+func (r programRequest) program() coverage.Program {
+	return coverage.Program{ID: r.ID, Name: r.Name, Schedule: r.Schedule, UntouchedDays: r.UntouchedDays, Targets: r.Targets, Teams: r.Teams}
 }
 
 // programView is a program as the API shows it: with its schedule.
 type programView struct {
-	*store.Program
+	*coverage.Program
 	scheduleView
 }
 
-func (s *Server) programView(p *store.Program) programView {
+func (s *Server) programView(p *coverage.Program) programView {
 	return programView{Program: p, scheduleView: s.scheduleView(workflows.CoverageScheduleID(p.ID))}
 }
 
 // coveragePrograms serves what programs share with funnel targets.
-func (s *Server) coveragePrograms() scheduled[store.Program, programView] {
-	return scheduled[store.Program, programView]{
+func (s *Server) coveragePrograms() scheduled[coverage.Program, programView] {
+	return scheduled[coverage.Program, programView]{
 		s: s, listKey: "programs", notFound: programError,
 		get: s.store.GetProgram, list: s.store.ListPrograms,
 		setPaused: s.store.SetProgramPaused, remove: s.store.DeleteProgram,

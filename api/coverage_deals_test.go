@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // TestDealReviewsCountInCoverage: a project deal whose customer is a named
@@ -32,7 +33,7 @@ func TestDealReviewsCountInCoverage(t *testing.T) {
 	reviewed("ini-erp", "reject", "approve")
 	reviewed("ini-crm", "approve")
 
-	var rep store.CoverageReport
+	var rep coverage.Report
 	s.Must("pat", "POST", "/v1/coverage/programs/east/run", nil, http.StatusCreated, &rep)
 	c := rep.Counts
 	if c.SolutionsSubmitted != 2 || c.SolutionsReviewed != 2 || c.SolutionsFirstPass != 1 || rep.Rates.FirstPassRate == nil || *rep.Rates.FirstPassRate != 0.5 {

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // A program's accounts and events arrive as a JSON array or as CSV
@@ -32,9 +33,9 @@ func (s *Server) importCoverageAccounts(c echo.Context) error {
 	if _, err := s.store.GetProgram(c.Request().Context(), id); err != nil {
 		return programError(err, id)
 	}
-	var accounts []store.CoverageAccount
+	var accounts []coverage.Account
 	var lines []int // each account's CSV line; nil for JSON
-	add := func(a store.CoverageAccount) *itemError {
+	add := func(a coverage.Account) *itemError {
 		if p := checkTexts(line("id", a.ID), line("name", a.Name), line("industry", a.Industry),
 			line("region", a.Region), line("owner", a.Owner)); p != nil {
 			return p
@@ -46,7 +47,7 @@ func (s *Server) importCoverageAccounts(c echo.Context) error {
 	if isCSV(c) {
 		lines = []int{}
 		err = s.readCSV(c, accountColumns, accountOptionalColumns, func(r csvRecord) error {
-			if p := add(store.CoverageAccount{ID: r.Get("id"), Name: r.Get("name"),
+			if p := add(coverage.Account{ID: r.Get("id"), Name: r.Get("name"),
 				Industry: r.Get("industry"), Region: r.Get("region"), Owner: r.Get("owner")}); p != nil {
 				return importError(lineError{Line: r.Line, Field: p.field, Message: p.message})
 			}
@@ -55,7 +56,7 @@ func (s *Server) importCoverageAccounts(c echo.Context) error {
 		})
 	} else {
 		err = s.readJSONArray(c, func(i int, raw json.RawMessage) error {
-			var a store.CoverageAccount
+			var a coverage.Account
 			if err := s.decodeItem(i, raw, &a); err != nil {
 				return err
 			}
@@ -114,8 +115,8 @@ type eventInput struct {
 	Note     string `json:"note"`
 }
 
-func (in eventInput) event() store.CoverageEvent {
-	return store.CoverageEvent{ID: in.ID, Account: in.Account, Kind: store.CoverageEventKind(in.Kind), By: in.By,
+func (in eventInput) event() coverage.Event {
+	return coverage.Event{ID: in.ID, Account: in.Account, Kind: coverage.EventKind(in.Kind), By: in.By,
 		Stage: in.Stage, Solution: in.Solution, Round: in.Round, Result: in.Result, Note: in.Note}
 }
 
@@ -123,19 +124,20 @@ func (in eventInput) event() store.CoverageEvent {
 const maxEventNote = 2000
 
 // eventAuthorship applies the rule on who posts which events of a program
-// (store.CheckEventAuthor) while an upload is read: a caller who is on none
+// (coverage.CheckEventAuthor) while an upload is read: a caller who is on none
 // of the program's teams and does not manage programs is refused before the
 // body is read, and each event is checked as it arrives, so a forged one
 // stops the upload at its line. The store checks the batch again inside the
 // transaction that records it.
-func (s *Server) eventAuthorship(c echo.Context, program *store.Program) (func(i int, e *store.CoverageEvent) error, error) {
+func (s *Server) eventAuthorship(c echo.Context, program *coverage.Program) (func(i int, e *coverage.Event) error, error) {
 	caller := currentUser(c)
-	if !store.ManagesPrograms(caller) && !program.OnTeams(caller.ID) {
-		return nil, apiError(http.StatusForbidden, "forbidden", "%s", store.CheckEventAuthor(program, caller, store.CoverageEvent{}))
+	manages := store.ManagesPrograms(caller)
+	if !manages && !program.OnTeams(caller.ID) {
+		return nil, apiError(http.StatusForbidden, "forbidden", "%s", coverage.CheckEventAuthor(program, caller.ID, manages, coverage.Event{}))
 	}
-	return func(_ int, e *store.CoverageEvent) error {
-		if msg := store.CheckEventAuthor(program, caller, *e); msg != "" {
-			return &store.CoverageAuthorError{EventID: e.ID, Message: msg}
+	return func(_ int, e *coverage.Event) error {
+		if msg := coverage.CheckEventAuthor(program, caller.ID, manages, *e); msg != "" {
+			return &coverage.AuthorError{EventID: e.ID, Message: msg}
 		}
 		return nil
 	}, nil
@@ -153,7 +155,7 @@ func (s *Server) recordCoverageEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var events []store.CoverageEvent
+	var events []coverage.Event
 	var lines []int
 	// add checks one event as it arrives and keeps it: a problem with a
 	// field is the item's, an event the caller may not post refuses the
@@ -223,7 +225,7 @@ func (s *Server) recordCoverageEvents(c echo.Context) error {
 
 // withTime converts an input event, parsing its time (empty means now);
 // the message says what is wrong with a bad time.
-func withTime(in eventInput) (store.CoverageEvent, string) {
+func withTime(in eventInput) (coverage.Event, string) {
 	e := in.event()
 	if in.At == "" {
 		return e, ""
@@ -239,7 +241,7 @@ func withTime(in eventInput) (store.CoverageEvent, string) {
 // importFailure turns the store's verdict on an import into a 422 naming
 // the CSV line (lines[i]) or the JSON item (i) and the field.
 func importFailure(err error, lines []int, programID string) error {
-	var ie *store.CoverageImportError
+	var ie *coverage.ImportError
 	if !errors.As(err, &ie) {
 		return programError(err, programID)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // monthOfEvents generates a month and a half of the teams' work on the
@@ -59,7 +60,7 @@ func monthOfEvents(n int, now time.Time, window int) []map[string]any {
 
 // expectCoverage computes the counts from the definitions in
 // docs/coverage.md, in plain Go over the generated events.
-func expectCoverage(n int, evs []map[string]any, asOf time.Time, window int) (store.CoverageCounts, int) {
+func expectCoverage(n int, evs []map[string]any, asOf time.Time, window int) (coverage.Counts, int) {
 	since := asOf.AddDate(0, 0, -window)
 	covered, qualified, signed, touched := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	reviewed, firstPass := map[string]bool{}, map[string]bool{}
@@ -87,7 +88,7 @@ func expectCoverage(n int, evs []map[string]any, asOf time.Time, window int) (st
 			touched[acc] = true
 		}
 	}
-	c := store.CoverageCounts{Accounts: n, AccountsCovered: len(covered), AccountsTouched: len(touched),
+	c := coverage.Counts{Accounts: n, AccountsCovered: len(covered), AccountsTouched: len(touched),
 		AccountsQualified: len(qualified), AccountsSigned: len(signed),
 		SolutionsSubmitted: len(solutions), SolutionsReviewed: len(reviewed), SolutionsFirstPass: len(firstPass)}
 	return c, n - len(touched)
@@ -155,11 +156,11 @@ func TestCoverageReportThroughTheAPI(t *testing.T) {
 		t.Errorf("CSV events again %+v", ingest)
 	}
 
-	var rep store.CoverageReport
+	var rep coverage.Report
 	s.Must("pat", "POST", "/v1/coverage/programs/east/run", nil, http.StatusCreated, &rep)
 	want, untouched := expectCoverage(accounts, evs, rep.AsOf, window)
 	t.Logf("%d events: %+v", len(evs), want)
-	if rep.Counts != want || rep.Untouched.Total != untouched || len(rep.Untouched.Accounts) != min(untouched, store.UntouchedListCap) {
+	if rep.Counts != want || rep.Untouched.Total != untouched || len(rep.Untouched.Accounts) != min(untouched, coverage.UntouchedListCap) {
 		t.Errorf("report counts %+v, untouched %d (%d listed)\nwant %+v, untouched %d", rep.Counts, rep.Untouched.Total, len(rep.Untouched.Accounts), want, untouched)
 	}
 	if want.SolutionsFirstPass == 0 || want.SolutionsFirstPass == want.SolutionsReviewed || untouched == 0 || want.AccountsSigned == 0 {
@@ -180,12 +181,12 @@ func TestCoverageReportThroughTheAPI(t *testing.T) {
 			t.Errorf("%s rate %v, want %d/%d", r.name, r.got, r.n, r.d)
 		}
 	}
-	if rep.Trigger != "manual" || rep.UntouchedDays != window || rep.Leads[store.TeamSDR] != "lena" {
+	if rep.Trigger != "manual" || rep.UntouchedDays != window || rep.Leads[coverage.TeamSDR] != "lena" {
 		t.Errorf("report %+v", rep)
 	}
 
 	// The report reads back, and each lead has a notice about it.
-	var again store.CoverageReport
+	var again coverage.Report
 	s.Must("vic", "GET", fmt.Sprintf("/v1/coverage/reports/%d", rep.ID), nil, http.StatusOK, &again)
 	if again.ID != rep.ID || again.Counts != rep.Counts || len(again.Untouched.Accounts) != len(rep.Untouched.Accounts) {
 		t.Errorf("read back %+v", again)

@@ -11,16 +11,17 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
+	"dealflow/workflows/coverage"
 	"dealflow/workflows/deal"
 )
 
 // coverageReports answers GET /v1/coverage/reports: the program's latest
 // report in full and its history, newest first. NextBefore pages on.
 type coverageReports struct {
-	Program    string                 `json:"program"`
-	Latest     *store.CoverageReport  `json:"latest"`
-	Reports    []store.CoverageReport `json:"reports"`
-	NextBefore int64                  `json:"next_before,omitempty"`
+	Program    string            `json:"program"`
+	Latest     *coverage.Report  `json:"latest"`
+	Reports    []coverage.Report `json:"reports"`
+	NextBefore int64             `json:"next_before,omitempty"`
 }
 
 func (s *Server) listCoverageReports(c echo.Context) error {
@@ -33,11 +34,11 @@ func (s *Server) listCoverageReports(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(c, "limit", store.DefaultReportLimit)
+	limit, err := intParam(c, "limit", store.DefaultReportPage)
 	if err != nil {
 		return err
 	}
-	limit = min(cmp.Or(limit, store.DefaultReportLimit), store.MaxReportLimit)
+	limit = min(cmp.Or(limit, store.DefaultReportPage), store.MaxReportPage)
 	if _, err := s.store.GetProgram(ctx, program); err != nil {
 		return programError(err, program)
 	}

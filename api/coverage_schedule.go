@@ -7,20 +7,20 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"dealflow/activities/store"
 	"dealflow/workflows"
+	"dealflow/workflows/coverage"
 )
 
 // coverageSchedule is the Temporal Schedule of a program's report: on each
 // of its weekdays at its time of day, in its time zone (Temporal applies
 // the zone's daylight-saving rules), starting CoverageReportWorkflow.
-func coverageSchedule(p *store.Program) reportSchedule {
+func coverageSchedule(p *coverage.Program) reportSchedule {
 	// The store has checked At is HH:MM.
 	hour, _ := strconv.Atoi(p.Schedule.At[:2])
 	minute, _ := strconv.Atoi(p.Schedule.At[3:])
 	days := make([]client.ScheduleRange, 0, len(p.Schedule.Weekdays))
 	for _, d := range p.Schedule.Weekdays {
-		days = append(days, client.ScheduleRange{Start: slices.Index(store.Weekdays, d)}) // Sunday is 0
+		days = append(days, client.ScheduleRange{Start: slices.Index(coverage.Weekdays, d)}) // Sunday is 0
 	}
 	return reportSchedule{
 		ID: workflows.CoverageScheduleID(p.ID),

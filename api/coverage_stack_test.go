@@ -9,6 +9,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/api/apitest"
+	"dealflow/workflows/coverage"
 )
 
 // coverageUsers creates the people of the test programs: pat runs them
@@ -41,7 +42,7 @@ func programBody(id string, mod ...func(map[string]any)) map[string]any {
 
 // programResp is a program as the API returns it.
 type programResp struct {
-	store.Program
+	coverage.Program
 	ScheduleID  string      `json:"schedule_id"`
 	TemporalURL string      `json:"temporal_url"`
 	NextRuns    []time.Time `json:"next_runs"`
@@ -99,8 +100,8 @@ func (s *stack) reportsOf(program string) coverageReportsResp {
 }
 
 type coverageReportsResp struct {
-	Program    string                 `json:"program"`
-	Latest     *store.CoverageReport  `json:"latest"`
-	Reports    []store.CoverageReport `json:"reports"`
-	NextBefore int64                  `json:"next_before"`
+	Program    string            `json:"program"`
+	Latest     *coverage.Report  `json:"latest"`
+	Reports    []coverage.Report `json:"reports"`
+	NextBefore int64             `json:"next_before"`
 }

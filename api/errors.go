@@ -13,6 +13,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/workflows"
+	"dealflow/workflows/coverage"
 	"dealflow/workflows/deal"
 )
 
@@ -63,7 +64,7 @@ func toError(err error) (*Error, bool) {
 		ve       *deal.ValidationError
 		ae       *deal.ActionError
 		ie       *store.InputError
-		author   *store.CoverageAuthorError
+		author   *coverage.AuthorError
 		owner    *store.TemplateOwnerError
 		appErr   *temporal.ApplicationError
 		notFound *serviceerror.NotFound

@@ -15,11 +15,6 @@ import (
 	"dealflow/workflows/funnel"
 )
 
-// Report history pages.
-const (
-	defaultFunnelReportLimit = 20
-)
-
 // funnelReports answers GET /v1/funnel/reports: the target's latest report
 // and its history, newest first. NextBefore pages on.
 type funnelReports struct {
@@ -39,11 +34,11 @@ func (s *Server) listFunnelReports(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(c, "limit", defaultFunnelReportLimit)
+	limit, err := intParam(c, "limit", store.DefaultReportPage)
 	if err != nil {
 		return err
 	}
-	limit = min(cmp.Or(limit, defaultFunnelReportLimit), store.MaxFunnelReportsPage)
+	limit = min(cmp.Or(limit, store.DefaultReportPage), store.MaxReportPage)
 	if _, err := s.store.GetFunnelTarget(ctx, target); err != nil {
 		return funnelTargetError(err, target)
 	}

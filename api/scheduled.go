@@ -25,7 +25,7 @@ func (s *Server) scheduleView(id string) scheduleView {
 }
 
 // scheduled describes a stored subject with a report schedule — a funnel
-// target (T = funnel.Target) or a coverage program (store.Program) —
+// target (T = funnel.Target) or a coverage program (coverage.Program) —
 // for the handlers both share. V is the subject as the API shows it.
 type scheduled[T, V any] struct {
 	s         *Server

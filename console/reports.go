@@ -6,13 +6,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 	"dealflow/workflows/funnel"
 )
 
 type reportsIndex struct {
-	Targets  []funnel.Target `json:"targets"`
-	Programs []store.Program `json:"programs"`
+	Targets  []funnel.Target    `json:"targets"`
+	Programs []coverage.Program `json:"programs"`
 }
 
 func (c *Console) reports(ec echo.Context, s *session) error {
@@ -86,15 +86,15 @@ func funnelCharts(r *funnel.Report) []chart {
 // coverageView is a program's latest coverage report and its charts.
 type coverageView struct {
 	Program string
-	Latest  *store.CoverageReport
-	History []store.CoverageReport
+	Latest  *coverage.Report
+	History []coverage.Report
 	Charts  []chart
 }
 
 func (c *Console) coverageReport(ec echo.Context, s *session) error {
 	var out struct {
-		Latest  *store.CoverageReport  `json:"latest"`
-		Reports []store.CoverageReport `json:"reports"`
+		Latest  *coverage.Report  `json:"latest"`
+		Reports []coverage.Report `json:"reports"`
 	}
 	id := ec.Param("id")
 	if e := c.get(ec, s, "/v1/coverage/reports?"+url.Values{"program": {id}, "limit": {"10"}}.Encode(), &out); e != nil {
@@ -109,7 +109,7 @@ func (c *Console) coverageReport(ec echo.Context, s *session) error {
 
 // coverageCharts draws a coverage report: each rate against its target,
 // and the accounts from listed to signed.
-func coverageCharts(r *store.CoverageReport) []chart {
+func coverageCharts(r *coverage.Report) []chart {
 	rate := func(label string, v *float64, target float64, hasTarget bool) bar {
 		return bar{Label: label, Value: deref(v), Text: ptrPct(v), Target: target, HasTarget: hasTarget,
 			Behind: hasTarget && v != nil && *v < target}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 	"dealflow/workflows/funnel"
 )
 
@@ -294,11 +294,11 @@ func TestReportCharts(t *testing.T) {
 		t.Errorf("pace without a working day:\n%s", got)
 	}
 
-	cr := &store.CoverageReport{
-		Counts:    store.CoverageCounts{Accounts: 4, AccountsCovered: 2, AccountsSigned: 1},
-		Rates:     store.CoverageRates{CoverageRate: f(0.5), SigningRate: f(0.25)},
-		Targets:   store.ReportTargets{CoverageRate: 0.8, SigningRate: 0.1, FirstPassRate: 0.6},
-		Untouched: store.Untouched{Total: 2},
+	cr := &coverage.Report{
+		Counts:    coverage.Counts{Accounts: 4, AccountsCovered: 2, AccountsSigned: 1},
+		Rates:     coverage.Rates{CoverageRate: f(0.5), SigningRate: f(0.25)},
+		Targets:   coverage.ReportTargets{CoverageRate: 0.8, SigningRate: 0.1, FirstPassRate: 0.6},
+		Untouched: coverage.Untouched{Total: 2},
 	}
 	rates := string(coverageCharts(cr)[0].SVG)
 	// Coverage is behind its target, signing ahead, first pass unknown.

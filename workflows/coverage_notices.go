@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // Notice kinds of a coverage report: a lead whose team is behind target
@@ -19,7 +20,7 @@ const (
 // teamFigure is one team's indicator in a report, with the counts it came
 // from.
 type teamFigure struct {
-	team     store.CoverageTeam
+	team     coverage.Team
 	label    string
 	value    *float64
 	target   float64
@@ -28,14 +29,14 @@ type teamFigure struct {
 	none     string // said when den is 0
 }
 
-func teamFigures(rep *store.CoverageReport) []teamFigure {
+func teamFigures(rep *coverage.Report) []teamFigure {
 	c := rep.Counts
 	return []teamFigure{
-		{store.TeamSDR, "SDR coverage rate", rep.Rates.CoverageRate, rep.Targets.CoverageRate,
+		{coverage.TeamSDR, "SDR coverage rate", rep.Rates.CoverageRate, rep.Targets.CoverageRate,
 			c.AccountsCovered, c.Accounts, "accounts touched", "the program lists no account yet"},
-		{store.TeamBD, "BD signing rate", rep.Rates.SigningRate, rep.Targets.SigningRate,
+		{coverage.TeamBD, "BD signing rate", rep.Rates.SigningRate, rep.Targets.SigningRate,
 			c.AccountsSigned, c.Accounts, "accounts signed", "the program lists no account yet"},
-		{store.TeamPresales, "presales solution first-pass rate", rep.Rates.FirstPassRate, rep.Targets.FirstPassRate,
+		{coverage.TeamPresales, "presales solution first-pass rate", rep.Rates.FirstPassRate, rep.Targets.FirstPassRate,
 			c.SolutionsFirstPass, c.SolutionsReviewed, "reviewed solutions approved in round 1", "no solution has been reviewed yet"},
 	}
 }
@@ -56,7 +57,7 @@ func (f teamFigure) String() string {
 
 // sdrDetails adds what the SDR lead acts on: recent touches, qualified
 // leads and the accounts nobody touched.
-func sdrDetails(rep *store.CoverageReport) string {
+func sdrDetails(rep *coverage.Report) string {
 	if rep.Counts.Accounts == 0 {
 		return ""
 	}
@@ -70,7 +71,7 @@ func percent(r float64) string { return strconv.FormatFloat(100*r, 'f', 1, 64) +
 // target: one notice per lead, in team order, so someone leading two teams
 // gets one message with both (the outbox keeps one row per report and
 // recipient). Pure and deterministic: the workflow calls it.
-func coverageNotices(rep *store.CoverageReport) []store.Notice {
+func coverageNotices(rep *coverage.Report) []store.Notice {
 	type draft struct {
 		lead   string
 		parts  []string
@@ -89,7 +90,7 @@ func coverageNotices(rep *store.CoverageReport) []store.Notice {
 		}
 		d := drafts[i]
 		d.parts = append(d.parts, f.String())
-		if f.team == store.TeamSDR {
+		if f.team == coverage.TeamSDR {
 			if more := sdrDetails(rep); more != "" {
 				d.parts = append(d.parts, more)
 			}

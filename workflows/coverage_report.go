@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"dealflow/activities"
-	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // CoverageReportWorkflow runs one program's coverage report and tells each
@@ -18,6 +18,6 @@ func CoverageReportWorkflow(ctx workflow.Context, in CoverageReportInput) (Repor
 		func(runKey string, asOf time.Time) activities.CoverageReportRequest {
 			return activities.CoverageReportRequest{ProgramID: in.ProgramID, Trigger: triggerOrSchedule(in.Trigger), RunKey: runKey, AsOf: asOf}
 		},
-		func(r *store.CoverageReport) int64 { return r.ID },
+		func(r *coverage.Report) int64 { return r.ID },
 		coverageNotices)
 }

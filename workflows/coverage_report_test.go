@@ -14,6 +14,7 @@ import (
 
 	"dealflow/activities"
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 func rateOf(n, d int) *float64 {
@@ -26,22 +27,22 @@ func rateOf(n, d int) *float64 {
 
 // sampleReport is a report where SDR is behind, BD on target and no
 // solution has been reviewed; ben leads both BD and presales.
-func sampleReport() *store.CoverageReport {
-	c := store.CoverageCounts{Accounts: 200, AccountsCovered: 124, AccountsTouched: 80, AccountsQualified: 30, AccountsSigned: 24}
-	return &store.CoverageReport{
+func sampleReport() *coverage.Report {
+	c := coverage.Counts{Accounts: 200, AccountsCovered: 124, AccountsTouched: 80, AccountsQualified: 30, AccountsSigned: 24}
+	return &coverage.Report{
 		ID: 42, ProgramID: "east", AsOf: start, UntouchedDays: 30, Counts: c,
-		Rates: store.CoverageRates{CoverageRate: rateOf(124, 200), TouchRate: rateOf(80, 200), PenetrationRate: rateOf(30, 200),
+		Rates: coverage.Rates{CoverageRate: rateOf(124, 200), TouchRate: rateOf(80, 200), PenetrationRate: rateOf(30, 200),
 			SigningRate: rateOf(24, 200), FirstPassRate: nil},
-		Targets:   store.ReportTargets{CoverageRate: 0.8, SigningRate: 0.1, FirstPassRate: 0.6},
-		Untouched: store.Untouched{Total: 120},
-		Leads:     map[store.CoverageTeam]string{store.TeamSDR: "lena", store.TeamBD: "ben", store.TeamPresales: "ben"},
+		Targets:   coverage.ReportTargets{CoverageRate: 0.8, SigningRate: 0.1, FirstPassRate: 0.6},
+		Untouched: coverage.Untouched{Total: 120},
+		Leads:     map[coverage.Team]string{coverage.TeamSDR: "lena", coverage.TeamBD: "ben", coverage.TeamPresales: "ben"},
 	}
 }
 
 // coverageEnv runs CoverageReportWorkflow with fake activities: the report
 // activity returns rep (or fails with err), QueueNotices keeps what it is
 // given.
-func coverageEnv(t *testing.T, rep *store.CoverageReport, err error) (*testsuite.TestWorkflowEnvironment, *[]store.Notice, *activities.CoverageReportRequest) {
+func coverageEnv(t *testing.T, rep *coverage.Report, err error) (*testsuite.TestWorkflowEnvironment, *[]store.Notice, *activities.CoverageReportRequest) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
@@ -50,7 +51,7 @@ func coverageEnv(t *testing.T, rep *store.CoverageReport, err error) (*testsuite
 	// Fakes under the names the workflow calls (the Reports methods').
 	var queued []store.Notice
 	var asked activities.CoverageReportRequest
-	env.RegisterActivityWithOptions(func(_ context.Context, req activities.CoverageReportRequest) (*store.CoverageReport, error) {
+	env.RegisterActivityWithOptions(func(_ context.Context, req activities.CoverageReportRequest) (*coverage.Report, error) {
 		asked = req
 		return rep, err
 	}, activity.RegisterOptions{Name: "ComputeCoverageReport"})

@@ -3,41 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"dealflow/workflows/problem"
+	"dealflow/workflows/coverage"
 )
-
-// CoverageAccount is one named account on a program. Owner, when set, is
-// the user who answers for it.
-type CoverageAccount struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	Industry string `json:"industry,omitempty"`
-	Region   string `json:"region,omitempty"`
-	Owner    string `json:"owner,omitempty"`
-}
-
-// CoverageImportError rejects a whole import of accounts or events: Index
-// is the position (from 0) of the offending item in the batch, which the
-// API turns into a CSV line or a JSON item; Field names the bad value.
-type CoverageImportError struct {
-	Index   int
-	Field   string
-	Message string
-}
-
-func (e *CoverageImportError) Error() string {
-	return fmt.Sprintf("item %d, field %s: %s", e.Index, e.Field, e.Message)
-}
-
-func importErr(index int, field, format string, args ...any) error {
-	return &CoverageImportError{Index: index, Field: field, Message: fmt.Sprintf(format, args...)}
-}
 
 // AccountImport says what an import did: accounts created, accounts whose
 // details changed, and accounts sent again unchanged.
@@ -47,12 +19,6 @@ type AccountImport struct {
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
 }
-
-// clientIDPattern bounds client-chosen ids (accounts and events). No '/',
-// which keeps event ids apart from the ids of events taken from deals.
-var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
-
-const maxAccountText = 200
 
 // importBatch rows of an import go in one statement (each column one array
 // parameter), so a statement's size is bounded whatever the import's.
@@ -81,10 +47,10 @@ WHERE (coverage_accounts.name, coverage_accounts.industry, coverage_accounts.reg
 // ImportAccounts adds accounts to a program, or updates those it already
 // lists (by id). It is all or nothing: the first bad account (a missing
 // name, an id twice, a name another account has, an owner who is not a
-// user) returns a *CoverageImportError and nothing is stored. An unknown
+// user) returns a *coverage.ImportError and nothing is stored. An unknown
 // program returns ErrNotFound.
-func (s *Store) ImportAccounts(ctx context.Context, programID string, accounts []CoverageAccount) (*AccountImport, error) {
-	if err := checkAccounts(accounts); err != nil {
+func (s *Store) ImportAccounts(ctx context.Context, programID string, accounts []coverage.Account) (*AccountImport, error) {
+	if err := coverage.CheckAccounts(accounts); err != nil {
 		return nil, err
 	}
 	out := &AccountImport{Received: len(accounts)}
@@ -141,44 +107,13 @@ func (s *Store) ImportAccounts(ctx context.Context, programID string, accounts [
 	return out, nil
 }
 
-// checkAccounts checks each account on its own and against the others.
-func checkAccounts(accounts []CoverageAccount) error {
-	ids := make(map[string]int, len(accounts))
-	names := make(map[string]int, len(accounts))
-	for i := range accounts {
-		a := &accounts[i]
-		a.ID, a.Name = strings.TrimSpace(a.ID), strings.TrimSpace(a.Name)
-		a.Industry, a.Region, a.Owner = strings.TrimSpace(a.Industry), strings.TrimSpace(a.Region), strings.TrimSpace(a.Owner)
-		switch {
-		case !clientIDPattern.MatchString(a.ID):
-			return importErr(i, "id", "account id %q must be 1-128 letters, digits, '.', '_', ':', '@' or '-'", problem.Clip(a.ID))
-		case a.Name == "":
-			return importErr(i, "name", "account %s needs a name", a.ID)
-		}
-		for _, f := range [...]struct{ field, v string }{{"name", a.Name}, {"industry", a.Industry}, {"region", a.Region}, {"owner", a.Owner}} {
-			if msg := problem.LineError(f.v, maxAccountText); msg != "" {
-				return importErr(i, f.field, "%s", msg)
-			}
-		}
-		if j, dup := ids[a.ID]; dup {
-			return importErr(i, "id", "account %s appears twice in this import (also item %d)", a.ID, j)
-		}
-		ids[a.ID] = i
-		if j, dup := names[strings.ToLower(a.Name)]; dup {
-			return importErr(i, "name", "name %q is also given to account %s; deals are matched to accounts by name, so names must differ", a.Name, accounts[j].ID)
-		}
-		names[strings.ToLower(a.Name)] = i
-	}
-	return nil
-}
-
 func lockProgram(ctx context.Context, tx *sqlx.Tx, programID string) error {
 	var id string
 	return mapErr(tx.QueryRowxContext(ctx, sqlLockProgram, programID).Scan(&id), "program "+programID)
 }
 
 // checkOwners names the first account whose owner is not an active user.
-func checkOwners(ctx context.Context, tx *sqlx.Tx, accounts []CoverageAccount) error {
+func checkOwners(ctx context.Context, tx *sqlx.Tx, accounts []coverage.Account) error {
 	var owners pq.StringArray
 	for _, a := range accounts {
 		if a.Owner != "" {
@@ -198,7 +133,7 @@ func checkOwners(ctx context.Context, tx *sqlx.Tx, accounts []CoverageAccount) e
 	}
 	for i, a := range accounts {
 		if a.Owner != "" && !set[a.Owner] {
-			return importErr(i, "owner", "%q is not an active user; create it first (POST /v1/users) or leave owner empty", a.Owner)
+			return coverage.ImportErrorf(i, "owner", "%q is not an active user; create it first (POST /v1/users) or leave owner empty", a.Owner)
 		}
 	}
 	return nil
@@ -206,7 +141,7 @@ func checkOwners(ctx context.Context, tx *sqlx.Tx, accounts []CoverageAccount) e
 
 // checkNamesFree names the first account whose name another account of the
 // program (one not in this import) already has.
-func checkNamesFree(ctx context.Context, tx *sqlx.Tx, programID string, accounts []CoverageAccount, names, ids pq.StringArray) error {
+func checkNamesFree(ctx context.Context, tx *sqlx.Tx, programID string, accounts []coverage.Account, names, ids pq.StringArray) error {
 	var taken []struct {
 		ID   string `db:"id"`
 		Name string `db:"name"`
@@ -217,7 +152,7 @@ func checkNamesFree(ctx context.Context, tx *sqlx.Tx, programID string, accounts
 	for _, t := range taken {
 		for i, a := range accounts {
 			if strings.ToLower(a.Name) == t.Name {
-				return importErr(i, "name", "account %s on this program is already named %q; deals are matched to accounts by name, so names must differ", t.ID, a.Name)
+				return coverage.ImportErrorf(i, "name", "account %s on this program is already named %q; deals are matched to accounts by name, so names must differ", t.ID, a.Name)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // TestCoverageImportsInBatches: imports larger than one statement's batch
@@ -29,11 +30,11 @@ func TestCoverageImportsInBatches(t *testing.T) {
 		t.Fatalf("second import: %+v, %v", got, err)
 	}
 
-	events := make([]store.CoverageEvent, n)
+	events := make([]coverage.Event, n)
 	for i := range events {
-		events[i] = store.CoverageEvent{ID: fmt.Sprintf("e-%d", i), Account: fmt.Sprintf("acc-%03d", i), Kind: store.EventBDVisit, By: "ben"}
+		events[i] = coverage.Event{ID: fmt.Sprintf("e-%d", i), Account: fmt.Sprintf("acc-%03d", i), Kind: coverage.EventBDVisit, By: "ben"}
 	}
-	bad := append([]store.CoverageEvent(nil), events...)
+	bad := append([]coverage.Event(nil), events...)
 	bad[n-1].Note = "a NUL \x00 Postgres refuses"
 	if _, err := s.RecordCoverageEvents(ctx, "east", importer, bad); err == nil {
 		t.Fatal("a note with NUL was stored")

@@ -8,6 +8,7 @@ import (
 
 	"dealflow/activities/store"
 	"dealflow/activities/store/benchdata"
+	"dealflow/workflows/coverage"
 )
 
 // loadCoverageBench makes a store with two programs, "bench" and "other",
@@ -35,7 +36,7 @@ func BenchmarkCoverageReport10k(b *testing.B) {
 	if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM coverage_events WHERE program_id = 'bench'`).Scan(&events); err != nil {
 		b.Fatal(err)
 	}
-	var rep *store.CoverageReport
+	var rep *coverage.Report
 	var err error
 	for i := 0; b.Loop(); i++ {
 		if rep, err = s.ComputeCoverageReport(ctx, "bench", fmt.Sprintf("bench-%d", i), "manual", asOf); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 	"dealflow/workflows/deal"
 )
 
@@ -52,7 +53,7 @@ func TestDealReviewsCountForPrograms(t *testing.T) {
 		createProgram(t, s, testProgram(id))
 	}
 	for _, p := range []struct{ program, name string }{{"east", "ACME"}, {"key-accounts", "acme"}, {"west", "Globex"}} {
-		if _, err := s.ImportAccounts(ctx, p.program, []store.CoverageAccount{{ID: "a-1", Name: p.name}}); err != nil {
+		if _, err := s.ImportAccounts(ctx, p.program, []coverage.Account{{ID: "a-1", Name: p.name}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,80 +9,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"dealflow/workflows/deal"
+	"dealflow/workflows/coverage"
 )
-
-// CoverageTeam is one of the three teams that work a program's accounts.
-type CoverageTeam string
-
-// The teams of the behaviour paradigm, each with its indicator: SDR the
-// coverage rate, BD the signing rate, presales the solution first-pass rate.
-const (
-	TeamSDR      CoverageTeam = "sdr"
-	TeamBD       CoverageTeam = "bd"
-	TeamPresales CoverageTeam = "presales"
-)
-
-// CoverageTeams lists the teams in the order reports show them.
-var CoverageTeams = []CoverageTeam{TeamSDR, TeamBD, TeamPresales}
-
-// ProgramTeam is one team on a program. The lead is also a member.
-type ProgramTeam struct {
-	Lead    string   `json:"lead"`
-	Members []string `json:"members"`
-}
-
-// ProgramTeams are a program's three teams.
-type ProgramTeams struct {
-	SDR      ProgramTeam `json:"sdr"`
-	BD       ProgramTeam `json:"bd"`
-	Presales ProgramTeam `json:"presales"`
-}
-
-// Get returns the named team (nil for an unknown name).
-func (ts *ProgramTeams) Get(team CoverageTeam) *ProgramTeam {
-	switch team {
-	case TeamSDR:
-		return &ts.SDR
-	case TeamBD:
-		return &ts.BD
-	case TeamPresales:
-		return &ts.Presales
-	}
-	return nil
-}
-
-// Targets are what each team's indicator should reach, as rates in [0, 1].
-// They are pointers so that a missing target is told apart from 0.
-type Targets struct {
-	CoverageRate  *float64 `json:"coverage_rate"`
-	SigningRate   *float64 `json:"signing_rate"`
-	FirstPassRate *float64 `json:"first_pass_rate"`
-}
-
-// ProgramSchedule says when the program's report runs: on each of Weekdays
-// at At (HH:MM) in TimeZone (IANA).
-type ProgramSchedule struct {
-	Weekdays []string `json:"weekdays"`
-	At       string   `json:"at"`
-	TimeZone string   `json:"time_zone"`
-}
-
-// Program is a named-account coverage program: its settings, its teams and
-// how many accounts it lists.
-type Program struct {
-	ID            string          `json:"id"`
-	Name          string          `json:"name"`
-	Schedule      ProgramSchedule `json:"schedule"`
-	UntouchedDays int             `json:"untouched_days"`
-	Targets       Targets         `json:"targets"`
-	Teams         ProgramTeams    `json:"teams"`
-	Paused        bool            `json:"paused"`
-	Accounts      int             `json:"accounts"`
-	CreatedBy     string          `json:"created_by"`
-	CreatedAt     time.Time       `json:"created_at"`
-	UpdatedAt     time.Time       `json:"updated_at"`
-}
 
 type programRow struct {
 	ID              string         `db:"id"`
@@ -101,13 +29,13 @@ type programRow struct {
 	Accounts        int            `db:"accounts"`
 }
 
-func (r programRow) program() Program {
-	return Program{
+func (r programRow) program() coverage.Program {
+	return coverage.Program{
 		ID: r.ID, Name: r.Name, UntouchedDays: r.UntouchedDays, Paused: r.Paused, Accounts: r.Accounts,
-		Schedule: ProgramSchedule{Weekdays: r.Weekdays, At: r.RunAt, TimeZone: r.TimeZone},
-		Targets:  Targets{CoverageRate: &r.TargetCoverage, SigningRate: &r.TargetSigning, FirstPassRate: &r.TargetFirstPass},
-		Teams: ProgramTeams{SDR: ProgramTeam{Members: []string{}}, BD: ProgramTeam{Members: []string{}},
-			Presales: ProgramTeam{Members: []string{}}},
+		Schedule: coverage.Schedule{Weekdays: r.Weekdays, At: r.RunAt, TimeZone: r.TimeZone},
+		Targets:  coverage.Targets{CoverageRate: &r.TargetCoverage, SigningRate: &r.TargetSigning, FirstPassRate: &r.TargetFirstPass},
+		Teams: coverage.ProgramTeams{SDR: coverage.ProgramTeam{Members: []string{}}, BD: coverage.ProgramTeam{Members: []string{}},
+			Presales: coverage.ProgramTeam{Members: []string{}}},
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }
@@ -140,9 +68,9 @@ WHERE program_id = ANY($1) ORDER BY program_id, team, lead DESC, user_id`
 // CreateProgram checks and stores a new program and its teams, then calls
 // then (which creates the program's schedule) inside the same transaction:
 // if then fails, nothing is stored. A taken id returns ErrDuplicate; bad
-// values and unknown users a *deal.ValidationError naming each field.
-func (s *Store) CreateProgram(ctx context.Context, p Program, by string, then func(*Program) error) (*Program, error) {
-	if err := p.normalize(); err != nil {
+// values and unknown users a *problem.Error naming each field.
+func (s *Store) CreateProgram(ctx context.Context, p coverage.Program, by string, then func(*coverage.Program) error) (*coverage.Program, error) {
+	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
 	return s.writeProgram(ctx, p.ID, then, func(tx *sqlx.Tx) error {
@@ -160,8 +88,8 @@ func (s *Store) CreateProgram(ctx context.Context, p Program, by string, then fu
 // UpdateProgram replaces a program's settings and teams (not its accounts,
 // events or paused state), then calls then inside the transaction, as
 // CreateProgram does. An unknown program returns ErrNotFound.
-func (s *Store) UpdateProgram(ctx context.Context, p Program, then func(*Program) error) (*Program, error) {
-	if err := p.normalize(); err != nil {
+func (s *Store) UpdateProgram(ctx context.Context, p coverage.Program, then func(*coverage.Program) error) (*coverage.Program, error) {
+	if err := p.Normalize(); err != nil {
 		return nil, err
 	}
 	return s.writeProgram(ctx, p.ID, then, func(tx *sqlx.Tx) error {
@@ -182,7 +110,7 @@ func (s *Store) UpdateProgram(ctx context.Context, p Program, then func(*Program
 
 // SetProgramPaused pauses or resumes a program's report, then calls then
 // inside the transaction.
-func (s *Store) SetProgramPaused(ctx context.Context, id string, paused bool, then func(*Program) error) (*Program, error) {
+func (s *Store) SetProgramPaused(ctx context.Context, id string, paused bool, then func(*coverage.Program) error) (*coverage.Program, error) {
 	return s.writeProgram(ctx, id, then, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, sqlPauseProgram, id, paused)
 		return affectedOne(res, err, id)
@@ -203,8 +131,8 @@ func (s *Store) DeleteProgram(ctx context.Context, id string, then func() error)
 
 // writeProgram runs write, reads the program back and hands it to then, all
 // in one transaction.
-func (s *Store) writeProgram(ctx context.Context, id string, then func(*Program) error, write func(*sqlx.Tx) error) (*Program, error) {
-	var out *Program
+func (s *Store) writeProgram(ctx context.Context, id string, then func(*coverage.Program) error, write func(*sqlx.Tx) error) (*coverage.Program, error) {
+	var out *coverage.Program
 	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := write(tx); err != nil {
 			return err
@@ -229,39 +157,19 @@ func affectedOne(res interface{ RowsAffected() (int64, error) }, err error, id s
 	return nil
 }
 
-// checkTeamUsers names every team member who is not an active user.
-func checkTeamUsers(ctx context.Context, q sqlx.QueryerContext, ts *ProgramTeams) error {
-	var ids []string
-	for _, team := range CoverageTeams {
-		ids = append(ids, ts.Get(team).Members...)
-	}
+// checkTeamUsers names every team member who is not an active user, as a
+// *problem.Error.
+func checkTeamUsers(ctx context.Context, q sqlx.QueryerContext, ts *coverage.ProgramTeams) error {
 	var known []string
-	if err := sqlx.SelectContext(ctx, q, &known, sqlKnownUsers, pq.StringArray(ids)); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &known, sqlKnownUsers, pq.StringArray(ts.MemberIDs())); err != nil {
 		return fmt.Errorf("store: checking team members: %w", err)
 	}
-	var ps []deal.Problem
-	for _, team := range CoverageTeams {
-		t := ts.Get(team)
-		for _, u := range t.Members {
-			if slices.Contains(known, u) {
-				continue
-			}
-			field := "teams." + string(team) + ".members"
-			if u == t.Lead {
-				field = "teams." + string(team) + ".lead"
-			}
-			ps = append(ps, deal.Problem{Field: field, Message: fmt.Sprintf("%q is not an active user; create it first (POST /v1/users)", u)})
-		}
-	}
-	if len(ps) > 0 {
-		return &deal.ValidationError{Problems: ps}
-	}
-	return nil
+	return ts.UnknownMembers(func(id string) bool { return slices.Contains(known, id) })
 }
 
-func insertTeams(ctx context.Context, q sqlx.ExtContext, programID string, ts *ProgramTeams) error {
+func insertTeams(ctx context.Context, q sqlx.ExtContext, programID string, ts *coverage.ProgramTeams) error {
 	var rows [][]any
-	for _, team := range CoverageTeams {
+	for _, team := range coverage.Teams {
 		t := ts.Get(team)
 		for _, u := range t.Members {
 			rows = append(rows, []any{programID, string(team), u, u == t.Lead})
@@ -271,16 +179,16 @@ func insertTeams(ctx context.Context, q sqlx.ExtContext, programID string, ts *P
 }
 
 // GetProgram returns a program with its teams, or ErrNotFound.
-func (s *Store) GetProgram(ctx context.Context, id string) (*Program, error) {
+func (s *Store) GetProgram(ctx context.Context, id string) (*coverage.Program, error) {
 	return getProgram(ctx, s.db, id)
 }
 
-func getProgram(ctx context.Context, q sqlx.QueryerContext, id string) (*Program, error) {
+func getProgram(ctx context.Context, q sqlx.QueryerContext, id string) (*coverage.Program, error) {
 	var row programRow
 	if err := sqlx.GetContext(ctx, q, &row, sqlGetProgram, id); err != nil {
 		return nil, mapErr(err, "program "+id)
 	}
-	ps := []Program{row.program()}
+	ps := []coverage.Program{row.program()}
 	if err := loadTeams(ctx, q, ps); err != nil {
 		return nil, err
 	}
@@ -288,12 +196,12 @@ func getProgram(ctx context.Context, q sqlx.QueryerContext, id string) (*Program
 }
 
 // ListPrograms returns every program with its teams, by id.
-func (s *Store) ListPrograms(ctx context.Context) ([]Program, error) {
+func (s *Store) ListPrograms(ctx context.Context) ([]coverage.Program, error) {
 	var rows []programRow
 	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlListPrograms); err != nil {
 		return nil, fmt.Errorf("store: listing programs: %w", err)
 	}
-	out := make([]Program, len(rows))
+	out := make([]coverage.Program, len(rows))
 	for i, r := range rows {
 		out[i] = r.program()
 	}
@@ -301,12 +209,12 @@ func (s *Store) ListPrograms(ctx context.Context) ([]Program, error) {
 }
 
 // loadTeams fills the teams of ps with one query.
-func loadTeams(ctx context.Context, q sqlx.QueryerContext, ps []Program) error {
+func loadTeams(ctx context.Context, q sqlx.QueryerContext, ps []coverage.Program) error {
 	if len(ps) == 0 {
 		return nil
 	}
 	ids := make(pq.StringArray, len(ps))
-	byID := make(map[string]*Program, len(ps))
+	byID := make(map[string]*coverage.Program, len(ps))
 	for i := range ps {
 		ids[i] = ps[i].ID
 		byID[ps[i].ID] = &ps[i]
@@ -321,7 +229,7 @@ func loadTeams(ctx context.Context, q sqlx.QueryerContext, ps []Program) error {
 		return fmt.Errorf("store: reading program teams: %w", err)
 	}
 	for _, m := range members {
-		t := byID[m.ProgramID].Teams.Get(CoverageTeam(m.Team))
+		t := byID[m.ProgramID].Teams.Get(coverage.Team(m.Team))
 		if t == nil {
 			continue
 		}

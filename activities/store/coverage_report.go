@@ -9,71 +9,29 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"dealflow/workflows/coverage"
 )
 
-// UntouchedListCap bounds the untouched accounts a report lists; the report
-// always has their total.
-const UntouchedListCap = 100
-
-// CoverageCounts are what a report's figures are computed from.
-type CoverageCounts struct {
-	Accounts           int `json:"accounts" db:"accounts"`
-	AccountsCovered    int `json:"accounts_covered" db:"accounts_covered"`
-	AccountsTouched    int `json:"accounts_touched" db:"accounts_touched"`
-	AccountsQualified  int `json:"accounts_qualified" db:"accounts_qualified"`
-	AccountsSigned     int `json:"accounts_signed" db:"accounts_signed"`
-	SolutionsSubmitted int `json:"solutions_submitted" db:"solutions_submitted"`
-	SolutionsReviewed  int `json:"solutions_reviewed" db:"solutions_reviewed"`
-	SolutionsFirstPass int `json:"solutions_first_pass" db:"solutions_first_pass"`
+// countsRow and ratesRow are a report's coverage.Counts and
+// coverage.Rates as columns.
+type countsRow struct {
+	Accounts           int `db:"accounts"`
+	AccountsCovered    int `db:"accounts_covered"`
+	AccountsTouched    int `db:"accounts_touched"`
+	AccountsQualified  int `db:"accounts_qualified"`
+	AccountsSigned     int `db:"accounts_signed"`
+	SolutionsSubmitted int `db:"solutions_submitted"`
+	SolutionsReviewed  int `db:"solutions_reviewed"`
+	SolutionsFirstPass int `db:"solutions_first_pass"`
 }
 
-// CoverageRates are the report's figures; nil when the denominator is 0
-// (no accounts, no solution reviewed yet).
-type CoverageRates struct {
-	CoverageRate    *float64 `json:"coverage_rate" db:"coverage_rate"`
-	TouchRate       *float64 `json:"touch_rate" db:"touch_rate"`
-	PenetrationRate *float64 `json:"penetration_rate" db:"penetration_rate"`
-	SigningRate     *float64 `json:"signing_rate" db:"signing_rate"`
-	FirstPassRate   *float64 `json:"first_pass_rate" db:"first_pass_rate"`
-}
-
-// ReportTargets are the program's targets when the report ran.
-type ReportTargets struct {
-	CoverageRate  float64 `json:"coverage_rate"`
-	SigningRate   float64 `json:"signing_rate"`
-	FirstPassRate float64 `json:"first_pass_rate"`
-}
-
-// UntouchedAccount is an account nobody touched in the report's window.
-type UntouchedAccount struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Owner string `json:"owner,omitempty"`
-	// LastTouch is nil for an account never touched.
-	LastTouch *time.Time `json:"last_touch"`
-}
-
-// Untouched is the report's list of untouched accounts: the longest
-// untouched first (never touched before anything else), at most
-// UntouchedListCap of them, and how many there are in all.
-type Untouched struct {
-	Total    int                `json:"total"`
-	Accounts []UntouchedAccount `json:"accounts,omitempty"`
-}
-
-// CoverageReport is one stored run of a program's coverage report.
-type CoverageReport struct {
-	ID            int64                   `json:"id"`
-	ProgramID     string                  `json:"program_id"`
-	Trigger       string                  `json:"trigger"`
-	AsOf          time.Time               `json:"as_of"`
-	CreatedAt     time.Time               `json:"created_at"`
-	UntouchedDays int                     `json:"untouched_days"`
-	Counts        CoverageCounts          `json:"counts"`
-	Rates         CoverageRates           `json:"rates"`
-	Targets       ReportTargets           `json:"targets"`
-	Untouched     Untouched               `json:"untouched"`
-	Leads         map[CoverageTeam]string `json:"leads"`
+type ratesRow struct {
+	CoverageRate    *float64 `db:"coverage_rate"`
+	TouchRate       *float64 `db:"touch_rate"`
+	PenetrationRate *float64 `db:"penetration_rate"`
+	SigningRate     *float64 `db:"signing_rate"`
+	FirstPassRate   *float64 `db:"first_pass_rate"`
 }
 
 type reportRow struct {
@@ -86,18 +44,18 @@ type reportRow struct {
 	UntouchedTotal int       `db:"untouched_total"`
 	UntouchedList  []byte    `db:"untouched"`
 	Leads          []byte    `db:"leads"`
-	CoverageCounts
-	CoverageRates
+	countsRow
+	ratesRow
 	TargetCoverage  float64 `db:"target_coverage"`
 	TargetSigning   float64 `db:"target_signing"`
 	TargetFirstPass float64 `db:"target_first_pass"`
 }
 
-func (r *reportRow) report() (*CoverageReport, error) {
-	out := &CoverageReport{ID: r.ID, ProgramID: r.ProgramID, Trigger: r.Trigger, AsOf: r.AsOf, CreatedAt: r.CreatedAt,
-		UntouchedDays: r.UntouchedDays, Counts: r.CoverageCounts, Rates: r.CoverageRates,
-		Targets:   ReportTargets{CoverageRate: r.TargetCoverage, SigningRate: r.TargetSigning, FirstPassRate: r.TargetFirstPass},
-		Untouched: Untouched{Total: r.UntouchedTotal}}
+func (r *reportRow) report() (*coverage.Report, error) {
+	out := &coverage.Report{ID: r.ID, ProgramID: r.ProgramID, Trigger: r.Trigger, AsOf: r.AsOf, CreatedAt: r.CreatedAt,
+		UntouchedDays: r.UntouchedDays, Counts: coverage.Counts(r.countsRow), Rates: coverage.Rates(r.ratesRow),
+		Targets:   coverage.ReportTargets{CoverageRate: r.TargetCoverage, SigningRate: r.TargetSigning, FirstPassRate: r.TargetFirstPass},
+		Untouched: coverage.Untouched{Total: r.UntouchedTotal}}
 	if len(r.UntouchedList) > 0 {
 		if err := json.Unmarshal(r.UntouchedList, &out.Untouched.Accounts); err != nil {
 			return nil, fmt.Errorf("store: report %d: untouched list does not decode: %w", r.ID, err)
@@ -195,31 +153,43 @@ ORDER BY id DESC LIMIT $3`
 )
 
 // ComputeCoverageReport computes a program's coverage report as of asOf,
-// in SQL, and stores it under runKey (the report workflow's run): calling
-// it again for the same run returns the report stored the first time. An
-// unknown program returns ErrNotFound.
-func (s *Store) ComputeCoverageReport(ctx context.Context, programID, runKey, trigger string, asOf time.Time) (*CoverageReport, error) {
+// in SQL, and stores it under runKey (the report workflow's run), in one
+// transaction: calling it again for the same run returns the report stored
+// the first time. The program is held (FOR SHARE) while its report is
+// computed, so a program deleted meanwhile waits for the report or leaves
+// none behind; an unknown or deleted program returns ErrNotFound.
+func (s *Store) ComputeCoverageReport(ctx context.Context, programID, runKey, trigger string, asOf time.Time) (*coverage.Report, error) {
 	if runKey == "" {
 		return nil, fmt.Errorf("store: coverage report of %s: %w: no run key", programID, ErrInvalidChange)
 	}
 	var id int64
-	err := s.db.QueryRowxContext(ctx, sqlComputeCoverageReport, programID, runKey, asOf, UntouchedListCap, trigger).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Either this run stored its report already, or the program is gone.
-		err = s.db.QueryRowxContext(ctx, sqlReportIDByRunKey, runKey).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("program %s: %w", programID, ErrNotFound)
+	err := s.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowxContext(ctx, sqlReportIDByRunKey, runKey).Scan(&id)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
 		}
-	}
+		if err := lockProgram(ctx, tx, programID); err != nil {
+			return err
+		}
+		err = tx.QueryRowxContext(ctx, sqlComputeCoverageReport, programID, runKey, asOf, coverage.UntouchedListCap, trigger).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Another attempt with the same key stored it meanwhile.
+			err = tx.QueryRowxContext(ctx, sqlReportIDByRunKey, runKey).Scan(&id)
+		}
+		if err != nil {
+			return fmt.Errorf("store: coverage report of %s: %w", programID, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("store: coverage report of %s: %w", programID, err)
+		return nil, err
 	}
 	return s.GetCoverageReport(ctx, id)
 }
 
 // GetCoverageReport returns one report with its untouched accounts, or
 // ErrNotFound.
-func (s *Store) GetCoverageReport(ctx context.Context, id int64) (*CoverageReport, error) {
+func (s *Store) GetCoverageReport(ctx context.Context, id int64) (*coverage.Report, error) {
 	var row reportRow
 	if err := sqlx.GetContext(ctx, s.db, &row, sqlGetCoverageReport, id); err != nil {
 		return nil, mapErr(err, fmt.Sprintf("coverage report %d", id))
@@ -227,29 +197,23 @@ func (s *Store) GetCoverageReport(ctx context.Context, id int64) (*CoverageRepor
 	return row.report()
 }
 
-// Report list limits.
-const (
-	DefaultReportLimit = 20
-	MaxReportLimit     = 200
-)
-
 // ListCoverageReports returns a program's reports, newest first, without
 // their untouched lists (GetCoverageReport has them): at most limit
 // (default 20, at most 200), older than report id before when before > 0.
-func (s *Store) ListCoverageReports(ctx context.Context, programID string, before int64, limit int) ([]CoverageReport, error) {
+func (s *Store) ListCoverageReports(ctx context.Context, programID string, before int64, limit int) ([]coverage.Report, error) {
 	switch {
 	case limit < 0:
 		return nil, inputErr("limit", "limit cannot be negative")
 	case limit == 0:
-		limit = DefaultReportLimit
-	case limit > MaxReportLimit:
-		limit = MaxReportLimit
+		limit = DefaultReportPage
+	case limit > MaxReportPage:
+		limit = MaxReportPage
 	}
 	var rows []reportRow
 	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlListCoverageReports, programID, before, limit); err != nil {
 		return nil, fmt.Errorf("store: listing coverage reports of %s: %w", programID, err)
 	}
-	out := make([]CoverageReport, 0, len(rows))
+	out := make([]coverage.Report, 0, len(rows))
 	for i := range rows {
 		r, err := rows[i].report()
 		if err != nil {

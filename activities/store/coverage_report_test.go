@@ -11,19 +11,20 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 )
 
 // syntheticMonth generates a program's events around asOf: two months of
 // history and a few days after asOf (which the report must ignore), from a
 // fixed seed. Each account is touched, visited, signed and sent solutions
 // at random.
-func syntheticMonth(accounts []store.CoverageAccount, asOf time.Time) []store.CoverageEvent {
+func syntheticMonth(accounts []coverage.Account, asOf time.Time) []coverage.Event {
 	r := rand.New(rand.NewPCG(4, 2))
 	when := func() time.Time {
 		return asOf.Add(-60 * 24 * time.Hour).Add(time.Duration(r.Int64N(int64(65 * 24 * time.Hour))))
 	}
-	var evs []store.CoverageEvent
-	add := func(e store.CoverageEvent) {
+	var evs []coverage.Event
+	add := func(e coverage.Event) {
 		e.ID = fmt.Sprintf("e%05d", len(evs))
 		if e.At.IsZero() {
 			e.At = when()
@@ -34,29 +35,29 @@ func syntheticMonth(accounts []store.CoverageAccount, asOf time.Time) []store.Co
 	for _, a := range accounts {
 		if r.Float64() < 0.7 {
 			for range 1 + r.IntN(3) {
-				add(store.CoverageEvent{Account: a.ID, Kind: store.EventSDRTouch, Stage: store.TouchStages[r.IntN(3)], By: sdr[r.IntN(3)]})
+				add(coverage.Event{Account: a.ID, Kind: coverage.EventSDRTouch, Stage: coverage.TouchStages[r.IntN(3)], By: sdr[r.IntN(3)]})
 			}
 		}
 		if r.Float64() < 0.3 {
-			add(store.CoverageEvent{Account: a.ID, Kind: store.EventBDVisit, By: bd[r.IntN(2)]})
+			add(coverage.Event{Account: a.ID, Kind: coverage.EventBDVisit, By: bd[r.IntN(2)]})
 		}
 		if r.Float64() < 0.1 {
-			add(store.CoverageEvent{Account: a.ID, Kind: store.EventBDSigning, By: bd[r.IntN(2)]})
+			add(coverage.Event{Account: a.ID, Kind: coverage.EventBDSigning, By: bd[r.IntN(2)]})
 		}
 		for s := range r.IntN(3) {
 			solution, at := fmt.Sprintf("sol-%d", s), when()
 			for round := 1; round <= 3; round++ {
-				add(store.CoverageEvent{Account: a.ID, Kind: store.EventSolutionSubmitted, Solution: solution, Round: round, By: "pete", At: at})
+				add(coverage.Event{Account: a.ID, Kind: coverage.EventSolutionSubmitted, Solution: solution, Round: round, By: "pete", At: at})
 				if r.Float64() < 0.15 {
 					break // still waiting for its review
 				}
 				at = at.Add(time.Duration(1+r.IntN(72)) * time.Hour)
-				result := store.ReviewApproved
+				result := coverage.ReviewApproved
 				if r.Float64() < 0.45 {
-					result = store.ReviewRejected
+					result = coverage.ReviewRejected
 				}
-				add(store.CoverageEvent{Account: a.ID, Kind: store.EventSolutionReviewed, Solution: solution, Round: round, Result: result, By: "pia", At: at})
-				if result == store.ReviewApproved {
+				add(coverage.Event{Account: a.ID, Kind: coverage.EventSolutionReviewed, Solution: solution, Round: round, Result: result, By: "pia", At: at})
+				if result == coverage.ReviewApproved {
 					break
 				}
 				at = at.Add(time.Duration(1+r.IntN(72)) * time.Hour)
@@ -68,7 +69,7 @@ func syntheticMonth(accounts []store.CoverageAccount, asOf time.Time) []store.Co
 
 // expectedReport computes a report's counts and untouched list in plain Go,
 // from the definitions in docs/coverage.md, independently of the SQL.
-func expectedReport(accounts []store.CoverageAccount, evs []store.CoverageEvent, asOf time.Time, days int) (store.CoverageCounts, int, []string) {
+func expectedReport(accounts []coverage.Account, evs []coverage.Event, asOf time.Time, days int) (coverage.Counts, int, []string) {
 	since := asOf.AddDate(0, 0, -days)
 	type acc struct {
 		covered, qualified, signed bool
@@ -86,31 +87,31 @@ func expectedReport(accounts []store.CoverageAccount, evs []store.CoverageEvent,
 		}
 		a := byAcc[e.Account]
 		switch e.Kind {
-		case store.EventSDRTouch:
+		case coverage.EventSDRTouch:
 			a.covered = true
-			a.qualified = a.qualified || e.Stage == store.StageValueConfirmed
-		case store.EventBDSigning:
+			a.qualified = a.qualified || e.Stage == coverage.StageValueConfirmed
+		case coverage.EventBDSigning:
 			a.signed = true
 		}
-		if e.Kind == store.EventSDRTouch || e.Kind == store.EventBDVisit || e.Kind == store.EventBDSigning {
+		if e.Kind == coverage.EventSDRTouch || e.Kind == coverage.EventBDVisit || e.Kind == coverage.EventBDSigning {
 			if e.At.After(a.last) {
 				a.last = e.At
 			}
 		}
-		if e.Kind == store.EventSolutionSubmitted || e.Kind == store.EventSolutionReviewed {
+		if e.Kind == coverage.EventSolutionSubmitted || e.Kind == coverage.EventSolutionReviewed {
 			key := e.Account + "\x00" + e.Solution
 			if sols[key] == nil {
 				sols[key] = &sol{}
 			}
 			s := sols[key]
-			if e.Kind == store.EventSolutionReviewed {
+			if e.Kind == coverage.EventSolutionReviewed {
 				s.reviewed = true
-				s.approved1 = s.approved1 || (e.Round == 1 && e.Result == store.ReviewApproved)
-				s.rejected1 = s.rejected1 || (e.Round == 1 && e.Result == store.ReviewRejected)
+				s.approved1 = s.approved1 || (e.Round == 1 && e.Result == coverage.ReviewApproved)
+				s.rejected1 = s.rejected1 || (e.Round == 1 && e.Result == coverage.ReviewRejected)
 			}
 		}
 	}
-	var c store.CoverageCounts
+	var c coverage.Counts
 	type untouched struct {
 		id   string
 		last time.Time
@@ -147,7 +148,7 @@ func expectedReport(accounts []store.CoverageAccount, evs []store.CoverageEvent,
 		return cmp.Or(a.last.Compare(b.last), cmp.Compare(a.id, b.id)) // zero time (never) first
 	})
 	var ids []string
-	for _, u := range un[:min(len(un), store.UntouchedListCap)] {
+	for _, u := range un[:min(len(un), coverage.UntouchedListCap)] {
 		ids = append(ids, u.id)
 	}
 	return c, len(un), ids
@@ -198,10 +199,10 @@ func TestCoverageReportFigures(t *testing.T) {
 	if got.Counts != want {
 		t.Errorf("counts\n got %+v\nwant %+v", got.Counts, want)
 	}
-	if want.SolutionsFirstPass == 0 || want.SolutionsReviewed == want.SolutionsFirstPass || untouched <= store.UntouchedListCap {
+	if want.SolutionsFirstPass == 0 || want.SolutionsReviewed == want.SolutionsFirstPass || untouched <= coverage.UntouchedListCap {
 		t.Fatalf("the synthetic data does not exercise every figure: %+v, %d untouched", want, untouched)
 	}
-	wantRates := store.CoverageRates{
+	wantRates := coverage.Rates{
 		CoverageRate: ratio(want.AccountsCovered, want.Accounts), TouchRate: ratio(want.AccountsTouched, want.Accounts),
 		PenetrationRate: ratio(want.AccountsQualified, want.Accounts), SigningRate: ratio(want.AccountsSigned, want.Accounts),
 		FirstPassRate: ratio(want.SolutionsFirstPass, want.SolutionsReviewed),
@@ -218,8 +219,8 @@ func TestCoverageReportFigures(t *testing.T) {
 			t.Errorf("%s rate %v, want %v", r.name, deref(r.got), deref(r.want))
 		}
 	}
-	if got.Untouched.Total != untouched || len(got.Untouched.Accounts) != store.UntouchedListCap {
-		t.Errorf("untouched total %d (want %d), listed %d (want %d)", got.Untouched.Total, untouched, len(got.Untouched.Accounts), store.UntouchedListCap)
+	if got.Untouched.Total != untouched || len(got.Untouched.Accounts) != coverage.UntouchedListCap {
+		t.Errorf("untouched total %d (want %d), listed %d (want %d)", got.Untouched.Total, untouched, len(got.Untouched.Accounts), coverage.UntouchedListCap)
 	}
 	var gotIDs []string
 	for _, a := range got.Untouched.Accounts {
@@ -228,7 +229,7 @@ func TestCoverageReportFigures(t *testing.T) {
 	if !slices.Equal(gotIDs, firstUntouched) {
 		t.Errorf("untouched list\n got %v\nwant %v", gotIDs, firstUntouched)
 	}
-	if got.Targets.CoverageRate != 0.8 || got.Leads[store.TeamSDR] != "lena" || got.Leads[store.TeamBD] != "bo" || got.Leads[store.TeamPresales] != "pia" {
+	if got.Targets.CoverageRate != 0.8 || got.Leads[coverage.TeamSDR] != "lena" || got.Leads[coverage.TeamBD] != "bo" || got.Leads[coverage.TeamPresales] != "pia" {
 		t.Errorf("targets %+v, leads %v", got.Targets, got.Leads)
 	}
 	if got.UntouchedDays != 21 || !got.AsOf.Equal(asOf) || got.Trigger != "manual" {
@@ -236,8 +237,8 @@ func TestCoverageReportFigures(t *testing.T) {
 	}
 
 	// The same run stores nothing new, even after more events arrive.
-	if _, err := s.RecordCoverageEvents(ctx, "east", importer, []store.CoverageEvent{
-		{ID: "late", Account: "acc-000", Kind: store.EventBDSigning, By: "bo", At: asOf.Add(-time.Hour)}}); err != nil {
+	if _, err := s.RecordCoverageEvents(ctx, "east", importer, []coverage.Event{
+		{ID: "late", Account: "acc-000", Kind: coverage.EventBDSigning, By: "bo", At: asOf.Add(-time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	again, err := s.ComputeCoverageReport(ctx, "east", "run-1", "manual", asOf)
@@ -248,8 +249,8 @@ func TestCoverageReportFigures(t *testing.T) {
 	if err != nil || next.ID == got.ID {
 		t.Fatalf("next run: %+v, %v", next, err)
 	}
-	if signedBefore := slices.ContainsFunc(evs, func(e store.CoverageEvent) bool {
-		return e.Account == "acc-000" && e.Kind == store.EventBDSigning && !e.At.After(asOf)
+	if signedBefore := slices.ContainsFunc(evs, func(e coverage.Event) bool {
+		return e.Account == "acc-000" && e.Kind == coverage.EventBDSigning && !e.At.After(asOf)
 	}); !signedBefore && next.Counts.AccountsSigned != got.Counts.AccountsSigned+1 {
 		t.Errorf("next run: %d signed, want %d", next.Counts.AccountsSigned, got.Counts.AccountsSigned+1)
 	}
@@ -279,7 +280,7 @@ func TestCoverageReportOfAnEmptyProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Counts != (store.CoverageCounts{}) || got.Rates.CoverageRate != nil || got.Rates.FirstPassRate != nil || got.Untouched.Total != 0 {
+	if got.Counts != (coverage.Counts{}) || got.Rates.CoverageRate != nil || got.Rates.FirstPassRate != nil || got.Untouched.Total != 0 {
 		t.Errorf("empty report %+v", got)
 	}
 }
@@ -289,4 +290,57 @@ func deref(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// TestCoverageReportOfADeletedProgram: as a funnel target's report does, a
+// program's report holds the program while it is computed, so a program
+// deleted meanwhile makes the report ErrNotFound (the workflow then fails
+// at once rather than retrying) and leaves no report behind; a program
+// deleted before the run is ErrNotFound too, and its reports go with it.
+func TestCoverageReportOfADeletedProgram(t *testing.T) {
+	s := eastWithAccounts(t, 3)
+	ctx := t.Context()
+	first, err := s.ComputeCoverageReport(ctx, "east", "run-1", "schedule", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.ComputeCoverageReport(ctx, "east", "run-1", "schedule", time.Now()); err != nil || again.ID != first.ID {
+		t.Errorf("same run again: %+v, %v; want report %d", again, err, first.ID)
+	}
+
+	// The program is deleted by a transaction that commits while the
+	// report waits for it.
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM coverage_programs WHERE id = 'east'`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ComputeCoverageReport(ctx, "east", "run-2", "schedule", time.Now())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the report did not wait for the deleting transaction: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("report of a program deleted mid-run: %v, want ErrNotFound", err)
+	}
+	if n := count(t, s, `SELECT count(*) FROM coverage_reports`); n != 0 {
+		t.Errorf("%d reports left of a deleted program", n)
+	}
+	if _, err := s.ComputeCoverageReport(ctx, "east", "run-3", "schedule", time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("report of a deleted program: %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetCoverageReport(ctx, first.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a deleted program's report: %v, want it gone", err)
+	}
 }

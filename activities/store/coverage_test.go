@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"dealflow/activities/store"
-	"dealflow/workflows/deal"
+	"dealflow/workflows/coverage"
+	"dealflow/workflows/coverage/coveragetest"
 )
 
 func rate(v float64) *float64 { return &v }
@@ -18,7 +19,7 @@ func rate(v float64) *float64 { return &v }
 // leads sid and sue), a BD team (bo leads ben), presales (pia leads pete).
 func coverageUsers(t testing.TB, s *store.Store) {
 	t.Helper()
-	for _, id := range []string{"lena", "sid", "sue", "bo", "ben", "pia", "pete", "olga"} {
+	for _, id := range coveragetest.Users {
 		if _, err := s.CreateUser(context.Background(), store.User{ID: id, Name: strings.ToUpper(id), Roles: []store.Role{store.RoleCommercial}}); err != nil {
 			t.Fatalf("CreateUser %s: %v", id, err)
 		}
@@ -28,21 +29,11 @@ func coverageUsers(t testing.TB, s *store.Store) {
 // importer posts events as an admin would: in any team member's name.
 var importer = &store.User{ID: "importer", Roles: []store.Role{store.RoleAdmin}}
 
-func testProgram(id string) store.Program {
-	return store.Program{
-		ID: id, Name: "Program " + id,
-		Targets: store.Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
-		Teams: store.ProgramTeams{
-			SDR:      store.ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
-			BD:       store.ProgramTeam{Lead: "bo", Members: []string{"ben"}},
-			Presales: store.ProgramTeam{Lead: "pia", Members: []string{"pete"}},
-		},
-	}
-}
+var testProgram = coveragetest.Program
 
-func noSchedule(*store.Program) error { return nil }
+func noSchedule(*coverage.Program) error { return nil }
 
-func createProgram(t testing.TB, s *store.Store, p store.Program) *store.Program {
+func createProgram(t testing.TB, s *store.Store, p coverage.Program) *coverage.Program {
 	t.Helper()
 	got, err := s.CreateProgram(context.Background(), p, "tester", noSchedule)
 	if err != nil {
@@ -51,13 +42,7 @@ func createProgram(t testing.TB, s *store.Store, p store.Program) *store.Program
 	return got
 }
 
-func problems(err error) string {
-	var ve *deal.ValidationError
-	if !errors.As(err, &ve) {
-		return ""
-	}
-	return ve.Error()
-}
+var problems = coveragetest.Problems
 
 func TestProgramDefaultsAndTeams(t *testing.T) {
 	s := newStore(t)
@@ -75,8 +60,8 @@ func TestProgramDefaultsAndTeams(t *testing.T) {
 
 	upd := testProgram("east")
 	upd.Name = "East, renamed"
-	upd.Schedule = store.ProgramSchedule{Weekdays: []string{"Friday", "tuesday"}, At: "17:30", TimeZone: "Asia/Shanghai"}
-	upd.Teams.BD = store.ProgramTeam{Lead: "ben"}
+	upd.Schedule = coverage.Schedule{Weekdays: []string{"Friday", "tuesday"}, At: "17:30", TimeZone: "Asia/Shanghai"}
+	upd.Teams.BD = coverage.ProgramTeam{Lead: "ben"}
 	got, err := s.UpdateProgram(t.Context(), upd, noSchedule)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +87,7 @@ func TestProgramWriteRollsBackWhenScheduleFails(t *testing.T) {
 	s := newStore(t)
 	coverageUsers(t, s)
 	boom := errors.New("temporal down")
-	if _, err := s.CreateProgram(t.Context(), testProgram("east"), "tester", func(*store.Program) error { return boom }); !errors.Is(err, boom) {
+	if _, err := s.CreateProgram(t.Context(), testProgram("east"), "tester", func(*coverage.Program) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("create: %v", err)
 	}
 	if _, err := s.GetProgram(t.Context(), "east"); !errors.Is(err, store.ErrNotFound) {
@@ -123,39 +108,26 @@ func TestProgramWriteRollsBackWhenScheduleFails(t *testing.T) {
 	}
 }
 
+// TestProgramValidation: the model's problems (coverage.Program.Normalize,
+// tested in package coverage) and the store's (users that do not exist)
+// come back as a *problem.Error, and nothing is stored.
 func TestProgramValidation(t *testing.T) {
 	s := newStore(t)
 	coverageUsers(t, s)
 	for _, c := range []struct {
 		name string
-		mod  func(*store.Program)
+		mod  func(*coverage.Program)
 		want string
 	}{
-		{"negative rate", func(p *store.Program) { p.Targets.CoverageRate = rate(-0.1) }, "targets.coverage_rate: a rate is between 0 and 1"},
-		{"rate above 1", func(p *store.Program) { p.Targets.SigningRate = rate(1.5) }, "targets.signing_rate"},
-		{"missing target", func(p *store.Program) { p.Targets.FirstPassRate = nil }, "targets.first_pass_rate: a target"},
-		{"bad zone", func(p *store.Program) { p.Schedule.TimeZone = "Mars/Olympus" }, "schedule.time_zone"},
-		{"local zone", func(p *store.Program) { p.Schedule.TimeZone = "Local" }, "schedule.time_zone"},
-		{"bad time", func(p *store.Program) { p.Schedule.At = "24:00" }, "schedule.at"},
-		{"bad day", func(p *store.Program) { p.Schedule.Weekdays = []string{"someday"} }, "schedule.weekdays"},
-		{"negative window", func(p *store.Program) { p.UntouchedDays = -3 }, "untouched_days"},
-		{"bad id", func(p *store.Program) { p.ID = "East Side" }, "id:"},
-		{"id with NUL", func(p *store.Program) { p.ID = "east\x00" }, "id: "},
-		{"id with ..", func(p *store.Program) { p.ID = "a..b" }, `must not contain ".."`},
-		{"name with NUL", func(p *store.Program) { p.Name = "East\x00" }, "name: contains the control character U+0000"},
-		{"name too long", func(p *store.Program) { p.Name = strings.Repeat("n", 201) }, "name: is 201 characters long; the limit is 200"},
-		{"member with NUL", func(p *store.Program) { p.Teams.SDR.Members = []string{"s\x00"} }, "teams.sdr.members: contains the control character"},
-		{"lead invalid UTF-8", func(p *store.Program) { p.Teams.BD.Lead = "b\xff" }, "teams.bd.lead: is not valid UTF-8"},
-		{"too many weekdays", func(p *store.Program) { p.Schedule.Weekdays = make([]string, 29) }, "schedule.weekdays: has 29 items; the limit is 28"},
-		{"no lead", func(p *store.Program) { p.Teams.BD.Lead = "" }, "teams.bd.lead"},
-		{"unknown member", func(p *store.Program) { p.Teams.SDR.Members = []string{"zed"} }, `teams.sdr.members: "zed" is not an active user`},
-		{"unknown lead", func(p *store.Program) { p.Teams.Presales.Lead = "zoe" }, `teams.presales.lead: "zoe"`},
+		{"negative rate", func(p *coverage.Program) { p.Targets.CoverageRate = rate(-0.1) }, "targets.coverage_rate: a rate is between 0 and 1"},
+		{"unknown member", func(p *coverage.Program) { p.Teams.SDR.Members = []string{"zed"} }, `teams.sdr.members: "zed" is not an active user`},
+		{"unknown lead", func(p *coverage.Program) { p.Teams.Presales.Lead = "zoe" }, `teams.presales.lead: "zoe"`},
 	} {
 		p := testProgram("bad")
 		c.mod(&p)
 		_, err := s.CreateProgram(t.Context(), p, "tester", noSchedule)
 		if got := problems(err); !strings.Contains(got, c.want) {
-			t.Errorf("%s: %v, want a ValidationError mentioning %q", c.name, err, c.want)
+			t.Errorf("%s: %v, want a *problem.Error mentioning %q", c.name, err, c.want)
 		}
 	}
 	if n := count(t, s, `SELECT count(*) FROM coverage_programs`); n != 0 {
@@ -163,12 +135,19 @@ func TestProgramValidation(t *testing.T) {
 	}
 }
 
-func accounts(n int) []store.CoverageAccount {
-	out := make([]store.CoverageAccount, n)
-	for i := range out {
-		out[i] = store.CoverageAccount{ID: fmt.Sprintf("acc-%03d", i), Name: fmt.Sprintf("Customer %03d", i), Industry: "manufacturing", Region: "east"}
+var accounts = coveragetest.Accounts
+
+// eastWithAccounts is a store with the test program east (its users
+// created) listing n accounts.
+func eastWithAccounts(t *testing.T, n int) *store.Store {
+	t.Helper()
+	s := newStore(t)
+	coverageUsers(t, s)
+	createProgram(t, s, testProgram("east"))
+	if _, err := s.ImportAccounts(t.Context(), "east", accounts(n)); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return s
 }
 
 func TestImportAccounts(t *testing.T) {
@@ -190,19 +169,13 @@ func TestImportAccounts(t *testing.T) {
 
 	for _, c := range []struct {
 		name  string
-		mod   func([]store.CoverageAccount)
+		mod   func([]coverage.Account)
 		index int
 		field string
 	}{
-		{"no name", func(a []store.CoverageAccount) { a[2].Name = " " }, 2, "name"},
-		{"bad id", func(a []store.CoverageAccount) { a[1].ID = "a/b" }, 1, "id"},
-		{"NUL in a name", func(a []store.CoverageAccount) { a[1].Name = "ACME\x00" }, 1, "name"},
-		{"industry too long", func(a []store.CoverageAccount) { a[2].Industry = strings.Repeat("i", 201) }, 2, "industry"},
-		{"region on two lines", func(a []store.CoverageAccount) { a[0].Region = "north\nsouth" }, 0, "region"},
-		{"id twice", func(a []store.CoverageAccount) { a[3].ID = a[0].ID }, 3, "id"},
-		{"name twice", func(a []store.CoverageAccount) { a[3].Name = strings.ToUpper(a[1].Name) }, 3, "name"},
-		{"unknown owner", func(a []store.CoverageAccount) { a[4].Owner = "zed" }, 4, "owner"},
-		{"name of another account", func(a []store.CoverageAccount) { a[0] = store.CoverageAccount{ID: "new-1", Name: "customer 002"} }, 0, "name"},
+		{"no name", func(a []coverage.Account) { a[2].Name = " " }, 2, "name"},
+		{"unknown owner", func(a []coverage.Account) { a[4].Owner = "zed" }, 4, "owner"},
+		{"name of another account", func(a []coverage.Account) { a[0] = coverage.Account{ID: "new-1", Name: "customer 002"} }, 0, "name"},
 	} {
 		batch := accounts(8)[3:]
 		for i := range batch {
@@ -211,7 +184,7 @@ func TestImportAccounts(t *testing.T) {
 		}
 		c.mod(batch)
 		_, err := s.ImportAccounts(ctx, "east", batch)
-		var ie *store.CoverageImportError
+		var ie *coverage.ImportError
 		if !errors.As(err, &ie) || ie.Index != c.index || ie.Field != c.field {
 			t.Errorf("%s: %v, want item %d field %s", c.name, err, c.index, c.field)
 		}
@@ -225,21 +198,16 @@ func TestImportAccounts(t *testing.T) {
 }
 
 func TestRecordCoverageEvents(t *testing.T) {
-	s := newStore(t)
-	coverageUsers(t, s)
-	createProgram(t, s, testProgram("east"))
+	s := eastWithAccounts(t, 3)
 	ctx := t.Context()
-	if _, err := s.ImportAccounts(ctx, "east", accounts(3)); err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	batch := []store.CoverageEvent{
-		{ID: "t1", Account: "acc-000", Kind: store.EventSDRTouch, Stage: store.StageContactEstablished, By: "sid", At: at},
-		{ID: "t2", Account: "acc-000", Kind: store.EventSDRTouch, Stage: store.StageValueConfirmed, By: "lena", At: at},
-		{ID: "v1", Account: "acc-001", Kind: store.EventBDVisit, By: "ben", At: at},
-		{ID: "g1", Account: "acc-001", Kind: store.EventBDSigning, By: "bo", At: at},
-		{ID: "s1", Account: "acc-002", Kind: store.EventSolutionSubmitted, Solution: "erp", Round: 1, By: "pete", At: at},
-		{ID: "r1", Account: "acc-002", Kind: store.EventSolutionReviewed, Solution: "erp", Round: 1, Result: store.ReviewApproved, By: "pia"},
+	batch := []coverage.Event{
+		{ID: "t1", Account: "acc-000", Kind: coverage.EventSDRTouch, Stage: coverage.StageContactEstablished, By: "sid", At: at},
+		{ID: "t2", Account: "acc-000", Kind: coverage.EventSDRTouch, Stage: coverage.StageValueConfirmed, By: "lena", At: at},
+		{ID: "v1", Account: "acc-001", Kind: coverage.EventBDVisit, By: "ben", At: at},
+		{ID: "g1", Account: "acc-001", Kind: coverage.EventBDSigning, By: "bo", At: at},
+		{ID: "s1", Account: "acc-002", Kind: coverage.EventSolutionSubmitted, Solution: "erp", Round: 1, By: "pete", At: at},
+		{ID: "r1", Account: "acc-002", Kind: coverage.EventSolutionReviewed, Solution: "erp", Round: 1, Result: coverage.ReviewApproved, By: "pia"},
 	}
 	got, err := s.RecordCoverageEvents(ctx, "east", importer, batch)
 	if err != nil || *got != (store.EventIngest{Received: 6, Recorded: 6}) {
@@ -253,38 +221,27 @@ func TestRecordCoverageEvents(t *testing.T) {
 		t.Error("an event without a time is not stamped now")
 	}
 
-	good := func() []store.CoverageEvent {
-		return []store.CoverageEvent{
-			{ID: "n1", Account: "acc-000", Kind: store.EventSDRTouch, Stage: store.StageNeedsProbed, By: "sue"},
-			{ID: "n2", Account: "acc-001", Kind: store.EventBDVisit, By: "ben"},
+	good := func() []coverage.Event {
+		return []coverage.Event{
+			{ID: "n1", Account: "acc-000", Kind: coverage.EventSDRTouch, Stage: coverage.StageNeedsProbed, By: "sue"},
+			{ID: "n2", Account: "acc-001", Kind: coverage.EventBDVisit, By: "ben"},
 		}
 	}
 	for _, c := range []struct {
 		name  string
-		mod   func([]store.CoverageEvent)
+		mod   func([]coverage.Event)
 		index int
 		field string
 	}{
-		{"unknown account", func(e []store.CoverageEvent) { e[1].Account = "acc-999" }, 1, "account"},
-		{"not on the team", func(e []store.CoverageEvent) { e[0].By = "ben" }, 0, "by"},
-		{"not on any team", func(e []store.CoverageEvent) { e[1].By = "olga" }, 1, "by"},
-		{"bad stage", func(e []store.CoverageEvent) { e[0].Stage = "waved" }, 0, "stage"},
-		{"bad kind", func(e []store.CoverageEvent) { e[1].Kind = "lunch" }, 1, "kind"},
-		{"id twice", func(e []store.CoverageEvent) { e[1].ID = "n1" }, 1, "id"},
-		{"NUL in a note", func(e []store.CoverageEvent) { e[1].Note = "met\x00" }, 1, "note"},
-		{"note too long", func(e []store.CoverageEvent) { e[0].Note = strings.Repeat("字", 2001) }, 0, "note"},
-		{"invalid UTF-8 by", func(e []store.CoverageEvent) { e[0].By = "s\xff" }, 0, "by"},
-		{"no round", func(e []store.CoverageEvent) {
-			e[1] = store.CoverageEvent{ID: "n2", Account: "acc-002", Kind: store.EventSolutionSubmitted, Solution: "erp", By: "pete"}
-		}, 1, "round"},
-		{"bad result", func(e []store.CoverageEvent) {
-			e[1] = store.CoverageEvent{ID: "n2", Account: "acc-002", Kind: store.EventSolutionReviewed, Solution: "erp", Round: 1, Result: "maybe", By: "pete"}
-		}, 1, "result"},
+		{"unknown account", func(e []coverage.Event) { e[1].Account = "acc-999" }, 1, "account"},
+		{"not on the team", func(e []coverage.Event) { e[0].By = "ben" }, 0, "by"},
+		{"not on any team", func(e []coverage.Event) { e[1].By = "olga" }, 1, "by"},
+		{"bad kind", func(e []coverage.Event) { e[1].Kind = "lunch" }, 1, "kind"},
 	} {
 		batch := good()
 		c.mod(batch)
 		_, err := s.RecordCoverageEvents(ctx, "east", importer, batch)
-		var ie *store.CoverageImportError
+		var ie *coverage.ImportError
 		if !errors.As(err, &ie) || ie.Index != c.index || ie.Field != c.field {
 			t.Errorf("%s: %v, want item %d field %s", c.name, err, c.index, c.field)
 		}
@@ -294,59 +251,19 @@ func TestRecordCoverageEvents(t *testing.T) {
 	}
 }
 
-// TestCoverageEventAuthors: the one rule on who posts events in whose name,
-// as a table, and applied by RecordCoverageEvents (nothing stored when
-// refused).
+// TestCoverageEventAuthors: RecordCoverageEvents applies the authorship
+// rule (coverage.CheckEventAuthor, tested in package coverage) inside its
+// transaction, and stores nothing of a refused batch.
 func TestCoverageEventAuthors(t *testing.T) {
-	p := testProgram("east")
-	p.Teams.SDR.Members = append(p.Teams.SDR.Members, "lena")
-	p.Teams.BD.Members = append(p.Teams.BD.Members, "bo")
-	p.Teams.Presales.Members = append(p.Teams.Presales.Members, "pia")
 	user := func(id string, roles ...store.Role) *store.User { return &store.User{ID: id, Roles: roles} }
-	signing := func(by string) store.CoverageEvent {
-		return store.CoverageEvent{ID: "e1", Kind: store.EventBDSigning, By: by}
-	}
-	review := func(by string) store.CoverageEvent {
-		return store.CoverageEvent{ID: "e2", Kind: store.EventSolutionReviewed, By: by}
-	}
-	for _, c := range []struct {
-		name   string
-		caller *store.User
-		event  store.CoverageEvent
-		want   string // "" allowed, else part of the refusal
-	}{
-		{"member in own name", user("ben", store.RoleCommercial), signing("ben"), ""},
-		{"member in another's name", user("ben", store.RoleCommercial), signing("bo"), `in "bo"'s name, not yours (ben)`},
-		{"member of another team in own name (refused later by team)", user("sid", store.RoleCommercial), signing("sid"), ""},
-		{"member of another team for a lead", user("sid", store.RoleCommercial), signing("bo"), "lead of program east's bd team (bo)"},
-		{"off-team commercial", user("olga", store.RoleCommercial), signing("olga"), "not on program east's teams"},
-		{"off-team solution forging a review", user("sam", store.RoleSolution), review("pia"), "not on program east's teams"},
-		{"lead for a member of the team", user("bo", store.RoleCommercial), signing("ben"), ""},
-		{"lead for another team's member", user("lena", store.RoleCommercial), review("pete"), "lead of program east's presales team (pia)"},
-		{"presales lead for a member", user("pia", store.RoleSolution), review("pete"), ""},
-		{"pmo off the teams", user("pat", store.RolePMO), signing("ben"), ""},
-		{"director", user("dina", store.RoleDirector), review("pete"), ""},
-		{"admin", user("root", store.RoleAdmin), signing("bo"), ""},
-	} {
-		got := store.CheckEventAuthor(&p, c.caller, c.event)
-		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
-			t.Errorf("%s: %q, want %q", c.name, got, c.want)
-		}
-	}
-
-	s := newStore(t)
-	coverageUsers(t, s)
-	createProgram(t, s, testProgram("east"))
+	s := eastWithAccounts(t, 2)
 	ctx := t.Context()
-	if _, err := s.ImportAccounts(ctx, "east", accounts(2)); err != nil {
-		t.Fatal(err)
-	}
 	ben := user("ben", store.RoleCommercial)
-	batch := []store.CoverageEvent{
-		{ID: "v1", Account: "acc-000", Kind: store.EventBDVisit, By: "ben"},
-		{ID: "g1", Account: "acc-000", Kind: store.EventBDSigning, By: "bo"},
+	batch := []coverage.Event{
+		{ID: "v1", Account: "acc-000", Kind: coverage.EventBDVisit, By: "ben"},
+		{ID: "g1", Account: "acc-000", Kind: coverage.EventBDSigning, By: "bo"},
 	}
-	var ae *store.CoverageAuthorError
+	var ae *coverage.AuthorError
 	if _, err := s.RecordCoverageEvents(ctx, "east", ben, batch); !errors.As(err, &ae) || ae.EventID != "g1" {
 		t.Errorf("ben signing for bo: %v", err)
 	}

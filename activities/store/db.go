@@ -44,6 +44,13 @@ const (
 	DefaultConnMaxLifetime = 30 * time.Minute
 )
 
+// Report history pages, funnel's and coverage's alike: DefaultReportPage
+// reports unless the caller asks for fewer or more, MaxReportPage at most.
+const (
+	DefaultReportPage = 20
+	MaxReportPage     = 200
+)
+
 // Store is the Postgres store. It is safe for concurrent use.
 type Store struct {
 	db *sqlx.DB

@@ -10,9 +10,6 @@ import (
 	"dealflow/workflows/funnel"
 )
 
-// MaxFunnelReportsPage bounds one page of report history.
-const MaxFunnelReportsPage = 200
-
 const (
 	sqlGetFunnelReport = `SELECT ` + sqlFunnelReportColumns + ` FROM funnel_reports WHERE id = $1`
 	// Newest first; $1 '' means every target, $2 0 means from the newest.
@@ -34,8 +31,8 @@ func (s *Store) GetFunnelReport(ctx context.Context, id int64) (*funnel.Report, 
 // target (or of all when targetID is ""), older than the report before
 // (or from the newest when before is 0).
 func (s *Store) ListFunnelReports(ctx context.Context, targetID string, before int64, limit int) ([]funnel.Report, error) {
-	if limit <= 0 || limit > MaxFunnelReportsPage {
-		return nil, inputErr("limit", "must be 1 to %d, not %d", MaxFunnelReportsPage, limit)
+	if limit <= 0 || limit > MaxReportPage {
+		return nil, inputErr("limit", "must be 1 to %d, not %d", MaxReportPage, limit)
 	}
 	var rows []funnelReportRow
 	if err := sqlx.SelectContext(ctx, s.db, &rows, sqlListFunnelReports, targetID, before, limit); err != nil {

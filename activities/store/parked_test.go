@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
 	"dealflow/workflows/deal"
 )
 
@@ -225,7 +226,7 @@ func TestRecordOrParkRetriesRealForeignKeyRace(t *testing.T) {
 	ctx := t.Context()
 	coverageUsers(t, s)
 	createProgram(t, s, testProgram("east"))
-	if _, err := s.ImportAccounts(ctx, "east", []store.CoverageAccount{{ID: "a-1", Name: "ACME"}}); err != nil {
+	if _, err := s.ImportAccounts(ctx, "east", []coverage.Account{{ID: "a-1", Name: "ACME"}}); err != nil {
 		t.Fatal(err)
 	}
 	d, evs := newDeal(t, "acme-race", t0)

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"dealflow/workflows/coverage"
 	"dealflow/workflows/deal"
 )
 
@@ -206,7 +207,7 @@ func recordChangeArgs(d *deal.Deal, events []deal.Event) ([]any, error) {
 			closed = nullTime(d.Outcome.At)
 		}
 	}
-	rows := []any{milestoneRows(d), eventRows(events), outboxRows(d, events), reviewRows(d, events)}
+	rows := []any{milestoneRows(d), eventRows(events), outboxRows(d, events), coverage.DealReviews(d, events)}
 	stage := d.ActiveKeys()
 	for i := range stage {
 		stage[i] = cleanText(stage[i])

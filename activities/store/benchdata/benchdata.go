@@ -16,6 +16,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"dealflow/activities/store"
+	"dealflow/workflows/coverage"
+	"dealflow/workflows/coverage/coveragetest"
 	"dealflow/workflows/funnel"
 )
 
@@ -86,9 +88,9 @@ func LoadFunnel(ctx context.Context, s *store.Store, rows int) error {
 // there.
 var CoverageAsOf = time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
 
-// coverageUsers are the people of the bench programs: an SDR team
-// (lena leads sid and sue), a BD team (bo leads ben), presales (pia leads
-// pete).
+// coverageUsers are the people of the bench programs (coveragetest.Program):
+// an SDR team (lena leads sid and sue), a BD team (bo leads ben), presales
+// (pia leads pete).
 var coverageUsers = []string{"lena", "sid", "sue", "bo", "ben", "pia", "pete"}
 
 // sqlCoverage fills program $1 with 10,000 accounts and a year of
@@ -142,17 +144,8 @@ func LoadCoverage(ctx context.Context, s *store.Store, programID string, asOf ti
 			return fmt.Errorf("store: creating bench user %s: %w", id, err)
 		}
 	}
-	rate := func(v float64) *float64 { return &v }
-	p := store.Program{
-		ID: programID, Name: "Program " + programID,
-		Targets: store.Targets{CoverageRate: rate(0.8), SigningRate: rate(0.1), FirstPassRate: rate(0.6)},
-		Teams: store.ProgramTeams{
-			SDR:      store.ProgramTeam{Lead: "lena", Members: []string{"sid", "sue"}},
-			BD:       store.ProgramTeam{Lead: "bo", Members: []string{"ben"}},
-			Presales: store.ProgramTeam{Lead: "pia", Members: []string{"pete"}},
-		},
-	}
-	if _, err := s.CreateProgram(ctx, p, "bench", func(*store.Program) error { return nil }); err != nil {
+	p := coveragetest.Program(programID)
+	if _, err := s.CreateProgram(ctx, p, "bench", func(*coverage.Program) error { return nil }); err != nil {
 		return fmt.Errorf("store: creating bench program %s: %w", programID, err)
 	}
 	// One transaction: one session, so the seed holds for every insert.
