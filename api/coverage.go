@@ -31,9 +31,10 @@ func (s *Server) coverageRoutes(v1 *echo.Group) {
 	v1.POST("/coverage/programs/:id/resume", programs.pauseHandler(false), manage)
 	v1.POST("/coverage/programs/:id/accounts", s.importCoverageAccounts, manage)
 	v1.POST("/coverage/programs/:id/events", s.recordCoverageEvents, record)
-	v1.POST("/coverage/programs/:id/run", s.runCoverageReport, manage)
-	v1.GET("/coverage/reports", s.listCoverageReports)
-	v1.GET("/coverage/reports/:id", s.getCoverageReport)
+	reports := s.coverageReports()
+	v1.POST("/coverage/programs/:id/run", reports.runHandler, manage)
+	v1.GET("/coverage/reports", reports.pagesHandler)
+	v1.GET("/coverage/reports/:id", reports.getHandler)
 }
 
 // programRequest is the body of POST and PUT on programs: the settings a

@@ -29,11 +29,12 @@ func (s *Server) funnelRoutes(v1 *echo.Group) {
 	v1.DELETE("/funnel/targets/:id", targets.deleteHandler, manage)
 	v1.POST("/funnel/targets/:id/pause", targets.pauseHandler(true), manage)
 	v1.POST("/funnel/targets/:id/resume", targets.pauseHandler(false), manage)
-	v1.POST("/funnel/targets/:id/run", s.runFunnelReport, manage)
+	reports := s.funnelReports()
+	v1.POST("/funnel/targets/:id/run", reports.runHandler, manage)
 	v1.POST("/funnel/activities", s.ingestFunnelActivities, manage)
 	v1.POST("/funnel/leads", s.ingestFunnelLeads, manage)
-	v1.GET("/funnel/reports", s.listFunnelReports)
-	v1.GET("/funnel/reports/:id", s.getFunnelReport)
+	v1.GET("/funnel/reports", reports.pagesHandler)
+	v1.GET("/funnel/reports/:id", reports.getHandler)
 }
 
 // funnelTargetView is a target as the API shows it: with what it needs
