@@ -1,6 +1,12 @@
-// Package store is dealflow's Postgres access: embedded migrations, the deal
-// read model, the audit trail, the notification outbox, users, API tokens
-// and custom templates. Activities write through it; the API reads.
+// Package store is dealflow's Postgres access, and only that: SQL, row
+// structs and their conversion to and from the models (workflows/deal,
+// workflows/funnel, workflows/coverage), whose rules it does not repeat.
+// Activities write through it; the API reads.
+//
+// Its files are per area: deal_* (the read model, the audit trail and its
+// recording, parked changes, the inbox, templates), funnel_*, coverage_*,
+// user_* (users and API tokens), outbox_* (notifications); db.go, migrate.go
+// and bulk.go serve them all.
 //
 // Every query is a named constant. Query helpers take a sqlx.ExtContext, so
 // the same code runs on the pool or inside a transaction (see InTx).
