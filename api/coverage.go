@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -23,9 +24,9 @@ func (s *Server) coverageRoutes(v1 *echo.Group) {
 
 	programs := s.coveragePrograms()
 	v1.GET("/coverage/programs", programs.listHandler)
-	v1.POST("/coverage/programs", s.createCoverageProgram, manage)
+	v1.POST("/coverage/programs", programs.createHandler, manage)
 	v1.GET("/coverage/programs/:id", programs.getHandler)
-	v1.PUT("/coverage/programs/:id", s.updateCoverageProgram, manage)
+	v1.PUT("/coverage/programs/:id", programs.replaceHandler, manage)
 	v1.DELETE("/coverage/programs/:id", programs.deleteHandler, manage)
 	v1.POST("/coverage/programs/:id/pause", programs.pauseHandler(true), manage)
 	v1.POST("/coverage/programs/:id/resume", programs.pauseHandler(false), manage)
@@ -70,42 +71,26 @@ func (s *Server) coveragePrograms() scheduled[coverage.Program, programView] {
 		setPaused: s.store.SetProgramPaused, remove: s.store.DeleteProgram,
 		schedule: coverageSchedule, scheduleID: workflows.CoverageScheduleID,
 		view: s.programView, scheduleOf: func(v *programView) *scheduleView { return &v.scheduleView },
+		noun: "coverage program", path: "/v1/coverage/programs",
+		id: func(p *coverage.Program) string { return p.ID },
+		decode: func(c echo.Context, pathID string) (*coverage.Program, error) {
+			var r programRequest
+			if err := s.bind(c, &r); err != nil {
+				return nil, err
+			}
+			if err := samePathID(&r.ID, pathID, "coverage program"); err != nil {
+				return nil, err
+			}
+			p := r.program()
+			return &p, nil
+		},
+		create: func(ctx context.Context, p *coverage.Program, by string, then func(*coverage.Program) error) (*coverage.Program, error) {
+			return s.store.CreateProgram(ctx, *p, by, then)
+		},
+		replace: func(ctx context.Context, p *coverage.Program, then func(*coverage.Program) error) (*coverage.Program, error) {
+			return s.store.UpdateProgram(ctx, *p, then)
+		},
 	}
-}
-
-func (s *Server) createCoverageProgram(c echo.Context) error {
-	var r programRequest
-	if err := s.bind(c, &r); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	p, err := s.store.CreateProgram(ctx, r.program(), currentUser(c).ID, s.coveragePrograms().saveSchedule(ctx))
-	if errors.Is(err, store.ErrDuplicate) {
-		return apiError(http.StatusConflict, string(deal.CodeConflict), "a coverage program with id %q already exists; PUT /v1/coverage/programs/%s changes it", r.ID, r.ID)
-	}
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/coverage/programs/"+p.ID)
-	return c.JSON(http.StatusCreated, s.programView(p))
-}
-
-func (s *Server) updateCoverageProgram(c echo.Context) error {
-	var r programRequest
-	if err := s.bind(c, &r); err != nil {
-		return err
-	}
-	id := c.Param("id")
-	if r.ID != "" && r.ID != id {
-		return apiError(http.StatusBadRequest, codeBadRequest, "the body's id %q differs from the path's %q; a program's id cannot change", r.ID, id)
-	}
-	r.ID = id
-	ctx := c.Request().Context()
-	p, err := s.store.UpdateProgram(ctx, r.program(), s.coveragePrograms().saveSchedule(ctx))
-	if err != nil {
-		return programError(err, id)
-	}
-	return c.JSON(http.StatusOK, s.programView(p))
 }
 
 // programError says which program was not found.

@@ -23,9 +23,9 @@ func (s *Server) funnelRoutes(v1 *echo.Group) {
 
 	targets := s.funnelTargets()
 	v1.GET("/funnel/targets", targets.listHandler)
-	v1.POST("/funnel/targets", s.createFunnelTarget, manage)
+	v1.POST("/funnel/targets", targets.createHandler, manage)
 	v1.GET("/funnel/targets/:id", targets.getHandler)
-	v1.PUT("/funnel/targets/:id", s.updateFunnelTarget, manage)
+	v1.PUT("/funnel/targets/:id", targets.replaceHandler, manage)
 	v1.DELETE("/funnel/targets/:id", targets.deleteHandler, manage)
 	v1.POST("/funnel/targets/:id/pause", targets.pauseHandler(true), manage)
 	v1.POST("/funnel/targets/:id/resume", targets.pauseHandler(false), manage)
@@ -57,6 +57,19 @@ func (s *Server) funnelTargets() scheduled[funnel.Target, funnelTargetView] {
 		setPaused: s.store.SetFunnelTargetPaused, remove: s.store.DeleteFunnelTarget,
 		schedule: funnelSchedule, scheduleID: workflows.FunnelScheduleID,
 		view: s.funnelTargetView, scheduleOf: func(v *funnelTargetView) *scheduleView { return &v.scheduleView },
+		noun: "funnel target", path: "/v1/funnel/targets",
+		id: func(t *funnel.Target) string { return t.ID },
+		decode: func(c echo.Context, pathID string) (*funnel.Target, error) {
+			var in funnel.TargetInput
+			if err := s.bind(c, &in); err != nil {
+				return nil, err
+			}
+			if err := samePathID(&in.ID, pathID, "funnel target"); err != nil {
+				return nil, err
+			}
+			return s.newFunnelTarget(c, in)
+		},
+		create: s.store.CreateFunnelTarget, replace: s.store.UpdateFunnelTarget,
 	}
 }
 
@@ -86,51 +99,6 @@ func (s *Server) newFunnelTarget(c echo.Context, in funnel.TargetInput) (*funnel
 		return nil, &deal.ValidationError{Problems: ps}
 	}
 	return t, nil
-}
-
-func (s *Server) createFunnelTarget(c echo.Context) error {
-	var in funnel.TargetInput
-	if err := s.bind(c, &in); err != nil {
-		return err
-	}
-	t, err := s.newFunnelTarget(c, in)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	t, err = s.store.CreateFunnelTarget(ctx, t, currentUser(c).ID, s.funnelTargets().saveSchedule(ctx))
-	if errors.Is(err, store.ErrDuplicate) {
-		return apiError(http.StatusConflict, string(deal.CodeConflict), "a funnel target with id %q already exists; PUT /v1/funnel/targets/%s changes it", in.ID, in.ID)
-	}
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderLocation, "/v1/funnel/targets/"+t.ID)
-	return c.JSON(http.StatusCreated, s.funnelTargetView(t))
-}
-
-// updateFunnelTarget replaces a target's settings and its schedule; its
-// paused state stays (pause and resume have their own routes).
-func (s *Server) updateFunnelTarget(c echo.Context) error {
-	var in funnel.TargetInput
-	if err := s.bind(c, &in); err != nil {
-		return err
-	}
-	id := c.Param("id")
-	if in.ID != "" && in.ID != id {
-		return apiError(http.StatusBadRequest, codeBadRequest, "the body's id %q differs from the path's %q; a target's id cannot change", in.ID, id)
-	}
-	in.ID = id
-	t, err := s.newFunnelTarget(c, in)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	t, err = s.store.UpdateFunnelTarget(ctx, t, s.funnelTargets().saveSchedule(ctx))
-	if err != nil {
-		return funnelTargetError(err, id)
-	}
-	return c.JSON(http.StatusOK, s.funnelTargetView(t))
 }
 
 // funnelTargetError says which target was not found.

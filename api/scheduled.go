@@ -2,12 +2,16 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"dealflow/activities/store"
+	"dealflow/workflows/deal"
 )
 
 // scheduleView is what the API shows of a subject's report schedule: its
@@ -42,6 +46,65 @@ type scheduled[T, V any] struct {
 	view       func(*T) V
 	// scheduleOf returns the schedule part of a view.
 	scheduleOf func(*V) *scheduleView
+	// noun and path name the subjects in answers ("funnel target",
+	// "/v1/funnel/targets"); id is a subject's id.
+	noun, path string
+	id         func(*T) string
+	// decode reads and checks a subject from the request's body; pathID is
+	// the id of the subject replaced ("" for a new one), which the body may
+	// leave out but not change (see samePathID).
+	decode  func(c echo.Context, pathID string) (*T, error)
+	create  func(ctx context.Context, t *T, by string, then func(*T) error) (*T, error)
+	replace func(ctx context.Context, t *T, then func(*T) error) (*T, error)
+}
+
+// samePathID makes the path's id the body's: a body replacing a subject may
+// leave its id out, not change it.
+func samePathID(bodyID *string, pathID, noun string) error {
+	if pathID == "" {
+		return nil
+	}
+	if *bodyID != "" && *bodyID != pathID {
+		return apiError(http.StatusBadRequest, codeBadRequest, "the body's id %q differs from the path's %q; a %s's id cannot change", *bodyID, pathID, noun)
+	}
+	*bodyID = pathID
+	return nil
+}
+
+// createHandler stores a new subject and its schedule; an id already taken
+// is a 409.
+func (h scheduled[T, V]) createHandler(c echo.Context) error {
+	t, err := h.decode(c, "")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	saved, err := h.create(ctx, t, currentUser(c).ID, h.saveSchedule(ctx))
+	if errors.Is(err, store.ErrDuplicate) {
+		id := h.id(t)
+		return apiError(http.StatusConflict, string(deal.CodeConflict), "a %s with id %q already exists; PUT %s/%s changes it", h.noun, id, h.path, id)
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, h.path+"/"+h.id(saved))
+	return c.JSON(http.StatusCreated, h.view(saved))
+}
+
+// replaceHandler replaces a subject's settings and its schedule; its paused
+// state stays (pause and resume have their own routes).
+func (h scheduled[T, V]) replaceHandler(c echo.Context) error {
+	id := c.Param("id")
+	t, err := h.decode(c, id)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	saved, err := h.replace(ctx, t, h.saveSchedule(ctx))
+	if err != nil {
+		return h.notFound(err, id)
+	}
+	return c.JSON(http.StatusOK, h.view(saved))
 }
 
 // saveSchedule brings the subject's Temporal Schedule in line with the
