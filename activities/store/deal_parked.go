@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -185,7 +186,7 @@ func (s *Store) replayParked(ctx context.Context, dealID string, next *parkedBat
 			}
 			out.Replayed++
 		}
-		if next != nil && !alreadyParked(rows, next.Deal.Version) {
+		if next != nil && !slices.ContainsFunc(rows, func(r ParkedChange) bool { return r.Version == next.Deal.Version }) {
 			refusal := "parked behind an earlier change of the deal that is still refused"
 			if !stuck {
 				var err error
@@ -223,15 +224,6 @@ func (s *Store) replayParked(ctx context.Context, dealID string, next *parkedBat
 type parkedRow struct {
 	ParkedChange
 	Change []byte `db:"change"`
-}
-
-func alreadyParked(rows []ParkedChange, version int64) bool {
-	for _, r := range rows {
-		if r.Version == version {
-			return true
-		}
-	}
-	return false
 }
 
 // tryRecord records b inside tx under a savepoint. It answers the refusal
